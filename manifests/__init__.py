@@ -1,0 +1,4 @@
+"""Data files shipped with matbench (installed as ``matbench.manifests``).
+
+Read them with ``importlib.resources.files("matbench.manifests") / NAME``.
+"""

@@ -1,0 +1,1 @@
+"""Layouts of the source releases (Adobe, COCO, VOC) and the built-in sample release."""

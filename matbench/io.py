@@ -1,0 +1,136 @@
+"""Reading images the way the references do, and writing files atomically.
+
+Reading uses Pillow everywhere: it is what Adobe's composition script uses, it does not
+apply EXIF orientation (neither do the references), and it raises a clean error on a
+truncated file. Every problem becomes a one-line ``MatbenchError`` naming the file.
+
+Writing goes to a temporary file in the destination folder and is renamed into place,
+so an interrupted run never leaves a half-written file under the final name. PNG is
+lossless, so the encoder is free: OpenCV's is used because it is the fastest at a
+given zlib level.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from matbench.errors import MatbenchError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+# Files larger than any real matting image are still decoded: lift Pillow's bomb guard.
+Image.MAX_IMAGE_PIXELS = None
+
+
+def open_image(path) -> Image.Image:
+    """Open and fully decode ``path`` with Pillow, or raise a one-line MatbenchError."""
+    path = Path(path)
+    try:
+        im = Image.open(path)
+        im.load()
+    except FileNotFoundError:
+        raise MatbenchError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise MatbenchError(f"{path}: is a folder, not an image") from None
+    except Image.UnidentifiedImageError:
+        raise MatbenchError(f"{path}: not an image file (unreadable)") from None
+    except (OSError, SyntaxError, ValueError) as e:
+        # Pillow reports truncation and corrupt chunks as OSError/SyntaxError.
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise MatbenchError(f"{path}: unreadable or truncated image ({msg})") from None
+    return im
+
+
+def read_gray8(path) -> np.ndarray:
+    """Read an 8-bit matte or trimap as a 2-D uint8 array.
+
+    An RGB(A) or LA file gives its first channel, as the MATLAB evaluation driver does.
+    Palette images are expanded to their colours first. Anything that is not 8 bits per
+    channel (16-bit PNG, float TIFF, ...) is rejected, never rescaled.
+    """
+    im = open_image(path)
+    if im.mode in ("L", "RGB", "RGBA", "LA", "RGBX", "CMYK", "YCbCr"):
+        pass
+    elif im.mode == "1":
+        im = im.convert("L")
+    elif im.mode in ("P", "PA"):
+        im = im.convert("RGBA")
+    else:
+        raise MatbenchError(f"{path}: {im.mode} image is not 8-bit; expected an 8-bit grayscale or RGB PNG")
+    arr = np.asarray(im)
+    if arr.dtype != np.uint8:  # pragma: no cover - guarded by the mode check above
+        raise MatbenchError(f"{path}: {arr.dtype} pixels, expected 8-bit")
+    return arr if arr.ndim == 2 else np.ascontiguousarray(arr[..., 0])
+
+
+def read_rgb8(path) -> np.ndarray:
+    """Read a colour image as H×W×3 uint8 RGB (Pillow's conversion for other modes)."""
+    im = open_image(path)
+    if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        raise MatbenchError(f"{path}: {im.mode} image is not 8-bit")
+    if im.mode != "RGB":
+        im = im.convert("RGB")
+    return np.asarray(im)
+
+
+def encode_png(array: np.ndarray, compress_level: int = 3) -> bytes:
+    """PNG bytes of a uint8 H×W (gray) or H×W×3 (RGB) array."""
+    import cv2  # imported here so reading-only commands start faster
+
+    if array.dtype != np.uint8:
+        raise ValueError(f"encode_png: expected uint8, got {array.dtype}")
+    if array.ndim == 3:
+        array = array[..., ::-1]  # OpenCV writes BGR
+    ok, buf = cv2.imencode(".png", array, [cv2.IMWRITE_PNG_COMPRESSION, int(compress_level)])
+    if not ok:  # pragma: no cover
+        raise RuntimeError("PNG encoding failed")
+    return buf.tobytes()
+
+
+def write_bytes_atomic(path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def write_text_atomic(path, text: str) -> None:
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_png_atomic(path, array: np.ndarray, compress_level: int = 3) -> None:
+    """Encode ``array`` as PNG and write it atomically."""
+    write_bytes_atomic(path, encode_png(array, compress_level))
+
+
+def index_images(folder, what: str = "image") -> dict[str, Path]:
+    """Map file stem -> path for the images directly inside ``folder``.
+
+    Hidden files and non-image files are ignored. Two images with one stem
+    (``a.png`` and ``a.jpg``) are ambiguous and rejected.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise MatbenchError(f"{folder}: {what} folder not found")
+    found: dict[str, Path] = {}
+    for p in sorted(folder.iterdir()):
+        if p.name.startswith(".") or p.suffix.lower() not in IMAGE_SUFFIXES or not p.is_file():
+            continue
+        if p.stem in found:
+            raise MatbenchError(f"{folder}: two {what}s named {p.stem!r} ({found[p.stem].name}, {p.name})")
+        found[p.stem] = p
+    return found
