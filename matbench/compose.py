@@ -1,0 +1,164 @@
+"""One composite of the Deep Image Matting recipe, pixel-identical to Adobe's script.
+
+The recipe (``Composition_code.py`` from the Adobe release; spec in
+``shared/specs/composition.md``), for a foreground F with alpha A and a background B:
+
+1. F is opened with Pillow and converted to RGB unless it already is RGB or RGBA (of an
+   RGBA foreground only the colour channels are used). A is opened as is; a = A / 255.
+2. B is ``.convert('RGB')``-ed unless RGB (Pillow's own CMYK/gray/palette conversion;
+   no EXIF orientation is applied).
+3. (w, h) = fg size, (bw, bh) = bg size, ratio = max(w / bw, h / bh). When ratio > 1 the bg
+   is resized with Pillow ``Image.BICUBIC`` to ``(math.ceil(bw * ratio), math.ceil(bh * ratio))``
+   (Python floats, exactly as the script computes them); it is never shrunk. The top-left
+   w × h is cropped.
+4. Per pixel and channel: ``int(a * F + (1 - a) * B)`` in float64 (truncation), which equals
+   F where a == 1 and B where a == 0, the script's two other branches.
+
+Everything here is vectorised with numpy; only pixels with 0 < A < 255 go through the
+float64 formula (the same IEEE operations in the same order as the script's Python floats,
+so the result is bit-identical), the rest are copies.
+
+Alpha modes (the release's alphas are all mode ``L``): ``L`` and ``P`` are used as stored
+(the script reads the raw values; for ``P`` those are palette indices), ``1`` becomes 0/255
+(what Pillow's pixel access returns), an RGB/RGBA/LA alpha is accepted when its colour
+channels are equal (then every variant of the script gives the same result) and rejected
+otherwise, as is anything that is not 8 bits.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from matbench.errors import MatbenchError
+from matbench.io import open_image
+
+
+def load_fg(path) -> np.ndarray:
+    """Foreground as H×W×3 uint8, the way the script reads it (RGBA: colour channels)."""
+    im = open_image(path)
+    if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        raise MatbenchError(f"{path}: {im.mode} foreground is not 8-bit")
+    if im.mode == "RGBA":
+        return np.ascontiguousarray(np.asarray(im)[..., :3])
+    if im.mode != "RGB":
+        im = im.convert("RGB")
+    return np.asarray(im)
+
+
+def load_alpha(path) -> np.ndarray:
+    """Alpha as H×W uint8 with the values the script divides by 255 (see module doc)."""
+    im = open_image(path)
+    if im.mode in ("L", "P"):
+        return np.asarray(im)
+    if im.mode == "1":
+        return np.asarray(im.convert("L"))
+    if im.mode in ("RGB", "RGBA", "LA", "RGBX"):
+        arr = np.asarray(im)
+        colour = arr[..., :1] if im.mode == "LA" else arr[..., :3]
+        first = colour[..., 0]
+        if colour.shape[-1] > 1 and not (colour == first[..., None]).all():
+            raise MatbenchError(
+                f"{path}: {im.mode} alpha with differing colour channels; expected a grayscale (mode L) matte")
+        return np.ascontiguousarray(first)
+    raise MatbenchError(f"{path}: {im.mode} alpha is not an 8-bit grayscale image")
+
+
+def bg_resize_size(fg_size, bg_size):
+    """``(ratio, new_size)`` of the recipe; ``new_size`` is None when the bg is kept as is.
+
+    ``fg_size`` and ``bg_size`` are Pillow (width, height). ratio = max(w/bw, h/bh);
+    new_size = (ceil(bw·ratio), ceil(bh·ratio)) with Python float arithmetic, as the script.
+    """
+    w, h = fg_size
+    bw, bh = bg_size
+    wratio = w / bw
+    hratio = h / bh
+    ratio = wratio if wratio > hratio else hratio
+    if ratio > 1:
+        return ratio, (math.ceil(bw * ratio), math.ceil(bh * ratio))
+    return ratio, None
+
+
+def prepare_bg(bg: Image.Image, fg_size):
+    """Convert, resize (bicubic, upscale only) and crop a Pillow bg image to ``fg_size``.
+
+    Returns ``(bg_array, ratio)``: H×W×3 uint8 top-left crop, and the recipe's ratio.
+    """
+    if bg.mode != "RGB":
+        bg = bg.convert("RGB")
+    ratio, size = bg_resize_size(fg_size, bg.size)
+    if size is not None:
+        bg = bg.resize(size, Image.BICUBIC)
+    w, h = fg_size
+    arr = np.asarray(bg)
+    if arr.shape[0] < h or arr.shape[1] < w:  # pragma: no cover - cannot happen with ratio >= needed
+        raise MatbenchError(f"background {bg.size} smaller than foreground {fg_size} after resizing")
+    return np.ascontiguousarray(arr[:h, :w]), ratio
+
+
+def load_bg(path, fg_size):
+    """Open ``path`` with Pillow and :func:`prepare_bg` it; returns (array, ratio, (bw, bh))."""
+    im = open_image(path)
+    if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        raise MatbenchError(f"{path}: {im.mode} background is not 8-bit")
+    size = im.size
+    arr, ratio = prepare_bg(im, fg_size)
+    return arr, ratio, size
+
+
+def blend(fg: np.ndarray, bg: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Composite ``int(a·F + (1 − a)·B)``, a = A/255, float64, truncated; uint8 H×W×3.
+
+    ``fg`` and ``bg`` are H×W×3 uint8, ``alpha`` H×W uint8. Equal to Adobe's per-pixel
+    loop bit for bit: pixels with A == 255 take F, A == 0 take B, the others use the same
+    float64 operations in the same order as the script.
+    """
+    if fg.shape != bg.shape or fg.shape[:2] != alpha.shape:
+        raise ValueError(f"blend: shapes differ (fg {fg.shape}, bg {bg.shape}, alpha {alpha.shape})")
+    out = bg.copy()
+    opaque = alpha == 255
+    out[opaque] = fg[opaque]
+    partial = (alpha != 0) & ~opaque
+    if partial.any():
+        a = alpha[partial].astype(np.float64)[:, None] / 255
+        f = fg[partial].astype(np.float64)
+        b = bg[partial].astype(np.float64)
+        # int() truncates toward zero; all values are >= 0 so floor == trunc.
+        out[partial] = (a * f + (1 - a) * b).astype(np.uint8)
+    return out
+
+
+def composite(fg: np.ndarray, alpha: np.ndarray, bg: Image.Image):
+    """The whole recipe for one composite: ``(merged, bg_crop, ratio)``.
+
+    ``fg`` (H×W×3 uint8) and ``alpha`` (H×W uint8) as returned by :func:`load_fg` and
+    :func:`load_alpha`; ``bg`` an opened Pillow image.
+    """
+    h, w = alpha.shape
+    bg_arr, ratio = prepare_bg(bg, (w, h))
+    return blend(fg, bg_arr, alpha), bg_arr, ratio
+
+
+def composite_files(fg_path, alpha_path, bg_path):
+    """Composite from file paths; returns ``(merged, bg_crop, ratio)``."""
+    fg = load_fg(fg_path)
+    alpha = load_alpha(alpha_path)
+    check_sizes(fg, alpha, alpha_path)
+    return composite(fg, alpha, open_image(bg_path))
+
+
+def check_sizes(fg: np.ndarray, alpha: np.ndarray, alpha_path) -> None:
+    if fg.shape[:2] != alpha.shape[:2]:
+        raise MatbenchError(
+            f"{alpha_path}: alpha is {alpha.shape[1]}x{alpha.shape[0]} but its foreground is "
+            f"{fg.shape[1]}x{fg.shape[0]}")
+
+
+def pixels_sha256(array: np.ndarray) -> str:
+    """sha256 of decoded pixels (H×W×C uint8, row-major), as in ``pixels.sha256`` files."""
+    import hashlib
+
+    return hashlib.sha256(np.ascontiguousarray(array, dtype=np.uint8).tobytes()).hexdigest()
