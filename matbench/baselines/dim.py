@@ -1,0 +1,378 @@
+"""Deep Image Matting (Xu et al., CVPR 2017) in plain PyTorch, for mmagic's published checkpoints.
+
+The network is the one of mmagic's ``DIM`` model (``VGG16`` encoder with 4 input channels and
+no batch norm, ``PlainDecoder``, optional ``PlainRefiner``), rewritten here without
+mmagic/mmcv/torchvision; module names follow the checkpoint keys::
+
+    backbone.encoder.layer{1..5}.{0,2[,4]}   3×3 convs (+ReLU), then 2×2 max-pool keeping indices
+    backbone.encoder.conv6                   1×1 conv + ReLU
+    backbone.decoder.deconv6_1               1×1 conv + ReLU, then unpool with the indices of pool 5
+    backbone.decoder.deconv{5..1}_1          5×5 convs + ReLU, each but the last followed by unpooling
+    backbone.decoder.deconv1                 5×5 conv -> 1 channel: the raw alpha logit
+    refiner.refine_conv{1,2,3}, refine_pred  3×3 convs (stage 2/3 only)
+
+Test-time processing is mmagic's (``MattorPreprocessor`` + ``BaseMattor.resize_inputs`` +
+``DIM._forward`` + ``BaseMattor.postprocess``):
+
+1. RGB normalised ``(x - [123.675, 116.28, 103.53]) / [58.395, 57.12, 57.375]`` in float32,
+   trimap ``/ 255``; input = 4-channel concatenation.
+2. Pad bottom/right to the next multiple of 32 with reflection that does not repeat the edge
+   pixel (torch ``reflect``). Small-image fallback (where torch's ``reflect`` refuses a pad
+   >= the side): the reflection is continued periodically (numpy's ``reflect`` mode, i.e.
+   reflect repeatedly), which equals torch's result wherever torch accepts the pad; a side of
+   one pixel is replicated.
+3. ``alpha = sigmoid(raw)``; with the refiner, the refiner reads the padded normalised RGB and
+   that alpha, and the result is ``sigmoid(raw + refine_raw)``.
+4. Crop to H×W, clamp to [0, 1], 1 where the trimap is 255, 0 where it is 0, ×255, round half
+   to even, uint8.
+
+torch is imported only in this module.
+"""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from matbench.errors import MatbenchError
+
+MEAN = np.array([123.675, 116.28, 103.53], dtype=np.float32)
+STD = np.array([58.395, 57.12, 57.375], dtype=np.float32)
+SIZE_DIVISOR = 32
+PARAMS = {1: 26_200_001, 3: 26_276_802}
+
+
+def _conv_relu_block(cin: int, cout: int, n: int) -> nn.Sequential:
+    layers = []
+    for _ in range(n):
+        layers += [nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(inplace=True)]
+        cin = cout
+    return nn.Sequential(*layers)
+
+
+class VGG16Encoder(nn.Module):
+    """VGG16 conv layers (no BN) + 1×1 conv6; returns features and the five pooling indices."""
+
+    def __init__(self, in_channels: int = 4):
+        super().__init__()
+        self.layer1 = _conv_relu_block(in_channels, 64, 2)
+        self.layer2 = _conv_relu_block(64, 128, 2)
+        self.layer3 = _conv_relu_block(128, 256, 3)
+        self.layer4 = _conv_relu_block(256, 512, 3)
+        self.layer5 = _conv_relu_block(512, 512, 3)
+        self.conv6 = nn.Conv2d(512, 512, 1)
+
+    def forward(self, x):
+        indices = []
+        for layer in (self.layer1, self.layer2, self.layer3, self.layer4, self.layer5):
+            x, idx = F.max_pool2d(layer(x), 2, 2, return_indices=True)
+            indices.append(idx)
+        return F.relu(self.conv6(x)), indices
+
+
+class PlainDecoder(nn.Module):
+    """DIM decoder: 1×1 then 5×5 convs with ReLU, max-unpooling with the encoder's indices."""
+
+    def __init__(self):
+        super().__init__()
+        self.deconv6_1 = nn.Conv2d(512, 512, 1)
+        self.deconv5_1 = nn.Conv2d(512, 512, 5, padding=2)
+        self.deconv4_1 = nn.Conv2d(512, 256, 5, padding=2)
+        self.deconv3_1 = nn.Conv2d(256, 128, 5, padding=2)
+        self.deconv2_1 = nn.Conv2d(128, 64, 5, padding=2)
+        self.deconv1_1 = nn.Conv2d(64, 64, 5, padding=2)
+        self.deconv1 = nn.Conv2d(64, 1, 5, padding=2)
+
+    def forward(self, x, indices):
+        convs = (self.deconv6_1, self.deconv5_1, self.deconv4_1, self.deconv3_1, self.deconv2_1)
+        for conv, idx in zip(convs, reversed(indices)):
+            x = F.max_unpool2d(F.relu(conv(x)), idx, 2, 2)
+        return self.deconv1(F.relu(self.deconv1_1(x)))
+
+
+class EncoderDecoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.encoder = VGG16Encoder(4)
+        self.decoder = PlainDecoder()
+
+    def forward(self, x):
+        return self.decoder(*self.encoder(x))
+
+
+class PlainRefiner(nn.Module):
+    """DIM refinement stage: three 3×3 conv+ReLU and a 3×3 conv to one raw channel."""
+
+    def __init__(self, channels: int = 64):
+        super().__init__()
+        self.refine_conv1 = nn.Conv2d(4, channels, 3, padding=1)
+        self.refine_conv2 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.refine_conv3 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.refine_pred = nn.Conv2d(channels, 1, 3, padding=1)
+
+    def forward(self, x):
+        x = F.relu(self.refine_conv1(x))
+        x = F.relu(self.refine_conv2(x))
+        x = F.relu(self.refine_conv3(x))
+        return self.refine_pred(x)
+
+
+class DIM(nn.Module):
+    """Encoder-decoder (stage 1) with an optional refiner (stages 2 and 3)."""
+
+    def __init__(self, stage: int = 1):
+        super().__init__()
+        if stage not in (1, 2, 3):
+            raise MatbenchError(f"DIM stage must be 1, 2 or 3, not {stage}")
+        self.stage = stage
+        self.backbone = EncoderDecoder()
+        self.refiner = PlainRefiner() if stage > 1 else None
+
+    def forward(self, x):
+        """Alpha in (0, 1) for a padded N×4×H×W input (normalised RGB, trimap / 255)."""
+        raw = self.backbone(x)
+        alpha = torch.sigmoid(raw)
+        if self.refiner is None:
+            return alpha
+        refine_raw = self.refiner(torch.cat((x[:, :3], alpha), 1))
+        return torch.sigmoid(raw + refine_raw)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def read_state_dict(path) -> dict:
+    """The ``state_dict`` of an mmediting/mmagic checkpoint (or a bare state dict), on CPU."""
+    path = Path(path)
+    if not path.is_file():
+        raise MatbenchError(f"{path}: checkpoint file not found")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises many types for truncated/corrupt/non-weights files
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise MatbenchError(f"{path}: not a readable PyTorch checkpoint, truncated or corrupt ({msg[:200]})") from None
+    if isinstance(ckpt, dict) and isinstance(ckpt.get("state_dict"), dict):
+        ckpt = ckpt["state_dict"]
+    if not isinstance(ckpt, dict) or not ckpt or not all(isinstance(v, torch.Tensor) for v in ckpt.values()):
+        raise MatbenchError(f"{path}: not a checkpoint: expected {{'state_dict': ..., 'meta': ...}} or a state dict of tensors")
+    # Checkpoints saved from DataParallel prefix every key with 'module.'.
+    if all(k.startswith("module.") for k in ckpt):
+        ckpt = {k[len("module."):]: v for k, v in ckpt.items()}
+    return ckpt
+
+
+def _infer_stage(state_dict: dict) -> int:
+    return 3 if any(k.startswith("refiner.") for k in state_dict) else 1
+
+
+def load_dim(checkpoint, stage: int | None = None, device: str = "cpu") -> DIM:
+    """Build DIM and load ``checkpoint`` strictly; one MatbenchError lists every mismatch.
+
+    ``stage`` None: 3 when the checkpoint has refiner weights, else 1. ``stage=1`` with a
+    stage 2/3 checkpoint runs its encoder-decoder only (the refiner weights are ignored).
+    """
+    path = Path(checkpoint)
+    sd = read_state_dict(path)
+    if stage is None:
+        stage = _infer_stage(sd)
+    model = DIM(stage)
+    if stage == 1:
+        sd = {k: v for k, v in sd.items() if not k.startswith("refiner.")}
+    want = model.state_dict()
+    missing = [k for k in want if k not in sd]
+    unexpected = [k for k in sd if k not in want]
+    shapes = [f"{k} {tuple(sd[k].shape)} (expected {tuple(want[k].shape)})"
+              for k in want if k in sd and sd[k].shape != want[k].shape]
+    if missing or unexpected or shapes:
+        parts = []
+        for label, items in (("missing keys", missing), ("unexpected keys", unexpected),
+                             ("shape mismatches", shapes)):
+            if items:
+                shown = ", ".join(items[:8]) + (f", ... ({len(items)} in all)" if len(items) > 8 else "")
+                parts.append(f"{label}: {shown}")
+        raise MatbenchError(f"{path}: not a DIM stage {stage} checkpoint; " + "; ".join(parts))
+    model.load_state_dict({k: v.to(torch.float32) for k, v in sd.items()}, strict=True)
+    return model.to(device).eval()
+
+
+def configure_device(device: str) -> torch.device:
+    """``torch.device`` for ``cpu``/``cuda[:i]``, with TF32 off (it flips near-tied max-pools)."""
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise MatbenchError(f"--device {device}: CUDA is not available in this PyTorch installation")
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.deterministic = True
+    elif device != "cpu":
+        raise MatbenchError(f"--device {device}: expected cpu or cuda")
+    return torch.device(device)
+
+
+def pad_to_multiple(a: np.ndarray, multiple: int = SIZE_DIVISOR) -> np.ndarray:
+    """Pad an H×W×C array at the bottom and right to a multiple of ``multiple``.
+
+    Reflection without repeating the edge pixel (torch ``reflect``). Where the pad is not
+    smaller than the side (images under 32 px), the reflection continues periodically
+    (numpy ``reflect``); a side of 1 px is replicated.
+    """
+    h, w = a.shape[:2]
+    ph, pw = -h % multiple, -w % multiple
+    if ph:
+        a = np.pad(a, ((0, ph), (0, 0), (0, 0)), mode="reflect" if h > 1 else "edge")
+    if pw:
+        a = np.pad(a, ((0, 0), (0, pw), (0, 0)), mode="reflect" if w > 1 else "edge")
+    return a
+
+
+def network_input(image: np.ndarray, trimap: np.ndarray) -> np.ndarray:
+    """H×W×4 float32: normalised RGB and trimap / 255, as mmagic's preprocessor makes it."""
+    x = np.empty(image.shape[:2] + (4,), dtype=np.float32)
+    x[..., :3] = (image.astype(np.float32) - MEAN) / STD
+    x[..., 3] = trimap.astype(np.float32) / np.float32(255.0)
+    return x
+
+
+def _oom_error(device, h, w) -> MatbenchError:
+    return MatbenchError(
+        f"out of memory on {device} for a {w}×{h} image; retry with --max-side N (e.g. 1600) "
+        f"to downscale, --tile N (e.g. 512) to predict in tiles, or --device cpu")
+
+
+def _forward(model: DIM, x: np.ndarray, device, fast: bool = False) -> np.ndarray:
+    """Network alpha (float32, H×W, before forcing) for an H×W×4 input, padded internally.
+
+    On CPU, oneDNN convolutions are off unless ``fast``: PyTorch's own (im2col + GEMM) path
+    reproduced the reference predictions exactly where oneDNN's different summation order
+    flipped a near-tied max-pool (golden case h100w75); it is about 2.4× slower.
+    """
+    h, w = x.shape[:2]
+    xp = pad_to_multiple(x)
+    t = torch.from_numpy(np.ascontiguousarray(xp.transpose(2, 0, 1)))[None].to(device)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # oneDNN TF32 notice from flags()
+            with torch.backends.mkldnn.flags(enabled=fast), torch.inference_mode():
+                alpha = model(t)[0, 0, :h, :w]
+                return alpha.float().cpu().numpy()
+    except torch.cuda.OutOfMemoryError:
+        raise _oom_error(device, h, w) from None
+    except RuntimeError as e:
+        if "out of memory" in str(e).lower() or "can't allocate memory" in str(e).lower():
+            raise _oom_error(device, h, w) from None
+        raise
+
+
+def _forward_tiled(model: DIM, x: np.ndarray, device, tile: int, overlap: int = 64, fast: bool = False) -> np.ndarray:
+    """Network alpha predicted on overlapping ``tile``-sized windows, blended linearly.
+
+    An approximation (each window sees less context); only for images too large to predict
+    at once. Windows start on multiples of 32 so their pooling grids agree with the full image.
+    """
+    h, w = x.shape[:2]
+    tile = max(SIZE_DIVISOR, tile - tile % SIZE_DIVISOR)
+    overlap = min(overlap - overlap % SIZE_DIVISOR, tile // 2)
+    if h <= tile and w <= tile:
+        return _forward(model, x, device, fast)
+    step = tile - overlap
+
+    def starts(n):
+        s = list(range(0, max(n - tile, 0) + 1, step))
+        if s[-1] + tile < n:
+            s.append(s[-1] + step)
+        return s
+
+    acc = np.zeros((h, w), np.float64)
+    wsum = np.zeros((h, w), np.float64)
+    for y in starts(h):
+        for x0 in starts(w):
+            win = x[y:y + tile, x0:x0 + tile]
+            th, tw = win.shape[:2]
+            a = _forward(model, win, device, fast)
+            ry = _ramp(th, overlap, y > 0, y + th < h)
+            rx = _ramp(tw, overlap, x0 > 0, x0 + tw < w)
+            wgt = np.outer(ry, rx)
+            acc[y:y + th, x0:x0 + tw] += a * wgt
+            wsum[y:y + th, x0:x0 + tw] += wgt
+    return (acc / wsum).astype(np.float32)
+
+
+def _ramp(n: int, overlap: int, rise: bool, fall: bool) -> np.ndarray:
+    r = np.ones(n)
+    k = min(overlap, n)
+    if k:
+        ramp = (np.arange(k) + 0.5) / k
+        if rise:
+            r[:k] = np.minimum(r[:k], ramp)
+        if fall:
+            r[n - k:] = np.minimum(r[n - k:], ramp[::-1])
+    return r
+
+
+def predict_alpha(model: DIM, image: np.ndarray, trimap: np.ndarray, *, device="cpu",
+                  max_side: int | None = None, tile: int | None = None, fast: bool = False) -> np.ndarray:
+    """Float32 H×W alpha in [0, 1] after crop, clamp and known-region forcing (mmagic's steps).
+
+    ``image`` H×W×3 uint8 RGB, ``trimap`` H×W uint8 (0/128/255). ``max_side``: when the
+    longer side exceeds it, predict on a copy downscaled (area) to that side, trimap by nearest
+    neighbour, and upscale the alpha back bilinearly before forcing. ``tile``: predict on
+    overlapping windows of that size (see ``_forward_tiled``).
+    """
+    h, w = trimap.shape
+    if image.shape[:2] != (h, w):
+        raise MatbenchError(f"image {image.shape[1]}×{image.shape[0]} and trimap {w}×{h} differ in size")
+    if max_side and max(h, w) > max_side:
+        import cv2
+
+        s = max_side / max(h, w)
+        sw, sh = max(1, round(w * s)), max(1, round(h * s))
+        small_img = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA)
+        small_tri = cv2.resize(trimap, (sw, sh), interpolation=cv2.INTER_NEAREST)
+        alpha = _predict_raw(model, network_input(small_img, small_tri), device, tile, fast)
+        alpha = cv2.resize(alpha, (w, h), interpolation=cv2.INTER_LINEAR)
+    else:
+        alpha = _predict_raw(model, network_input(image, trimap), device, tile, fast)
+    alpha = np.clip(alpha, 0.0, 1.0).astype(np.float32, copy=False)
+    alpha[trimap == 255] = 1.0
+    alpha[trimap == 0] = 0.0
+    return alpha
+
+
+def _predict_raw(model, x, device, tile, fast):
+    if tile:
+        return _forward_tiled(model, x, device, tile, fast=fast)
+    return _forward(model, x, device, fast)
+
+
+def alpha_to_uint8(alpha: np.ndarray) -> np.ndarray:
+    """×255 in float32, round half to even, uint8 (torch's ``round_`` then ``to(uint8)``)."""
+    return np.rint(alpha.astype(np.float32) * np.float32(255.0)).astype(np.uint8)
+
+
+def make_predictor(checkpoint, stage: int | None = None, device: str = "cpu",
+                   max_side: int | None = None, tile: int | None = None, fast: bool = False,
+                   threads: int | None = None):
+    """``predict(image, trimap) -> uint8 alpha`` for the DIM runner, and the loaded stage."""
+    dev = configure_device(device)
+    if threads:
+        torch.set_num_threads(threads)
+    model = load_dim(checkpoint, stage, dev)
+
+    def predict(image: np.ndarray, trimap: np.ndarray) -> np.ndarray:
+        return alpha_to_uint8(predict_alpha(model, image, trimap, device=dev, max_side=max_side, tile=tile,
+                                            fast=fast))
+
+    return predict, model.stage
+
+
+def torch_version() -> str:
+    return torch.__version__
+
+
+__all__ = ["DIM", "load_dim", "read_state_dict", "predict_alpha", "alpha_to_uint8", "make_predictor",
+           "pad_to_multiple", "network_input", "count_parameters", "PARAMS"]
