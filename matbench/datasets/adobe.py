@@ -1,0 +1,264 @@
+"""Where things are in the Adobe Deep Image Matting release, COCO and PASCAL VOC.
+
+``load_split`` finds and validates everything one build needs *before* anything is
+written: the release's ``Combined_Dataset`` (given itself or its parent), the split's name
+lists, every listed foreground, alpha, background (and official trimap), and reports all
+missing files in one message.
+
+Layout (``shared/specs/composition.md``)::
+
+    Combined_Dataset/Training_set/{Adobe-licensed images,Other}/{fg,alpha}/NAME
+    Combined_Dataset/Training_set/training_{fg,bg}_names.txt
+    Combined_Dataset/Test_set/Adobe-licensed images/{fg,alpha,trimaps}/...
+    Combined_Dataset/Test_set/test_{fg,bg}_names.txt
+    [Combined_Dataset/<split>/classes.csv   columns fg,class (optional)]
+
+Backgrounds: VOC root = the JPEG folder, or ``JPEGImages``/``VOC2012``/``VOCdevkit`` above
+it; COCO root = the image folder (or its parent holding ``train2014``/``train2017``), with
+train2014 names or train2017 names (without the ``COCO_train2014_`` prefix).
+"""
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+from matbench.errors import MatbenchError
+
+FG_FOLDERS = {"test": ("Adobe-licensed images",), "train": ("Adobe-licensed images", "Other")}
+SPLIT_DIRS = {"test": "Test_set", "train": "Training_set"}
+LIST_NAMES = {"test": ("test_fg_names.txt", "test_bg_names.txt"),
+              "train": ("training_fg_names.txt", "training_bg_names.txt")}
+COCO2014_PREFIX = "COCO_train2014_"
+
+
+@dataclass
+class Foreground:
+    name: str           # as listed, e.g. ``ball-597523_1920.png``
+    stem: str           # name minus its last 4 characters (the script's naming)
+    folder: str         # ``Adobe-licensed images`` or ``Other``
+    fg_path: Path
+    alpha_path: Path
+    klass: str = ""
+
+
+@dataclass
+class Split:
+    """A validated split: foregrounds in list order, bgs (N per fg) with resolved paths."""
+    kind: str                       # "test" or "train"
+    combined: Path                  # the Combined_Dataset folder
+    split_dir: Path
+    bg_dir: Path
+    bgs_per_fg: int
+    foregrounds: list[Foreground]
+    bg_names: list[str]             # as listed
+    bg_paths: list[Path]
+    fg_list: Path
+    bg_list: Path
+    trimap_dir: Path | None = None  # official trimaps (test), when present
+    sources: list[Path] = field(default_factory=list)
+
+    def backgrounds(self, i: int):
+        """``[(k, bg name, bg path), ...]`` for foreground number ``i``."""
+        n = self.bgs_per_fg
+        return [(k, self.bg_names[i * n + k], self.bg_paths[i * n + k]) for k in range(n)]
+
+
+def find_combined(adobe_root) -> Path:
+    """The ``Combined_Dataset`` folder, given it or its parent."""
+    root = Path(adobe_root)
+    if not root.is_dir():
+        raise MatbenchError(f"{root}: Adobe release folder not found")
+    for cand in (root / "Combined_Dataset", root):
+        if (cand / "Test_set").is_dir() or (cand / "Training_set").is_dir():
+            return cand
+    raise MatbenchError(f"{root}: not the Adobe release (no Combined_Dataset/Test_set or Training_set inside)")
+
+
+def check_name(name: str, list_path, line: int) -> None:
+    """Reject empty, absolute and folder-climbing entries, and non-plain file names."""
+    where = f"{list_path}, line {line}"
+    if not name.strip():
+        raise MatbenchError(f"{where}: empty name")
+    if PurePosixPath(name).is_absolute() or PureWindowsPath(name).is_absolute() or PureWindowsPath(name).drive:
+        raise MatbenchError(f"{where}: absolute path {name!r} not allowed in a name list")
+    parts = name.replace("\\", "/").split("/")
+    if ".." in parts:
+        raise MatbenchError(f"{where}: {name!r} climbs out of its folder")
+    if len(parts) > 1:
+        raise MatbenchError(f"{where}: {name!r} is not a plain file name")
+    if len(name) <= 4:
+        raise MatbenchError(f"{where}: {name!r} is too short for a file name with extension")
+
+
+def read_name_list(path) -> list[str]:
+    """Names of a release list (LF or CRLF, optional final newline), validated."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise MatbenchError(f"{path}: name list not found") from None
+    except UnicodeDecodeError:
+        raise MatbenchError(f"{path}: name list is not UTF-8 text") from None
+    except OSError as e:
+        raise MatbenchError(f"{path}: cannot read name list ({e.strerror})") from None
+    lines = text.split("\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    names = []
+    for i, line in enumerate(lines, 1):
+        name = line[:-1] if line.endswith("\r") else line
+        check_name(name, path, i)
+        names.append(name)
+    if not names:
+        raise MatbenchError(f"{path}: name list is empty")
+    return names
+
+
+def _listdir(folder: Path) -> set[str]:
+    try:
+        return set(os.listdir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return set()
+
+
+def _pick_folder(candidates, names, alt=None):
+    """The candidate folder holding most of ``names`` -> (folder, its listing)."""
+    best = None
+    for cand in candidates:
+        if not cand.is_dir():
+            continue
+        listing = _listdir(cand)
+        hits = sum(1 for n in names if n in listing or (alt and alt(n) in listing))
+        if best is None or hits > best[2]:
+            best = (cand, listing, hits)
+    return best
+
+
+def find_voc_dir(voc_root, names) -> tuple[Path, set[str]]:
+    root = Path(voc_root)
+    if not root.is_dir():
+        raise MatbenchError(f"{root}: VOC folder not found")
+    cands = [root, root / "JPEGImages", root / "VOC2012" / "JPEGImages",
+             root / "VOCdevkit" / "VOC2012" / "JPEGImages"]
+    folder, listing, _ = _pick_folder(cands, names)
+    return folder, listing
+
+
+def _coco2017(name: str) -> str:
+    return name[len(COCO2014_PREFIX):] if name.startswith(COCO2014_PREFIX) else name
+
+
+def find_coco_dir(coco_root, names) -> tuple[Path, set[str]]:
+    root = Path(coco_root)
+    if not root.is_dir():
+        raise MatbenchError(f"{root}: COCO folder not found")
+    cands = [root, root / "train2014", root / "train2017", root / "images" / "train2014",
+             root / "images" / "train2017"]
+    folder, listing, _ = _pick_folder(cands, names, _coco2017)
+    return folder, listing
+
+
+def read_classes(split_dir: Path) -> dict[str, str]:
+    """``fg name -> class`` from ``<split>/classes.csv`` (columns ``fg,class``), or {}."""
+    path = split_dir / "classes.csv"
+    if not path.is_file():
+        return {}
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        if not reader.fieldnames or "fg" not in reader.fieldnames or "class" not in reader.fieldnames:
+            raise MatbenchError(f"{path}: expected columns fg,class")
+        return {row["fg"]: (row["class"] or "").strip() for row in reader}
+
+
+def _missing_message(missing: dict[Path, list[str]]) -> str:
+    total = sum(len(v) for v in missing.values())
+    parts = [f"{folder}: {', '.join(names)}" for folder, names in missing.items()]
+    return f"{total} listed file{'s' if total != 1 else ''} missing: " + "; ".join(parts)
+
+
+def load_split(adobe_root, kind: str, bg_root, bgs_per_fg: int, *, official_trimaps: bool = False) -> Split:
+    """Find and validate one split of the release, before any output is written.
+
+    Checks: the name lists (plain relative names, no duplicate foregrounds), that the bg
+    list has exactly fgs × ``bgs_per_fg`` entries, and that every listed fg, alpha, bg
+    (and, with ``official_trimaps`` and a ``trimaps/`` folder present, every trimap) exists;
+    all missing files are reported together in one MatbenchError.
+    """
+    if kind not in SPLIT_DIRS:
+        raise ValueError(kind)
+    if int(bgs_per_fg) < 1:
+        raise MatbenchError(f"bgs per fg must be >= 1 (got {bgs_per_fg})")
+    combined = find_combined(adobe_root)
+    split_dir = combined / SPLIT_DIRS[kind]
+    if not split_dir.is_dir():
+        raise MatbenchError(f"{combined}: no {SPLIT_DIRS[kind]} folder")
+    fg_list = split_dir / LIST_NAMES[kind][0]
+    bg_list = split_dir / LIST_NAMES[kind][1]
+    fg_names = read_name_list(fg_list)
+    bg_names = read_name_list(bg_list)
+    seen = {}
+    for i, name in enumerate(fg_names, 1):
+        if name[:-4] in seen:
+            raise MatbenchError(f"{fg_list}, line {i}: {name!r} repeats line {seen[name[:-4]]} "
+                                f"(same output name {name[:-4]!r})")
+        seen[name[:-4]] = i
+    expected = len(fg_names) * int(bgs_per_fg)
+    if len(bg_names) != expected:
+        raise MatbenchError(
+            f"{bg_list}: {len(bg_names)} backgrounds, expected {len(fg_names)} foregrounds × "
+            f"{bgs_per_fg} per foreground = {expected}")
+
+    missing: dict[Path, list[str]] = {}
+    classes = read_classes(split_dir)
+    listings = {f: (_listdir(split_dir / f / "fg"), _listdir(split_dir / f / "alpha")) for f in FG_FOLDERS[kind]}
+    foregrounds = []
+    for name in fg_names:
+        folder = next((f for f in FG_FOLDERS[kind] if name in listings[f][0]), None)
+        if folder is None:
+            folder = FG_FOLDERS[kind][0]
+            where = split_dir / folder / "fg"
+            if len(FG_FOLDERS[kind]) > 1:
+                where = split_dir / f"{{{','.join(FG_FOLDERS[kind])}}}" / "fg"
+            missing.setdefault(where, []).append(name)
+        if name not in listings[folder][1]:
+            missing.setdefault(split_dir / folder / "alpha", []).append(name)
+        base = split_dir / folder
+        foregrounds.append(Foreground(name, name[:-4], folder, base / "fg" / name, base / "alpha" / name,
+                                      classes.get(name, "")))
+
+    if kind == "test":
+        bg_dir, listing = find_voc_dir(bg_root, bg_names)
+        bg_files = list(bg_names)
+        for n in bg_names:
+            if n not in listing:
+                missing.setdefault(bg_dir, []).append(n)
+    else:
+        bg_dir, listing = find_coco_dir(bg_root, bg_names)
+        bg_files = []
+        for n in bg_names:
+            if n in listing:
+                bg_files.append(n)
+            elif _coco2017(n) in listing:
+                bg_files.append(_coco2017(n))
+            else:
+                bg_files.append(n)
+                missing.setdefault(bg_dir, []).append(n)
+
+    trimap_dir = None
+    if kind == "test" and official_trimaps:
+        cand = split_dir / "Adobe-licensed images" / "trimaps"
+        if cand.is_dir():
+            trimap_dir = cand
+            tl = _listdir(cand)
+            for fg in foregrounds:
+                for k in range(int(bgs_per_fg)):
+                    if f"{fg.stem}_{k}.png" not in tl:
+                        missing.setdefault(cand, []).append(f"{fg.stem}_{k}.png")
+
+    if missing:
+        raise MatbenchError(_missing_message(missing))
+    return Split(kind, combined, split_dir, bg_dir, int(bgs_per_fg), foregrounds, bg_names,
+                 [bg_dir / f for f in bg_files], fg_list, bg_list, trimap_dir,
+                 sources=[combined, bg_dir])
