@@ -22,6 +22,92 @@ def cli():
 
 # --- dataset building: build-comp1k, build-train, trimap, verify (issue 4) ---
 
+@cli.command("build-comp1k")
+@click.option("--adobe-root", required=True, type=click.Path(file_okay=False),
+              help="The release's Combined_Dataset folder or its parent.")
+@click.option("--voc-root", required=True, type=click.Path(file_okay=False),
+              help="Folder of the VOC 2012 JPEGs (or JPEGImages/VOC2012/VOCdevkit above it).")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Output dataset folder.")
+@click.option("--bgs-per-fg", default=20, show_default=True, type=int)
+@click.option("--trimaps", type=click.Choice(["official", "generate"]), default="official", show_default=True,
+              help="official: copy the release's trimaps/ when present (else generate).")
+@click.option("--trimap-kernel", type=int, default=None, help="Kernel of generated trimaps [default: 25].")
+@click.option("--write-bg/--no-write-bg", default=False, show_default=True,
+              help="Also write each composite's resized and cropped background.")
+@click.option("--jobs", "-j", default=1, show_default=True, type=int, help="Parallel workers (by foreground).")
+@click.option("--compress-level", default=1, show_default=True, type=click.IntRange(0, 9),
+              help="PNG zlib level (pixels are the same for any level).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def build_comp1k_cmd(adobe_root, voc_root, out, bgs_per_fg, trimaps, trimap_kernel, write_bg, jobs,
+                     compress_level, quiet):
+    """Build Composition-1K, pixel-identical to Adobe's composition script."""
+    from matbench.build import build_comp1k
+
+    r = build_comp1k(adobe_root, voc_root, out, bgs_per_fg=bgs_per_fg, trimaps=trimaps, jobs=jobs,
+                     progress=not quiet, write_bg=write_bg, trimap_kernel=trimap_kernel,
+                     compress_level=compress_level)
+    click.echo(f"{r['composites']} composites in {r['out']} ({r['seconds']:.1f} s; trimaps: {r['trimaps']})")
+
+
+@cli.command("build-train")
+@click.option("--adobe-root", required=True, type=click.Path(file_okay=False),
+              help="The release's Combined_Dataset folder or its parent.")
+@click.option("--coco-root", required=True, type=click.Path(file_okay=False),
+              help="Folder of the COCO train2014 (or train2017) images.")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Output dataset folder.")
+@click.option("--bgs-per-fg", default=100, show_default=True, type=int)
+@click.option("--write-bg/--no-write-bg", default=True, show_default=True,
+              help="Write each composite's resized and cropped background (for the compositional loss).")
+@click.option("--jobs", "-j", default=1, show_default=True, type=int, help="Parallel workers (by foreground).")
+@click.option("--compress-level", default=1, show_default=True, type=click.IntRange(0, 9),
+              help="PNG zlib level (pixels are the same for any level).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def build_train_cmd(adobe_root, coco_root, out, bgs_per_fg, write_bg, jobs, compress_level, quiet):
+    """Build the Deep Image Matting training set, pixel-identical to Adobe's script."""
+    from matbench.build import build_train
+
+    r = build_train(adobe_root, coco_root, out, bgs_per_fg=bgs_per_fg, jobs=jobs, write_bg=write_bg,
+                    progress=not quiet, compress_level=compress_level)
+    click.echo(f"{r['composites']} composites in {r['out']} ({r['seconds']:.1f} s)")
+
+
+@cli.command("trimap")
+@click.argument("alpha_dir", type=click.Path(file_okay=False))
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.option("--method", type=click.Choice(["erode-dilate", "random", "distance"]), default="erode-dilate",
+              show_default=True)
+@click.option("--width", default=None,
+              help="Band half-width in px or small/medium/large (5/12/20); erode-dilate uses a 2w+1 kernel.")
+@click.option("--kernel", type=int, default=None, help="erode-dilate kernel size in px [default: 25].")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random method (with the name).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def trimap_cmd(alpha_dir, out_dir, method, width, kernel, seed, quiet):
+    """Generate trimaps (values 0/128/255) for every alpha in ALPHA_DIR."""
+    from matbench.trimap import make_trimaps
+
+    n = make_trimaps(alpha_dir, out_dir, method, seed=seed, width=width, kernel=kernel, progress=not quiet)
+    click.echo(f"{n} trimaps written to {out_dir}")
+
+
+@cli.command("verify")
+@click.argument("dataset", type=click.Path(file_okay=False))
+@click.option("--jobs", "-j", default=1, show_default=True, type=int)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def verify_cmd(dataset, jobs, quiet):
+    """Recompute the pixel hashes of a built dataset; exit 1 if files are missing or changed."""
+    from matbench.build import verify
+
+    r = verify(dataset, jobs=jobs, progress=not quiet)
+    for p in r["missing"]:
+        click.echo(f"missing: {p}")
+    for p in r["changed"]:
+        click.echo(f"changed: {p}")
+    click.echo(f"{r['checked']} composites checked: {len(r['missing'])} missing files, "
+               f"{len(r['changed'])} changed composites")
+    if not r["ok"]:
+        sys.exit(1)
+
+
 # --- scoring: score (issue 3) ---
 
 # --- baselines: run (issue 6) ---
