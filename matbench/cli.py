@@ -112,6 +112,33 @@ def verify_cmd(dataset, jobs, quiet):
 
 # --- baselines: run (issue 6) ---
 
+BASELINE_NAMES = ("dim", "closed-form", "knn", "lkm", "random-walk", "shared", "trimap-mid")
+
+
+@cli.command("run")
+@click.argument("name", type=click.Choice(BASELINE_NAMES))
+@click.option("--dataset", type=click.Path(file_okay=False), help="Dataset folder built by matbench (manifest.csv).")
+@click.option("--images", type=click.Path(file_okay=False), help="Folder of images (paired with trimaps by name).")
+@click.option("--trimaps", type=click.Path(file_okay=False), help="Folder of trimaps named like the images.")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for <image>.png predictions and run.json.")
+@click.option("--checkpoint", type=click.Path(dir_okay=False), help="dim: mmediting/mmagic DIM checkpoint (.pth).")
+@click.option("--stage", type=click.IntRange(1, 3), help="dim: 1 = encoder-decoder, 2/3 = with refiner (default: from the checkpoint).")
+@click.option("--device", default="cpu", show_default=True, help="dim: cpu or cuda[:N].")
+@click.option("--max-side", type=click.IntRange(32), help="dim: downscale images whose longer side exceeds N, upscale the alpha back.")
+@click.option("--tile", type=click.IntRange(64), help="dim: predict in overlapping N×N windows (approximate; for huge images).")
+@click.option("--fast", is_flag=True, help="dim on CPU: oneDNN convolutions, ~2.4x faster, may differ from the reference by 1/255 at near-ties.")
+@click.option("--threads", type=click.IntRange(1), help="dim: torch CPU threads.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def run_command(name, dataset, images, trimaps, out, checkpoint, stage, device, max_side, tile, fast, threads, no_progress):
+    """Predict alpha mattes with baseline NAME; resume skips predictions already in --out."""
+    from matbench.baselines import run_baseline
+
+    run_json = run_baseline(name, out, dataset=dataset, images=images, trimaps=trimaps, checkpoint=checkpoint,
+                            stage=stage, device=device, max_side=max_side, tile=tile, fast=fast, threads=threads,
+                            progress=not no_progress)
+    click.echo(f"{name}: predictions in {out} ({run_json.name} written)")
+
+
 # --- sample benchmark: demo (issue 5) ---
 
 

@@ -1,0 +1,73 @@
+"""Classical trimap-based matting through PyMatting (Germer et al., JOSS 2020).
+
+=============== ============================ =================================================
+name            PyMatting function           method
+=============== ============================ =================================================
+``closed-form`` ``estimate_alpha_cf``        Levin, Lischinski, Weiss, PAMI 2008
+``knn``         ``estimate_alpha_knn``       Chen, Li, Tang, KNN matting, PAMI 2013
+``lkm``         ``estimate_alpha_lkm``       He, Sun, Tang, large-kernel matting, CVPR 2010
+``random-walk`` ``estimate_alpha_rw``        Grady et al., random walks matting, 2005
+``shared``      ``estimate_alpha_sm``        Gastal, Oliveira, shared matting, 2010
+=============== ============================ =================================================
+
+Input: the image as float64 RGB in [0, 1], the trimap as float64 in [0, 1] (``/ 255``;
+PyMatting treats 0 as background, 1 as foreground, anything else as unknown). Output:
+clipped to [0, 1], forced to 0 where the trimap is 0 and 1 where it is 255, ×255, rounded
+half to even, uint8 (as the DIM runner does). PyMatting is imported inside the functions:
+its first import compiles with numba (tens of seconds, cached afterwards).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+METHODS = {
+    "closed-form": "estimate_alpha_cf",
+    "knn": "estimate_alpha_knn",
+    "lkm": "estimate_alpha_lkm",
+    "random-walk": "estimate_alpha_rw",
+    "shared": "estimate_alpha_sm",
+}
+
+
+def force_known(alpha: np.ndarray, trimap: np.ndarray) -> np.ndarray:
+    """Clip to [0, 1], set the trimap's known regions, ×255, round half to even, uint8."""
+    alpha = np.clip(np.asarray(alpha, dtype=np.float64), 0.0, 1.0)
+    alpha[trimap == 0] = 0.0
+    alpha[trimap == 255] = 1.0
+    return np.rint(alpha * 255.0).astype(np.uint8)
+
+
+def estimate_alpha(method: str, image: np.ndarray, trimap: np.ndarray) -> np.ndarray:
+    """Float64 H×W alpha of PyMatting ``method`` for uint8 RGB ``image`` and uint8 ``trimap``."""
+    import pymatting
+
+    if method not in METHODS:
+        raise ValueError(f"unknown classical method {method!r}; expected one of {', '.join(METHODS)}")
+    img = image.astype(np.float64) / 255.0
+    tri = trimap.astype(np.float64) / 255.0
+    # PyMatting's solvers need an unknown region and both known ones; otherwise the
+    # answer is fixed: the known values, or the only known value everywhere.
+    if ((trimap == 0) | (trimap == 255)).all():
+        return tri
+    if not (trimap == 255).any():
+        return np.zeros(trimap.shape)
+    if not (trimap == 0).any():
+        return np.ones(trimap.shape)
+    return getattr(pymatting, METHODS[method])(img, tri)
+
+
+def classical_predictor(method: str):
+    """``predict(image, trimap) -> uint8 alpha`` for one of ``METHODS``."""
+    if method not in METHODS:
+        raise ValueError(f"unknown classical method {method!r}")
+
+    def predict(image: np.ndarray, trimap: np.ndarray) -> np.ndarray:
+        return force_known(estimate_alpha(method, image, trimap), trimap)
+
+    return predict
+
+
+def pymatting_version() -> str:
+    from importlib.metadata import version
+
+    return version("pymatting")

@@ -1,0 +1,187 @@
+"""Run a baseline over a dataset: one 8-bit PNG per image plus ``run.json``.
+
+Inputs are either a dataset built by matbench (its ``manifest.csv``: ``merged`` and
+``trimap`` paths; the prediction for row ``image`` is ``<out>/<image>.png``) or an image
+folder and a trimap folder paired by file stem. Images are streamed one at a time, each
+prediction is written atomically, and predictions already in ``out`` are skipped, so an
+interrupted run resumes where it stopped and ends with the same files. ``run.json`` records
+the method, its options, the checkpoint's sha256, library versions and the time per image;
+it is written before the first prediction (``complete: false``) and rewritten at the end.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import time
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from matbench.errors import MatbenchError
+from matbench.io import index_images, read_gray8, read_rgb8, write_png_atomic, write_text_atomic
+
+CLASSICAL = ("closed-form", "knn", "lkm", "random-walk", "shared")
+BASELINES = ("dim",) + CLASSICAL + ("trimap-mid",)
+RUN_JSON = "run.json"
+
+
+def file_sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _version(pkg: str) -> str | None:
+    try:
+        return version(pkg)
+    except PackageNotFoundError:
+        return None
+
+
+def list_inputs(dataset=None, images=None, trimaps=None) -> list[tuple[str, Path, Path]]:
+    """``(name, image path, trimap path)`` for every image, in manifest or name order."""
+    if dataset is not None:
+        if images is not None or trimaps is not None:
+            raise MatbenchError("give either a dataset or --images/--trimaps, not both")
+        from matbench.manifest import read_manifest
+
+        root = Path(dataset)
+        items = []
+        for row in read_manifest(root):
+            if not row.get("trimap"):
+                raise MatbenchError(f"{root / 'manifest.csv'}: image {row['image']} has no trimap; "
+                                    f"baselines need a test set built with trimaps")
+            items.append((row["image"], root / row["merged"], root / row["trimap"]))
+        return items
+    if images is None or trimaps is None:
+        raise MatbenchError("give a dataset, or both --images and --trimaps")
+    image_index = index_images(images, "image")
+    trimap_index = index_images(trimaps, "trimap")
+    if not image_index:
+        raise MatbenchError(f"{images}: no images found")
+    items = []
+    for stem, path in image_index.items():
+        if stem not in trimap_index:
+            raise MatbenchError(f"{trimaps}: no trimap for image {path.name}")
+        items.append((stem, path, trimap_index[stem]))
+    return items
+
+
+def make_predictor(name: str, *, checkpoint=None, stage=None, device="cpu", max_side=None, tile=None,
+                   fast=False, threads=None):
+    """``(predict(image, trimap) -> uint8 alpha, options dict, library versions dict)``."""
+    if name == "dim":
+        if checkpoint is None:
+            raise MatbenchError("dim needs --checkpoint PTH (an mmediting/mmagic DIM checkpoint)")
+        if stage not in (None, 1, 2, 3):
+            raise MatbenchError(f"--stage must be 1, 2 or 3, not {stage}")
+        from matbench.baselines import dim
+
+        predict, loaded_stage = dim.make_predictor(checkpoint, stage, device, max_side, tile, fast, threads)
+        options = {"checkpoint": str(Path(checkpoint).resolve()), "checkpoint_sha256": file_sha256(checkpoint),
+                   "stage": loaded_stage, "device": device, "max_side": max_side, "tile": tile, "fast": fast}
+        return predict, options, {"torch": dim.torch_version()}
+    for opt, value in (("--checkpoint", checkpoint), ("--stage", stage), ("--max-side", max_side),
+                       ("--tile", tile)):
+        if value is not None:
+            raise MatbenchError(f"{opt} applies to dim only, not {name}")
+    if name in CLASSICAL:
+        from matbench.baselines.classical import classical_predictor, pymatting_version
+
+        return classical_predictor(name), {}, {"pymatting": pymatting_version()}
+    if name == "trimap-mid":
+        from matbench.baselines.trivial import trimap_mid
+
+        return trimap_mid, {}, {}
+    raise MatbenchError(f"unknown baseline {name!r}; expected one of {', '.join(BASELINES)}")
+
+
+def run_baseline(name: str, out, *, dataset=None, images=None, trimaps=None, checkpoint=None, stage=None,
+                 device: str = "cpu", max_side: int | None = None, tile: int | None = None, fast: bool = False,
+                 threads: int | None = None, progress: bool = True) -> Path:
+    """Predict every image with baseline ``name`` into ``out``; return the path of ``run.json``.
+
+    ``name``: one of ``BASELINES``. Inputs: ``dataset`` (a matbench dataset folder) or
+    ``images`` + ``trimaps`` (folders paired by file stem). DIM options: ``checkpoint``
+    (mmediting/mmagic ``.pth``), ``stage`` (1, or 2/3 with the refiner; default from the
+    checkpoint), ``device`` (``cpu``/``cuda``), ``max_side`` (downscale larger images),
+    ``tile`` (predict in overlapping windows), ``fast`` (oneDNN convolutions on CPU).
+    """
+    if name not in BASELINES:
+        raise MatbenchError(f"unknown baseline {name!r}; expected one of {', '.join(BASELINES)}")
+    items = list_inputs(dataset, images, trimaps)
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise MatbenchError(f"{out}: exists and is not a folder")
+    predict, options, libs = make_predictor(name, checkpoint=checkpoint, stage=stage, device=device,
+                                            max_side=max_side, tile=tile, fast=fast, threads=threads)
+    run_path = out / RUN_JSON
+    previous = _read_previous(run_path)
+    if previous is not None and (previous.get("method"), previous.get("options")) != (name, options):
+        changed = sorted(k for k in set(options) | set(previous.get("options") or {})
+                         if (previous.get("options") or {}).get(k) != options.get(k))
+        what = f"method {previous.get('method')}" if previous.get("method") != name else "options " + ", ".join(changed)
+        raise MatbenchError(f"{out}: holds predictions of another run (different {what}); use a new --out folder")
+    import numpy as np
+    versions = {"matbench": _version("matbench"), "python": platform.python_version(), "numpy": np.__version__,
+                "pillow": _version("pillow"), "opencv": _version("opencv-python-headless"), **libs}
+    record = {
+        "method": name,
+        "options": options,
+        "checkpoint_sha256": options.get("checkpoint_sha256"),
+        "versions": versions,
+        "input": {"dataset": str(Path(dataset).resolve())} if dataset is not None else
+                 {"images": str(Path(images).resolve()), "trimaps": str(Path(trimaps).resolve())},
+        "images": len(items),
+        "complete": False,
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(run_path, json.dumps(record, indent=2) + "\n")
+
+    from tqdm import tqdm
+
+    seconds = 0.0
+    pixels = 0
+    done = 0
+    for stem, image_path, trimap_path in tqdm(items, desc=name, unit="img", disable=not progress):
+        target = out / f"{stem}.png"
+        if target.is_file():
+            continue
+        image = read_rgb8(image_path)
+        trimap = read_gray8(trimap_path)
+        if image.shape[:2] != trimap.shape:
+            raise MatbenchError(f"{trimap_path}: trimap is {trimap.shape[1]}×{trimap.shape[0]} but image "
+                                f"{image_path.name} is {image.shape[1]}×{image.shape[0]}")
+        t0 = time.perf_counter()
+        try:
+            alpha = predict(image, trimap)
+        except MatbenchError as e:
+            raise MatbenchError(f"{image_path}: {e}") from None
+        seconds += time.perf_counter() - t0
+        pixels += trimap.size
+        done += 1
+        write_png_atomic(target, alpha)
+
+    record["complete"] = True
+    record["predicted_this_run"] = done
+    record["resumed_from"] = len(items) - done
+    if done:
+        record["seconds_per_image"] = round(seconds / done, 4)
+        record["seconds_per_megapixel"] = round(seconds / (pixels / 1e6), 4)
+    elif previous is not None:
+        for k in ("seconds_per_image", "seconds_per_megapixel"):
+            if k in previous:
+                record[k] = previous[k]
+    write_text_atomic(run_path, json.dumps(record, indent=2) + "\n")
+    return run_path
+
+
+def _read_previous(run_path: Path) -> dict | None:
+    if not run_path.is_file():
+        return None
+    try:
+        return json.loads(run_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise MatbenchError(f"{run_path}: unreadable run.json; remove it or use a new --out folder") from None
