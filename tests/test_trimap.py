@@ -1,0 +1,81 @@
+"""Trimap generation: values, determinism, and agreement with independent formulations."""
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+from scipy import ndimage
+
+from matbench.errors import MatbenchError
+from matbench.trimap import (DEFAULT_TEST_KERNEL, NAMED_WIDTHS, distance_band, erode_dilate, generate,
+                             random_kernels)
+
+
+def soft_disc(h=90, w=120, r=25, soft=6):
+    yy, xx = np.mgrid[:h, :w]
+    d = np.hypot(yy - h / 2, xx - w / 2)
+    return np.clip((r + soft - d) / soft * 255, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("method", ["erode-dilate", "random", "distance"])
+def test_values_and_regions(method):
+    alpha = soft_disc()
+    t = generate(alpha, method, name="a", seed=1)
+    assert t.dtype == np.uint8 and t.shape == alpha.shape
+    assert set(np.unique(t)) == {0, 128, 255}
+    # definite regions never contradict the alpha; every partial pixel is unknown
+    assert (alpha[t == 255] == 255).all() and (alpha[t == 0] == 0).all()
+    assert (t[(alpha > 0) & (alpha < 255)] == 128).all()
+
+
+def test_erode_dilate_matches_mmagic_formulation():
+    """mmagic's GenerateTrimap: grayscale erosion/dilation of the alpha, eroded >= 255 -> fg,
+    dilated <= 0 -> bg, unknown otherwise (elliptical kernels)."""
+    alpha = soft_disc()
+    for ke, kd in ((1, 1), (5, 9), (DEFAULT_TEST_KERNEL, DEFAULT_TEST_KERNEL), (29, 3)):
+        ek = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (ke, ke))
+        dk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (kd, kd))
+        ref = np.full(alpha.shape, 128, np.uint8)
+        ref[cv2.erode(alpha, ek) >= 255] = 255
+        ref[cv2.dilate(alpha, dk) <= 0] = 0
+        np.testing.assert_array_equal(erode_dilate(alpha, ke, dilate_kernel=kd), ref)
+
+
+def test_distance_band_matches_exact_edt():
+    alpha = soft_disc()
+    for r in (0, 3, NAMED_WIDTHS["large"]):
+        ref = np.full(alpha.shape, 128, np.uint8)
+        ref[ndimage.distance_transform_edt(alpha == 255) > r] = 255
+        ref[ndimage.distance_transform_edt(alpha == 0) > r] = 0
+        np.testing.assert_array_equal(distance_band(alpha, r), ref)
+    assert (distance_band(alpha, "small") == distance_band(alpha, NAMED_WIDTHS["small"])).all()
+    with pytest.raises(MatbenchError, match="huge"):
+        distance_band(alpha, "huge")
+
+
+def test_random_kernels_deterministic_and_in_range():
+    ks = [random_kernels(7, f"img{i}") for i in range(400)]
+    assert ks == [random_kernels(7, f"img{i}") for i in range(400)]
+    assert ks != [random_kernels(8, f"img{i}") for i in range(400)]
+    flat = {k for pair in ks for k in pair}
+    assert flat == set(range(1, 30))  # the whole mmagic DIM range 1..29, nothing outside
+    alpha = soft_disc()
+    a = generate(alpha, "random", name="x", seed=3)
+    np.testing.assert_array_equal(a, generate(alpha, "random", name="x", seed=3))
+
+
+def test_cli_trimap(tmp_path):
+    src = tmp_path / "alpha"
+    src.mkdir()
+    Image.fromarray(soft_disc()).save(src / "a.png")
+    Image.fromarray(soft_disc(r=10)).save(src / "b.png")
+    out = tmp_path / "t"
+    p = subprocess.run([sys.executable, "-m", "matbench.cli", "trimap", str(src), str(out), "--method",
+                        "distance", "--width", "large", "-q"], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    np.testing.assert_array_equal(np.asarray(Image.open(out / "a.png")), distance_band(soft_disc(), "large"))
+    p = subprocess.run([sys.executable, "-m", "matbench.cli", "trimap", str(src), str(src)],
+                       capture_output=True, text=True)
+    assert p.returncode == 2 and p.stderr.startswith("matbench: error:") and "Traceback" not in p.stderr
