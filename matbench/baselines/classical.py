@@ -14,7 +14,9 @@ Input: the image as float64 RGB in [0, 1], the trimap as float64 in [0, 1] (``/ 
 PyMatting treats 0 as background, 1 as foreground, anything else as unknown). Output:
 clipped to [0, 1], forced to 0 where the trimap is 0 and 1 where it is 255, ×255, rounded
 half to even, uint8 (as the DIM runner does). PyMatting is imported inside the functions:
-its first import compiles with numba (tens of seconds, cached afterwards).
+its first import compiles with numba (about 40 s here, cached afterwards). ``lkm`` on an
+image smaller than 41 px uses a smaller kernel radius (PyMatting's needs sides >= 4r + 1),
+and closed-form below 5 px.
 """
 from __future__ import annotations
 
@@ -27,6 +29,8 @@ METHODS = {
     "random-walk": "estimate_alpha_rw",
     "shared": "estimate_alpha_sm",
 }
+
+LKM_RADIUS = 10  # PyMatting's default
 
 
 def force_known(alpha: np.ndarray, trimap: np.ndarray) -> np.ndarray:
@@ -53,6 +57,13 @@ def estimate_alpha(method: str, image: np.ndarray, trimap: np.ndarray) -> np.nda
         return np.zeros(trimap.shape)
     if not (trimap == 0).any():
         return np.ones(trimap.shape)
+    if method == "lkm":
+        # PyMatting's large-kernel Laplacian needs sides >= 4 * radius + 1 (radius 10 by
+        # default): shrink the radius for small images.
+        radius = min(LKM_RADIUS, (min(trimap.shape) - 1) // 4)
+        if radius < 1:
+            return pymatting.estimate_alpha_cf(img, tri)
+        return pymatting.estimate_alpha_lkm(img, tri, laplacian_kwargs={"radius": radius})
     return getattr(pymatting, METHODS[method])(img, tri)
 
 
