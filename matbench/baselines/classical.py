@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from matbench.errors import MatbenchError
+
 METHODS = {
     "closed-form": "estimate_alpha_cf",
     "knn": "estimate_alpha_knn",
@@ -57,10 +59,19 @@ def estimate_alpha(method: str, image: np.ndarray, trimap: np.ndarray) -> np.nda
         return np.zeros(trimap.shape)
     if not (trimap == 0).any():
         return np.ones(trimap.shape)
+    try:
+        return _solve(pymatting, method, img, tri)
+    except ValueError as e:
+        if "converge" in str(e):  # PyMatting's conjugate gradient gave up
+            raise MatbenchError(f"{method}: PyMatting's solver did not converge ({e})") from None
+        raise
+
+
+def _solve(pymatting, method, img, tri):
     if method == "lkm":
         # PyMatting's large-kernel Laplacian needs sides >= 4 * radius + 1 (radius 10 by
         # default): shrink the radius for small images.
-        radius = min(LKM_RADIUS, (min(trimap.shape) - 1) // 4)
+        radius = min(LKM_RADIUS, (min(tri.shape) - 1) // 4)
         if radius < 1:
             return pymatting.estimate_alpha_cf(img, tri)
         return pymatting.estimate_alpha_lkm(img, tri, laplacian_kwargs={"radius": radius})

@@ -1,0 +1,173 @@
+"""Classical baselines, trimap-mid and the runner (inputs, run.json, resume, errors).
+
+Reference for the classical methods: a synthetic composite I = αF + (1 − α)B with a known α
+(constant F and B, so the colour-line model of closed-form matting holds exactly). PyMatting
+compiles with numba on first import (~40 s without a cache), so every classical method runs
+once, on one tiny image, in a single test.
+"""
+import json
+
+import numpy as np
+import pytest
+
+from matbench.baselines import BASELINES, run_baseline
+from matbench.baselines.classical import force_known
+from matbench.baselines.trivial import trimap_mid
+from matbench.cli import main
+from matbench.errors import MatbenchError
+from matbench.io import read_gray8, write_png_atomic
+from matbench.manifest import write_manifest
+
+
+def synthetic_case(size=40):
+    """uint8 composite, uint8 trimap and the true float alpha (a soft disc edge).
+
+    F and B are constant colours plus faint noise (random-walk matting's solver does not
+    converge on perfectly flat colours).
+    """
+    yy, xx = np.mgrid[:size, :size]
+    r = np.hypot(yy - size / 2 + 0.5, xx - size / 2 + 0.5)
+    alpha = np.clip((size * 0.3 - r) / 6 + 0.5, 0, 1)
+    fg = np.array([230.0, 60.0, 40.0])
+    bg = np.array([30.0, 90.0, 200.0])
+    rng = np.random.default_rng(0)
+    fg = fg + rng.normal(0, 2, (size, size, 3))
+    bg = bg + rng.normal(0, 2, (size, size, 3))
+    image = np.rint(alpha[..., None] * fg + (1 - alpha[..., None]) * bg).astype(np.uint8)
+    trimap = np.full((size, size), 128, np.uint8)
+    trimap[alpha == 0] = 0
+    trimap[alpha == 1] = 255
+    return image, trimap, alpha
+
+
+def test_trimap_mid_is_the_trimap_with_mid_grey_unknown():
+    rng = np.random.default_rng(0)
+    trimap = rng.integers(0, 256, (17, 23), dtype=np.uint8)
+    trimap[:3], trimap[-3:] = 0, 255
+    alpha = trimap_mid(None, trimap)
+    assert alpha.dtype == np.uint8
+    assert (alpha[trimap == 0] == 0).all() and (alpha[trimap == 255] == 255).all()
+    assert (alpha[(trimap != 0) & (trimap != 255)] == 128).all()
+
+
+def test_force_known_rounds_half_to_even_and_clips():
+    a = np.array([[0.5 / 255, 1.5 / 255, 2.5 / 255, -0.2, 1.3, 0.7]])
+    t = np.array([[128, 128, 128, 128, 128, 0]], np.uint8)
+    assert force_known(a, t).tolist() == [[0, 2, 2, 0, 255, 0]]
+
+
+def test_classical_methods_recover_known_alpha():
+    from matbench.baselines.classical import METHODS, classical_predictor
+
+    image, trimap, alpha = synthetic_case()
+    unknown = trimap == 128
+    floor = np.abs(trimap_mid(image, trimap)[unknown] / 255.0 - alpha[unknown]).mean()
+    errors = {}
+    for method in METHODS:
+        pred = classical_predictor(method)(image, trimap)
+        assert pred.dtype == np.uint8 and pred.shape == trimap.shape
+        assert (pred[trimap == 0] == 0).all() and (pred[trimap == 255] == 255).all()
+        errors[method] = np.abs(pred[unknown] / 255.0 - alpha[unknown]).mean()
+    # Closed-form matting is exact for locally constant F and B (Levin et al. 2008, Thm 1):
+    # only the faint noise and the uint8 rounding of the composite remain.
+    assert errors["closed-form"] < 0.01, errors
+    for method, err in errors.items():
+        assert err < floor / 2, (method, errors, floor)
+
+
+def make_dataset(root, n=3, size=(12, 10)):
+    rows = []
+    rng = np.random.default_rng(4)
+    for i in range(n):
+        name = f"fg{i}_0"
+        image = rng.integers(0, 256, size + (3,), dtype=np.uint8)
+        trimap = rng.choice(np.array([0, 128, 255], np.uint8), size)
+        write_png_atomic(root / "merged" / f"{name}.png", image)
+        write_png_atomic(root / "trimaps" / f"{name}.png", trimap)
+        rows.append({"split": "test", "image": name, "merged": f"merged/{name}.png",
+                     "trimap": f"trimaps/{name}.png", "alpha": ""})
+    write_manifest(root, rows)
+    return rows
+
+
+def test_runner_over_dataset_writes_pngs_and_run_json(tmp_path):
+    rows = make_dataset(tmp_path / "ds")
+    run_json = run_baseline("trimap-mid", tmp_path / "pred", dataset=tmp_path / "ds", progress=False)
+    for row in rows:
+        trimap = read_gray8(tmp_path / "ds" / row["trimap"])
+        np.testing.assert_array_equal(read_gray8(tmp_path / "pred" / f"{row['image']}.png"),
+                                      trimap_mid(None, trimap))
+    record = json.loads(run_json.read_text())
+    assert record["method"] == "trimap-mid" and record["complete"] and record["images"] == 3
+    assert record["predicted_this_run"] == 3 and record["seconds_per_image"] >= 0
+    assert {"matbench", "numpy", "python"} <= set(record["versions"])
+    assert record["checkpoint_sha256"] is None
+
+
+def test_interrupted_run_resumes_to_identical_files(tmp_path, monkeypatch):
+    make_dataset(tmp_path / "ds", n=4)
+    run_baseline("trimap-mid", tmp_path / "full", dataset=tmp_path / "ds", progress=False)
+    import matbench.baselines.runner as runner
+
+    real = runner.write_png_atomic
+    calls = []
+
+    def interrupt_on_third(path, array, *a, **k):
+        calls.append(path)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        real(path, array, *a, **k)
+
+    monkeypatch.setattr(runner, "write_png_atomic", interrupt_on_third)
+    with pytest.raises(KeyboardInterrupt):
+        run_baseline("trimap-mid", tmp_path / "part", dataset=tmp_path / "ds", progress=False)
+    assert not json.loads((tmp_path / "part" / "run.json").read_text())["complete"]
+    monkeypatch.setattr(runner, "write_png_atomic", real)
+    run_baseline("trimap-mid", tmp_path / "part", dataset=tmp_path / "ds", progress=False)
+    assert json.loads((tmp_path / "part" / "run.json").read_text())["predicted_this_run"] == 2
+    full = sorted(p.name for p in (tmp_path / "full").iterdir())
+    assert full == sorted(p.name for p in (tmp_path / "part").iterdir())
+    for name in full:
+        if name.endswith(".png"):
+            assert (tmp_path / "full" / name).read_bytes() == (tmp_path / "part" / name).read_bytes()
+
+
+def test_paired_folders_missing_trimap_names_the_image(tmp_path, capsys):
+    write_png_atomic(tmp_path / "img" / "a.png", np.zeros((4, 4, 3), np.uint8))
+    write_png_atomic(tmp_path / "img" / "b.jpg.png", np.zeros((4, 4, 3), np.uint8))
+    write_png_atomic(tmp_path / "tri" / "a.png", np.zeros((4, 4), np.uint8))
+    with pytest.raises(SystemExit) as e:
+        main(["run", "trimap-mid", "--images", str(tmp_path / "img"), "--trimaps", str(tmp_path / "tri"),
+              "--out", str(tmp_path / "o"), "--no-progress"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no trimap for image b.jpg.png" in err
+
+
+def test_size_mismatch_and_other_run_are_errors(tmp_path):
+    write_png_atomic(tmp_path / "img" / "a.png", np.zeros((4, 4, 3), np.uint8))
+    write_png_atomic(tmp_path / "tri" / "a.png", np.zeros((5, 4), np.uint8))
+    with pytest.raises(MatbenchError, match=r"a.png: trimap is 4×5 but image a.png is 4×4"):
+        run_baseline("trimap-mid", tmp_path / "o", images=tmp_path / "img", trimaps=tmp_path / "tri",
+                     progress=False)
+    write_png_atomic(tmp_path / "tri" / "a.png", np.zeros((4, 4), np.uint8))
+    run_baseline("trimap-mid", tmp_path / "o", images=tmp_path / "img", trimaps=tmp_path / "tri", progress=False)
+    record = json.loads((tmp_path / "o" / "run.json").read_text())
+    (tmp_path / "o" / "run.json").write_text(json.dumps({**record, "method": "knn"}))
+    with pytest.raises(MatbenchError, match="another run"):
+        run_baseline("trimap-mid", tmp_path / "o", images=tmp_path / "img", trimaps=tmp_path / "tri",
+                     progress=False)
+    with pytest.raises(MatbenchError, match="needs --checkpoint"):
+        run_baseline("dim", tmp_path / "o2", images=tmp_path / "img", trimaps=tmp_path / "tri", progress=False)
+    with pytest.raises(MatbenchError, match="dim only"):
+        run_baseline("knn", tmp_path / "o3", images=tmp_path / "img", trimaps=tmp_path / "tri", max_side=100,
+                     progress=False)
+    with pytest.raises(MatbenchError, match="unknown baseline"):
+        run_baseline("nope", tmp_path / "o4", images=tmp_path / "img", trimaps=tmp_path / "tri")
+    assert "dim" in BASELINES and "trimap-mid" in BASELINES
+
+
+def test_dataset_without_trimaps_is_an_error(tmp_path):
+    write_manifest(tmp_path, [{"image": "x_0", "merged": "merged/x_0.png", "trimap": ""}])
+    with pytest.raises(MatbenchError, match="x_0 has no trimap"):
+        run_baseline("trimap-mid", tmp_path / "o", dataset=tmp_path)
