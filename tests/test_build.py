@@ -100,6 +100,19 @@ def test_reference_loop_blend():
     np.testing.assert_array_equal(blend(fg, bg, alpha), ref)
 
 
+def test_blend_exhaustive():
+    """Every (A, F, B) triple: blend() equals the script's float64 formula int(a·F + (1 − a)·B)."""
+    combos = np.arange(65536 + 2)  # 65,536 (F, B) pairs, padded to a multiple of 3
+    f = (combos // 256 % 256).astype(np.uint8).reshape(-1, 3)
+    b = (combos % 256).astype(np.uint8).reshape(-1, 3)
+    fg = np.broadcast_to(f, (256,) + f.shape)
+    bg = np.broadcast_to(b, (256,) + b.shape)
+    alpha = np.repeat(np.arange(256, dtype=np.uint8)[:, None], f.shape[0], axis=1)
+    a = alpha[..., None].astype(np.float64) / 255
+    ref = (a * fg.astype(np.float64) + (1 - a) * bg.astype(np.float64)).astype(np.uint8)
+    np.testing.assert_array_equal(blend(np.ascontiguousarray(fg), np.ascontiguousarray(bg), alpha), ref)
+
+
 def test_layout_and_lists(built_test, built_train):
     rows = read_manifest(built_test)
     assert len(rows) == 12
