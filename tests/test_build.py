@@ -356,6 +356,16 @@ def test_alpha_size_mismatch(tmp_path):
         build_comp1k(adobe, voc, tmp_path / "o", bgs_per_fg=2, progress=False)
 
 
+def test_unreadable_background_parallel(tmp_path):
+    adobe, voc = make_release(tmp_path / "src", n_fg=3)
+    bad = voc / "JPEGImages" / "2008_001001.jpg"
+    bad.write_bytes(bad.read_bytes()[:300])
+    p = run_cli("build-comp1k", "--adobe-root", adobe, "--voc-root", voc, "--out", tmp_path / "o",
+                "--bgs-per-fg", "2", "--jobs", "2", "-q")
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert p.stderr.startswith(f"matbench: error: {bad}: ") and p.stderr.count("\n") == 1
+
+
 def test_alpha_modes(tmp_path):
     a = np.arange(256, dtype=np.uint8).reshape(16, 16)
     Image.fromarray(np.dstack([a, a, a])).save(tmp_path / "rgb.png")

@@ -178,6 +178,31 @@ def _missing_message(missing: dict[Path, list[str]]) -> str:
     return f"{total} listed file{'s' if total != 1 else ''} missing: " + "; ".join(parts)
 
 
+def _header_size(path: Path):
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return im.size
+    except Image.UnidentifiedImageError:
+        raise MatbenchError(f"{path}: not an image file (unreadable)") from None
+    except (OSError, SyntaxError, ValueError) as e:
+        raise MatbenchError(f"{path}: unreadable image ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+
+
+def check_alpha_sizes(foregrounds) -> None:
+    """Every alpha must have its foreground's size (read from the file headers only)."""
+    bad = []
+    for fg in foregrounds:
+        fs, as_ = _header_size(fg.fg_path), _header_size(fg.alpha_path)
+        if fs != as_:
+            bad.append(f"{fg.alpha_path}: alpha is {as_[0]}x{as_[1]} but its foreground is {fs[0]}x{fs[1]}")
+    if len(bad) == 1:
+        raise MatbenchError(bad[0])
+    if bad:
+        raise MatbenchError(f"{len(bad)} alphas differ in size from their foregrounds: " + "; ".join(bad))
+
+
 def load_split(adobe_root, kind: str, bg_root, bgs_per_fg: int, *, official_trimaps: bool = False) -> Split:
     """Find and validate one split of the release, before any output is written.
 
@@ -259,6 +284,7 @@ def load_split(adobe_root, kind: str, bg_root, bgs_per_fg: int, *, official_trim
 
     if missing:
         raise MatbenchError(_missing_message(missing))
+    check_alpha_sizes(foregrounds)
     return Split(kind, combined, split_dir, bg_dir, int(bgs_per_fg), foregrounds, bg_names,
                  [bg_dir / f for f in bg_files], fg_list, bg_list, trimap_dir,
                  sources=[combined, bg_dir])
