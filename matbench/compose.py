@@ -38,13 +38,19 @@ from matbench.io import open_image
 def load_fg(path) -> np.ndarray:
     """Foreground as H×W×3 uint8, the way the script reads it (RGBA: colour channels)."""
     im = open_image(path)
-    if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        raise MatbenchError(f"{path}: {im.mode} foreground is not 8-bit")
     if im.mode == "RGBA":
         return np.ascontiguousarray(np.asarray(im)[..., :3])
-    if im.mode != "RGB":
-        im = im.convert("RGB")
-    return np.asarray(im)
+    return np.asarray(_to_rgb(im, path))
+
+
+def _to_rgb(im: Image.Image, path) -> Image.Image:
+    """Pillow's ``convert('RGB')`` unless already RGB (as the script), errors in one line."""
+    if im.mode == "RGB":
+        return im
+    try:
+        return im.convert("RGB")
+    except (ValueError, OSError) as e:
+        raise MatbenchError(f"{path}: cannot convert {im.mode} image to RGB ({e})") from None
 
 
 def load_alpha(path) -> np.ndarray:
@@ -81,13 +87,12 @@ def bg_resize_size(fg_size, bg_size):
     return ratio, None
 
 
-def prepare_bg(bg: Image.Image, fg_size):
+def prepare_bg(bg: Image.Image, fg_size, path=None):
     """Convert, resize (bicubic, upscale only) and crop a Pillow bg image to ``fg_size``.
 
     Returns ``(bg_array, ratio)``: H×W×3 uint8 top-left crop, and the recipe's ratio.
     """
-    if bg.mode != "RGB":
-        bg = bg.convert("RGB")
+    bg = _to_rgb(bg, path or getattr(bg, "filename", "") or "background")
     ratio, size = bg_resize_size(fg_size, bg.size)
     if size is not None:
         bg = bg.resize(size, Image.BICUBIC)
@@ -101,10 +106,8 @@ def prepare_bg(bg: Image.Image, fg_size):
 def load_bg(path, fg_size):
     """Open ``path`` with Pillow and :func:`prepare_bg` it; returns (array, ratio, (bw, bh))."""
     im = open_image(path)
-    if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        raise MatbenchError(f"{path}: {im.mode} background is not 8-bit")
     size = im.size
-    arr, ratio = prepare_bg(im, fg_size)
+    arr, ratio = prepare_bg(im, fg_size, path)
     return arr, ratio, size
 
 
