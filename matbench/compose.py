@@ -26,7 +26,6 @@ otherwise, as is anything that is not 8 bits.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
