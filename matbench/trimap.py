@@ -8,8 +8,8 @@ Three generators, all returning uint8 arrays with values exactly {0, 128, 255}:
     minus that, background = the rest, with an elliptical structuring element of
     ``kernel`` × ``kernel`` pixels (``cv2.MORPH_ELLIPSE``). Used for Composition-1K-style
     test trimaps when the release's official ``trimaps/`` are absent; default kernel
-    ``DEFAULT_TEST_KERNEL`` = 25 (a band of about 12 px on either side of the transition,
-    the width of the official Composition-1K trimaps to within a few pixels).
+    ``DEFAULT_TEST_KERNEL`` = 25, i.e. the unknown band reaches 12 px into the definite
+    foreground and background on either side of the soft transition (the ``medium`` width).
 ``random_erode_dilate(alpha, name, seed)``
     Training augmentation as in mmagic's DIM config (``GenerateTrimap(kernel_size=(1, 30))``):
     independent erosion and dilation kernel sizes drawn uniformly from 1..29. The draw is a
