@@ -64,7 +64,6 @@ _VALUES32 = np.arange(256, dtype=np.float32)
 # abs(single(p) - single(g)) / 255 and ((single(p) - single(g)) / 255)^2 depend only on |p - g|.
 _SAD_LUT = _VALUES32 / _F255
 _MSE_LUT = (_VALUES32 / _F255) * (_VALUES32 / _F255)
-_SAD_LUT64 = np.arange(256, dtype=np.float64) / 255.0
 
 
 # --------------------------------------------------------------------------- inputs
@@ -271,28 +270,39 @@ def _conn_tables(step: float):
 _CONN_TABLES: dict = {}
 
 
+def _component_sizes(labels: np.ndarray, n: int) -> np.ndarray:
+    """Pixel count of each label 0..n-1 (label 0, the background, included)."""
+    if n <= 4:  # a few components: one comparison each is cheaper than a histogram
+        return np.array([0] + [cv2.countNonZero(_cmp(labels, i, cv2.CMP_EQ)) for i in range(1, n)], np.int64)
+    if labels.dtype == np.uint16:
+        return cv2.calcHist([labels], [0], None, [n], [0, n]).ravel().astype(np.int64)
+    return np.bincount(labels.ravel(), minlength=n)
+
+
 def _largest(mask: np.ndarray):
     """Label the 4-connected components of ``mask``; return (labels, best, best_size, other_max).
 
-    ``best`` is the largest component (labels is None when the mask is one component); ties go to the component whose first pixel in
-    column-major order comes first (MATLAB's bwconncomp numbering and max()). ``other_max``
-    is the size of the largest other component (0 if none). best is 0 when mask is empty.
+    ``best`` is the largest component (labels is None when the mask is one component); ties
+    go to the component whose first pixel in column-major order comes first (MATLAB's
+    bwconncomp numbering and max()). ``other_max`` is the size of the largest other
+    component (0 if none). best is 0 when the mask is empty.
     """
     nz = cv2.countNonZero(mask)
     if nz == 0:
         return None, 0, 0, 0
-    # 16-bit labels when they cannot overflow: every component starts at a pixel without
-    # left or upper neighbour in the mask, so few enough such pixels bound the label count.
-    ltype = cv2.CV_32S
-    if nz < 65535:
-        ltype = cv2.CV_16U
+    # 16-bit labels (faster, and histogrammed by calcHist) when they cannot overflow: every
+    # provisional label starts at a pixel without left or upper neighbour in the mask.
+    ltype = cv2.CV_16U
+    if nz >= 65535:
+        starts = mask.copy()
+        starts[:, 1:] &= ~mask[:, :-1]
+        starts[1:, :] &= ~mask[:-1, :]
+        if cv2.countNonZero(starts) >= 65535:
+            ltype = cv2.CV_32S
     n, labels = cv2.connectedComponents(mask, connectivity=4, ltype=ltype)
     if n == 2:  # a single component: the mask itself
         return None, 1, nz, 0
-    if ltype == cv2.CV_16U:
-        sizes = cv2.calcHist([labels], [0], None, [n], [0, n]).ravel().astype(np.int64)
-    else:
-        sizes = np.bincount(labels.ravel(), minlength=n)
+    sizes = _component_sizes(labels, n)
     sizes[0] = 0
     best_size = int(sizes.max())
     cands = np.flatnonzero(sizes == best_size)
@@ -410,13 +420,12 @@ def conn(pred, gt, trimap, step: float = 0.1, empty_level: str = "gca") -> float
 
 # --------------------------------------------------------------------------- extras
 
-def _region_sads(pp: _Prepared, diff: np.ndarray | None = None) -> dict:
-    if diff is None:
-        diff = cv2.absdiff(pp.p, pp.g)
+def _region_sads(pp: _Prepared) -> dict:
+    diff = cv2.absdiff(pp.p, pp.g)
 
-    def sad_of(mask):
-        hist = cv2.calcHist([diff], [0], mask, [256], [0, 256]).ravel().astype(np.float64)
-        return float(hist @ _SAD_LUT64) / 1000.0
+    def sad_of(mask):  # integer sum of |p - g| (exact in double), then /255/1000
+        d = diff if mask is None else cv2.bitwise_and(diff, mask)
+        return float(cv2.sumElems(d)[0]) / 255.0 / 1000.0
 
     return {
         "unknown": sad_of(pp.unk),
