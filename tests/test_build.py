@@ -326,6 +326,18 @@ def test_bad_names_rejected(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+def test_list_line_endings_and_duplicates(tmp_path):
+    adobe, voc = make_release(tmp_path / "src")
+    split = adobe / "Combined_Dataset/Test_set"
+    lst = split / "test_bg_names.txt"
+    lst.write_bytes(lst.read_bytes().replace(b"\n", b"\r\n") + b"\r\n")  # CRLF and a final newline
+    assert load_split(adobe, "test", voc, 2).bg_names == read_name_list(lst) == [
+        "2008_000000.jpg", "2008_000001.jpg", "2008_001000.jpg", "2008_001001.jpg"]
+    (split / "test_fg_names.txt").write_text("fg0.png\nfg0.png")
+    with pytest.raises(MatbenchError, match="line 2: 'fg0.png' repeats line 1"):
+        load_split(adobe, "test", voc, 2)
+
+
 def test_missing_files_all_reported(tmp_path):
     adobe, voc = make_release(tmp_path / "src", n_fg=3)
     (adobe / "Combined_Dataset/Test_set/Adobe-licensed images/alpha/fg0.png").unlink()
