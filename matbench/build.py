@@ -176,7 +176,7 @@ def _build_foreground(task: dict) -> list[dict]:
     fg = compose.load_fg(task["fg_path"])
     alpha = compose.load_alpha(task["alpha_path"])
     compose.check_sizes(fg, alpha, task["alpha_path"])
-    h, w = alpha.shape
+    h, w = alpha.shape[:2]
     if not (out / base["alpha"]).is_file():
         _write_png(out / base["alpha"], alpha, level)
     if not (out / base["fg_path"]).is_file():
@@ -204,7 +204,8 @@ def _build_foreground(task: dict) -> list[dict]:
                         from matbench.trimap import generate
 
                         generated_trimap = encode_png(
-                            generate(alpha, "erode-dilate", kernel=task["trimap_kernel"]), level)
+                            generate(alpha if alpha.ndim == 2 else alpha[..., 0], "erode-dilate",
+                                     kernel=task["trimap_kernel"]), level)
                     data = generated_trimap
                 write_bytes_atomic(out / row["trimap"], data)
             sha = compose.pixels_sha256(merged)

@@ -19,9 +19,12 @@ bit-identical to the script's float64 arithmetic).
 
 Alpha modes (the release's alphas are all mode ``L``): ``L`` and ``P`` are used as stored
 (the script reads the raw values; for ``P`` those are palette indices), ``1`` becomes 0/255
-(what Pillow's pixel access returns), an RGB/RGBA/LA alpha is accepted when its colour
-channels are equal (then every variant of the script gives the same result) and rejected
-otherwise, as is anything that is not 8 bits.
+(what Pillow's pixel access returns). An RGB alpha (e.g. a gray matte saved as a colour JPEG)
+gives ``np.array(alpha) / 255`` of shape H×W×3 in the numpy form of the script, which
+blends each channel with its own alpha; that is what :func:`blend` does, and when the three
+channels are equal (the usual case) the alpha is returned as H×W. LA and RGBA alphas (which
+make both forms of the script fail) use their colour channels the same way. Anything that is
+not 8 bits is rejected.
 """
 from __future__ import annotations
 
@@ -63,10 +66,9 @@ def load_alpha(path) -> np.ndarray:
         arr = np.asarray(im)
         colour = arr[..., :1] if im.mode == "LA" else arr[..., :3]
         first = colour[..., 0]
-        if colour.shape[-1] > 1 and not (colour == first[..., None]).all():
-            raise MatbenchError(
-                f"{path}: {im.mode} alpha with differing colour channels; expected a grayscale (mode L) matte")
-        return np.ascontiguousarray(first)
+        if colour.shape[-1] == 1 or (colour == first[..., None]).all():
+            return np.ascontiguousarray(first)
+        return np.ascontiguousarray(colour)  # per-channel alpha, H×W×3
     raise MatbenchError(f"{path}: {im.mode} alpha is not an 8-bit grayscale image")
 
 
@@ -113,21 +115,25 @@ def load_bg(path, fg_size):
 def blend(fg: np.ndarray, bg: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """Composite ``int(a·F + (1 − a)·B)``, a = A/255, float64, truncated; uint8 H×W×3.
 
-    ``fg`` and ``bg`` are H×W×3 uint8, ``alpha`` H×W uint8. Equal to Adobe's per-pixel loop
+    ``fg`` and ``bg`` are H×W×3 uint8, ``alpha`` H×W (or H×W×3: one alpha per channel)
+    uint8. Equal to Adobe's per-pixel loop
     bit for bit, computed mostly in integers: with n = A·F + (255 − A)·B (exact, < 2¹⁶) the
     exact value is n / 255, so when 255 ∤ n it lies at least 1/255 from an integer, far more
     than the float64 rounding error (< 1e-12), and ``int()`` gives ⌊n / 255⌋. Only where
     255 | n (about 1 in 255 partial pixels) can the script's float64 result fall just below
     the integer; those few values are recomputed with the script's exact float operations.
     """
-    if fg.shape != bg.shape or fg.shape[:2] != alpha.shape or fg.ndim != 3:
+    if fg.shape != bg.shape or fg.ndim != 3 or alpha.shape not in (fg.shape[:2], fg.shape):
         raise ValueError(f"blend: shapes differ (fg {fg.shape}, bg {bg.shape}, alpha {alpha.shape})")
-    h, w = alpha.shape
+    h, w = alpha.shape[:2]
     out = np.empty(fg.shape, np.uint8)
     step = max(1, (1 << 15) // max(1, w))  # row chunks of ~100k values stay in cache
     for y0 in range(0, h, step):
         y1 = min(h, y0 + step)
-        A = np.repeat(alpha[y0:y1], 3, axis=1).reshape(y1 - y0, w, 3).astype(np.uint16)
+        if alpha.ndim == 3:
+            A = alpha[y0:y1].astype(np.uint16)
+        else:
+            A = np.repeat(alpha[y0:y1], 3, axis=1).reshape(y1 - y0, w, 3).astype(np.uint16)
         F = fg[y0:y1]
         B = bg[y0:y1]
         n = np.multiply(F, A, dtype=np.uint16)  # A·F + (255 − A)·B <= 255·255 fits uint16
@@ -155,10 +161,10 @@ def blend(fg: np.ndarray, bg: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 def composite(fg: np.ndarray, alpha: np.ndarray, bg: Image.Image):
     """The whole recipe for one composite: ``(merged, bg_crop, ratio)``.
 
-    ``fg`` (H×W×3 uint8) and ``alpha`` (H×W uint8) as returned by :func:`load_fg` and
-    :func:`load_alpha`; ``bg`` an opened Pillow image.
+    ``fg`` (H×W×3 uint8) and ``alpha`` (H×W or H×W×3 uint8) as returned by :func:`load_fg`
+    and :func:`load_alpha`; ``bg`` an opened Pillow image.
     """
-    h, w = alpha.shape
+    h, w = alpha.shape[:2]
     bg_arr, ratio = prepare_bg(bg, (w, h))
     return blend(fg, bg_arr, alpha), bg_arr, ratio
 

@@ -382,9 +382,19 @@ def test_alpha_modes(tmp_path):
     a = np.arange(256, dtype=np.uint8).reshape(16, 16)
     Image.fromarray(np.dstack([a, a, a])).save(tmp_path / "rgb.png")
     np.testing.assert_array_equal(load_alpha(tmp_path / "rgb.png"), a)
-    Image.fromarray(np.dstack([a, a, a[::-1]])).save(tmp_path / "bad.png")
-    with pytest.raises(MatbenchError, match="bad.png: RGB alpha with differing colour channels"):
-        load_alpha(tmp_path / "bad.png")
+    rgb = np.dstack([a, a, a[::-1]])
+    Image.fromarray(rgb).save(tmp_path / "rgb3.png")
+    np.testing.assert_array_equal(load_alpha(tmp_path / "rgb3.png"), rgb)
+    # numpy form of the script: np.array(alpha) / 255 of shape HxWx3 blends channel by channel
+    rng = np.random.default_rng(2)
+    fg = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    bg = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    al = rgb / 255
+    ref = (al * fg + (1 - al) * bg).astype(np.uint8)
+    np.testing.assert_array_equal(blend(fg, bg, rgb), ref)
+    Image.fromarray(a.astype(np.uint16) * 257).save(tmp_path / "a16.png")
+    with pytest.raises(MatbenchError, match="a16.png: I;16 alpha is not an 8-bit"):
+        load_alpha(tmp_path / "a16.png")
 
 
 def test_verify_reports(built_test, tmp_path):
