@@ -119,9 +119,11 @@ def run_baseline(name: str, out, *, dataset=None, images=None, trimaps=None, che
                                             max_side=max_side, tile=tile, fast=fast, threads=threads)
     run_path = out / RUN_JSON
     previous = _read_previous(run_path)
-    if previous is not None and (previous.get("method"), previous.get("options")) != (name, options):
-        changed = sorted(k for k in set(options) | set(previous.get("options") or {})
-                         if (previous.get("options") or {}).get(k) != options.get(k))
+    # Resuming needs the same method and options; the checkpoint counts by content, not path.
+    same = {k: v for k, v in options.items() if k != "checkpoint"}
+    before = {k: v for k, v in ((previous or {}).get("options") or {}).items() if k != "checkpoint"}
+    if previous is not None and (previous.get("method"), before) != (name, same):
+        changed = sorted(k for k in set(same) | set(before) if before.get(k) != same.get(k))
         what = f"method {previous.get('method')}" if previous.get("method") != name else "options " + ", ".join(changed)
         raise MatbenchError(f"{out}: holds predictions of another run (different {what}); use a new --out folder")
     import numpy as np
