@@ -222,3 +222,12 @@ def test_out_of_memory_suggests_max_side_and_tile(models, monkeypatch):
     trimap = np.full((32, 32), 128, np.uint8)
     with pytest.raises(MatbenchError, match=r"out of memory.*--max-side.*--tile"):
         dim.predict_alpha(models[1], np.zeros((32, 32, 3), np.uint8), trimap)
+
+
+def test_strip_convolution_is_bit_identical(golden, models, monkeypatch):
+    case = "h100w75"
+    image = read_rgb8(golden / "dim" / "cases" / case / "merged.png")
+    trimap = read_gray8(golden / "dim" / "cases" / case / "trimap.png")
+    whole = dim.predict_alpha(models[3], image, trimap)
+    monkeypatch.setattr(dim, "COLUMN_BYTES", 1 << 16)  # every convolution in strips of a few rows
+    np.testing.assert_array_equal(dim.predict_alpha(models[3], image, trimap), whole)

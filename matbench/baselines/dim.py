@@ -46,6 +46,36 @@ SIZE_DIVISOR = 32
 PARAMS = {1: 26_200_001, 3: 26_276_802}
 
 
+COLUMN_BYTES = 64 << 20  # im2col buffer per convolution call on the exact CPU path
+
+
+def conv2d(layer: nn.Conv2d, x):
+    """``layer(x)``; on the exact CPU path (oneDNN off), in horizontal strips.
+
+    PyTorch's own CPU convolution unfolds the whole input (im2col: C·k²·H·W floats, 6.4 GB
+    for a 5×5 conv over 64 channels at 1 Mpx). Strips of rows, each read with its halo from
+    the zero-padded input, bound that buffer; the result is bit-identical (each output is the
+    same dot product), which tests/test_dim.py checks.
+    """
+    n, c, h, w = x.shape
+    k, p = layer.kernel_size[0], layer.padding[0]
+    rows = max(1, COLUMN_BYTES // (4 * c * k * k * w))
+    if x.device.type != "cpu" or torch.backends.mkldnn.enabled or rows >= h:
+        return layer(x)
+    xp = F.pad(x, (p, p, p, p))
+    out = torch.empty((n, layer.out_channels, h, w), dtype=x.dtype)
+    for r0 in range(0, h, rows):
+        r1 = min(h, r0 + rows)
+        out[:, :, r0:r1] = F.conv2d(xp[:, :, r0:r1 + 2 * p], layer.weight, layer.bias)
+    return out
+
+
+def _run_block(block: nn.Sequential, x):
+    for m in block:
+        x = conv2d(m, x) if isinstance(m, nn.Conv2d) else m(x)
+    return x
+
+
 def _conv_relu_block(cin: int, cout: int, n: int) -> nn.Sequential:
     layers = []
     for _ in range(n):
@@ -69,9 +99,9 @@ class VGG16Encoder(nn.Module):
     def forward(self, x):
         indices = []
         for layer in (self.layer1, self.layer2, self.layer3, self.layer4, self.layer5):
-            x, idx = F.max_pool2d(layer(x), 2, 2, return_indices=True)
+            x, idx = F.max_pool2d(_run_block(layer, x), 2, 2, return_indices=True)
             indices.append(idx)
-        return F.relu(self.conv6(x)), indices
+        return F.relu(conv2d(self.conv6, x)), indices
 
 
 class PlainDecoder(nn.Module):
@@ -90,8 +120,8 @@ class PlainDecoder(nn.Module):
     def forward(self, x, indices):
         convs = (self.deconv6_1, self.deconv5_1, self.deconv4_1, self.deconv3_1, self.deconv2_1)
         for conv, idx in zip(convs, reversed(indices)):
-            x = F.max_unpool2d(F.relu(conv(x)), idx, 2, 2)
-        return self.deconv1(F.relu(self.deconv1_1(x)))
+            x = F.max_unpool2d(F.relu(conv2d(conv, x)), idx, 2, 2)
+        return conv2d(self.deconv1, F.relu(conv2d(self.deconv1_1, x)))
 
 
 class EncoderDecoder(nn.Module):
@@ -115,10 +145,10 @@ class PlainRefiner(nn.Module):
         self.refine_pred = nn.Conv2d(channels, 1, 3, padding=1)
 
     def forward(self, x):
-        x = F.relu(self.refine_conv1(x))
-        x = F.relu(self.refine_conv2(x))
-        x = F.relu(self.refine_conv3(x))
-        return self.refine_pred(x)
+        x = F.relu(conv2d(self.refine_conv1, x))
+        x = F.relu(conv2d(self.refine_conv2, x))
+        x = F.relu(conv2d(self.refine_conv3, x))
+        return conv2d(self.refine_pred, x)
 
 
 class DIM(nn.Module):
