@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from matbench.build import DEFAULT_COMPRESS_LEVEL, build_comp1k, encode_png
+from matbench.build import DEFAULT_COMPRESS_LEVEL, build_comp1k
+from matbench.io import encode_png
 
 
 def make_release(root: Path, n_fg: int, n_bg: int, fg_size=(1500, 1000), bg_size=(500, 375)) -> tuple[Path, Path]:

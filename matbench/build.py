@@ -20,7 +20,7 @@ Output folder ``out``::
     dataset.json                build parameters
     training_list.json | test_list.json   mmagic annotation lists (paths relative to out)
 
-PNG encoding (:func:`encode_png`): OpenCV's libpng, zlib level ``DEFAULT_COMPRESS_LEVEL`` = 1
+PNG encoding (:func:`matbench.io.encode_png`): OpenCV's libpng, zlib level ``DEFAULT_COMPRESS_LEVEL`` = 1
 with the fixed "Up" row filter. PNG is lossless, so this changes file sizes and build time,
 never pixels. On 1500×1000 photos, level 1 + Up encodes ~1.6× faster than level 1 with
 libpng's adaptive filters, ~2.5× faster than level 3, ~7× faster than level 6, for files
@@ -36,41 +36,18 @@ from pathlib import Path
 
 import numpy as np
 
+from matbench import compose
+from matbench.datasets.adobe import load_split
 from matbench.errors import MatbenchError
+from matbench.io import encode_png, open_image, read_rgb8, write_bytes_atomic, write_png_atomic, write_text_atomic
+from matbench.manifest import MANIFEST_NAME, read_manifest, write_manifest
+from matbench.trimap import DEFAULT_TEST_KERNEL, generate
 
 DEFAULT_COMPRESS_LEVEL = 1
 OUTPUT_DIRS = ("merged", "alpha", "fg", "bg", "trimaps")
 
 
 # ----------------------------------------------------------------------------- helpers
-
-def encode_png(array: np.ndarray, compress_level: int = DEFAULT_COMPRESS_LEVEL) -> bytes:
-    """PNG bytes of a uint8 H×W or H×W×3 (RGB) array: zlib ``compress_level``, with the
-    "Up" filter at levels 1–3 (fast, nearly as small as adaptive filtering), no filter at
-    level 0 and libpng's adaptive filters at levels 4–9."""
-    import cv2
-
-    if array.dtype != np.uint8:
-        raise ValueError(f"encode_png: expected uint8, got {array.dtype}")
-    if array.ndim == 3:
-        array = array[..., ::-1]  # OpenCV writes BGR
-    level = int(compress_level)
-    params = [cv2.IMWRITE_PNG_COMPRESSION, level]
-    if level == 0:
-        params += [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_NONE]
-    elif level <= 3:
-        params += [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP]
-    ok, buf = cv2.imencode(".png", array, params)
-    if not ok:  # pragma: no cover
-        raise RuntimeError("PNG encoding failed")
-    return buf.tobytes()
-
-
-def _write_png(path: Path, array: np.ndarray, level: int) -> None:
-    from matbench.io import write_bytes_atomic
-
-    write_bytes_atomic(path, encode_png(array, level))
-
 
 def _is_within(path: Path, folder: Path) -> bool:
     try:
@@ -116,15 +93,12 @@ def _file_sha256(path: Path) -> str:
 
 
 def _decoded_sha256(path: Path) -> str:
-    from matbench.compose import pixels_sha256
-    from matbench.io import read_rgb8
 
-    return pixels_sha256(read_rgb8(path))
+    return compose.pixels_sha256(read_rgb8(path))
 
 
 def _old_rows(out: Path) -> dict[str, dict]:
     """Rows of a previous manifest in ``out`` (to skip re-hashing finished composites)."""
-    from matbench.manifest import MANIFEST_NAME, read_manifest
 
     if not (out / MANIFEST_NAME).is_file():
         return {}
@@ -144,8 +118,6 @@ def _build_foreground(task: dict) -> list[dict]:
     """
     from PIL import Image
 
-    from matbench import compose
-    from matbench.io import open_image, write_bytes_atomic
 
     out = Path(task["out"])
     level = task["compress_level"]
@@ -178,9 +150,9 @@ def _build_foreground(task: dict) -> list[dict]:
     compose.check_sizes(fg, alpha, task["alpha_path"])
     h, w = alpha.shape[:2]
     if not (out / base["alpha"]).is_file():
-        _write_png(out / base["alpha"], alpha, level)
+        write_png_atomic(out / base["alpha"], alpha, level)
     if not (out / base["fg_path"]).is_file():
-        _write_png(out / base["fg_path"], fg, level)
+        write_png_atomic(out / base["fg_path"], fg, level)
 
     generated_trimap = None
     for row, bg_path, trimap_src, finished in todo:
@@ -195,21 +167,19 @@ def _build_foreground(task: dict) -> list[dict]:
             merged, bg_crop, ratio = compose.composite(fg, alpha, bg_im)
             del bg_im
             if row["bg_path"]:
-                _write_png(out / row["bg_path"], bg_crop, level)
+                write_png_atomic(out / row["bg_path"], bg_crop, level)
             if row["trimap"] and not (out / row["trimap"]).is_file():
                 if trimap_src:
                     data = Path(trimap_src).read_bytes()
                 else:
                     if generated_trimap is None:
-                        from matbench.trimap import generate
-
                         generated_trimap = encode_png(
                             generate(alpha if alpha.ndim == 2 else alpha[..., 0], "erode-dilate",
                                      kernel=task["trimap_kernel"]), level)
                     data = generated_trimap
                 write_bytes_atomic(out / row["trimap"], data)
             sha = compose.pixels_sha256(merged)
-            _write_png(out / row["merged"], merged, level)  # last: its presence marks the composite done
+            write_png_atomic(out / row["merged"], merged, level)  # last: its presence marks the composite done
         row.update(width=w, height=h, bg_width=bw, bg_height=bh, ratio=repr(float(ratio)), sha256=sha)
         rows.append(row)
     rows.sort(key=lambda r: int(r["k"]))
@@ -220,8 +190,6 @@ def _build_foreground(task: dict) -> list[dict]:
 
 def _run_build(split, out: Path, *, trimaps: str | None, trimap_kernel: int, jobs: int, write_bg: bool,
                progress: bool, compress_level: int, sources) -> dict:
-    from matbench.io import write_text_atomic
-    from matbench.manifest import write_manifest
 
     t0 = time.perf_counter()
     out = check_out_folder(out, sources)
@@ -309,7 +277,6 @@ def _indexed(i, task):
 
 
 def _write_mmagic_list(out: Path, kind: str, rows) -> None:
-    from matbench.io import write_text_atomic
 
     items = []
     for r in rows:
@@ -334,8 +301,6 @@ def build_comp1k(adobe_root, voc_root, out, *, bgs_per_fg: int = 20, trimaps: st
     (``matbench.trimap.erode_dilate`` with ``trimap_kernel``, default
     ``DEFAULT_TEST_KERNEL``). Returns a summary dict (out, composites, seconds, trimaps).
     """
-    from matbench.datasets.adobe import load_split
-    from matbench.trimap import DEFAULT_TEST_KERNEL
 
     if trimaps not in ("official", "generate"):
         raise MatbenchError(f"--trimaps {trimaps!r}: expected official or generate")
@@ -354,7 +319,6 @@ def build_train(adobe_root, coco_root, out, *, bgs_per_fg: int = 100, jobs: int 
     Writes the resized and cropped background of every composite to ``bg/`` unless
     ``write_bg`` is False. Returns a summary dict (out, composites, seconds).
     """
-    from matbench.datasets.adobe import load_split
 
     split = load_split(adobe_root, "train", coco_root, bgs_per_fg)
     return _run_build(split, out, trimaps=None, trimap_kernel=0, jobs=jobs, write_bg=write_bg,
@@ -388,7 +352,6 @@ def verify(out, *, jobs: int = 1, progress: bool = False) -> dict:
     Returns ``{"checked": n, "missing": [paths], "changed": [paths], "ok": bool}`` (paths
     relative to ``out``; an unreadable merged file counts as changed).
     """
-    from matbench.manifest import read_manifest
 
     out = Path(out)
     rows = read_manifest(out)

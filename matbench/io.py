@@ -77,15 +77,26 @@ def read_rgb8(path) -> np.ndarray:
     return np.asarray(im)
 
 
-def encode_png(array: np.ndarray, compress_level: int = 3) -> bytes:
-    """PNG bytes of a uint8 H×W (gray) or H×W×3 (RGB) array."""
+def encode_png(array: np.ndarray, compress_level: int = 1) -> bytes:
+    """PNG bytes of a uint8 H×W (gray) or H×W×3 (RGB) array.
+
+    zlib ``compress_level`` with the fixed "Up" row filter at levels 1–3 (about 1.6× faster
+    to encode than adaptive filtering for files ~3% larger), no filter at level 0 and
+    libpng's adaptive filters at levels 4–9. Pixels are identical at every level.
+    """
     import cv2  # imported here so reading-only commands start faster
 
     if array.dtype != np.uint8:
         raise ValueError(f"encode_png: expected uint8, got {array.dtype}")
     if array.ndim == 3:
         array = array[..., ::-1]  # OpenCV writes BGR
-    ok, buf = cv2.imencode(".png", array, [cv2.IMWRITE_PNG_COMPRESSION, int(compress_level)])
+    level = int(compress_level)
+    params = [cv2.IMWRITE_PNG_COMPRESSION, level]
+    if level == 0:
+        params += [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_NONE]
+    elif level <= 3:
+        params += [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP]
+    ok, buf = cv2.imencode(".png", array, params)
     if not ok:  # pragma: no cover
         raise RuntimeError("PNG encoding failed")
     return buf.tobytes()
@@ -112,7 +123,7 @@ def write_text_atomic(path, text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
 
 
-def write_png_atomic(path, array: np.ndarray, compress_level: int = 3) -> None:
+def write_png_atomic(path, array: np.ndarray, compress_level: int = 1) -> None:
     """Encode ``array`` as PNG and write it atomically."""
     write_bytes_atomic(path, encode_png(array, compress_level))
 
