@@ -126,7 +126,7 @@ BASELINE_NAMES = ("dim", "closed-form", "knn", "lkm", "random-walk", "shared", "
 @click.option("--device", default="cpu", show_default=True, help="dim: cpu or cuda[:N].")
 @click.option("--max-side", type=click.IntRange(32), help="dim: downscale images whose longer side exceeds N, upscale the alpha back.")
 @click.option("--tile", type=click.IntRange(64), help="dim: predict in overlapping N×N windows (approximate; for huge images).")
-@click.option("--fast", is_flag=True, help="dim on CPU: oneDNN convolutions, ~2.4x faster, may differ from the reference by 1/255 at near-ties.")
+@click.option("--fast", is_flag=True, help="dim on CPU: oneDNN convolutions, ~2x faster, may differ from the reference by 1/255 at near-ties.")
 @click.option("--threads", type=click.IntRange(1), help="dim: torch CPU threads.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def run_command(name, dataset, images, trimaps, out, checkpoint, stage, device, max_side, tile, fast, threads, no_progress):

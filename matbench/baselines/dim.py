@@ -280,7 +280,7 @@ def _forward(model: DIM, x: np.ndarray, device, fast: bool = False) -> np.ndarra
 
     On CPU, oneDNN convolutions are off unless ``fast``: PyTorch's own (im2col + GEMM) path
     reproduced the reference predictions exactly where oneDNN's different summation order
-    flipped a near-tied max-pool (golden case h100w75); it is about 2.4× slower.
+    flipped a near-tied max-pool (golden case h100w75); it is about 2× slower.
     """
     h, w = x.shape[:2]
     xp = pad_to_multiple(x)
@@ -291,7 +291,7 @@ def _forward(model: DIM, x: np.ndarray, device, fast: bool = False) -> np.ndarra
             with torch.backends.mkldnn.flags(enabled=fast), torch.inference_mode():
                 alpha = model(t)[0, 0, :h, :w]
                 return alpha.float().cpu().numpy()
-    except torch.cuda.OutOfMemoryError:
+    except (torch.cuda.OutOfMemoryError, MemoryError):
         raise _oom_error(device, h, w) from None
     except RuntimeError as e:
         if "out of memory" in str(e).lower() or "can't allocate memory" in str(e).lower():
