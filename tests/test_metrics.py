@@ -334,3 +334,15 @@ def test_bad_input_names_argument(bad, name, why, fn):
     with pytest.raises(ValueError, match=why) as e:
         getattr(metrics, fn)(args["pred"], args["gt"], args["trimap"])
     assert str(e.value).startswith(name + ":")
+
+
+def test_many_equal_components():
+    # a checkerboard: every component is one pixel, all tie; MATLAB keeps the column-major first
+    board = (np.indices((24, 30)).sum(axis=0) % 2 == 1)
+    rng = np.random.default_rng(8)
+    gt = np.where(board, 255, 0).astype(np.uint8)
+    pred = np.where(board, rng.integers(100, 256, board.shape), 0).astype(np.uint8)
+    trimap = np.full(board.shape, 128, np.uint8)
+    for el in ("gca", "indexnet"):
+        want = reference_metrics(pred, gt, trimap, el)["conn"]
+        assert_close(metrics.conn(pred, gt, trimap, empty_level=el), want, el, rel=1e-6)
