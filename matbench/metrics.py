@@ -123,7 +123,7 @@ class _Prepared:
         self.box = (slice(y, y + h), slice(x, x + w))
         self._tiles = None
 
-    def tiles(self, size: int = 128):
+    def tiles(self, size: int = 64):
         """Rectangles (in image coordinates) covering every unknown pixel: the size×size blocks
         of the box that hold one, merged along each row of blocks. The per-pixel work of Grad
         and Conn is done only there; an unknown band is a small part of a real image."""
@@ -306,26 +306,26 @@ _CONN_TABLES: dict = {}
 
 def _component_sizes(labels: np.ndarray, n: int) -> np.ndarray:
     """Pixel count of each label 0..n-1 (label 0, the background, included)."""
-    if n <= 4:  # a few components: one comparison each is cheaper than a histogram
+    if n <= 16:  # a few components: one comparison each is cheaper than a histogram
         return np.array([0] + [cv2.countNonZero(_cmp(labels, i, cv2.CMP_EQ)) for i in range(1, n)], np.int64)
-    if n <= 256:
-        return cv2.calcHist([labels.astype(np.uint8)], [0], None, [256], [0, 256]).ravel()[:n].astype(np.int64)
     if labels.dtype == np.uint16:
         return cv2.calcHist([labels], [0], None, [n], [0, n]).ravel().astype(np.int64)
     return np.bincount(labels.ravel(), minlength=n)
 
 
-def _largest(mask: np.ndarray):
-    """Label the 4-connected components of ``mask``; return (labels, best, best_size, other_max).
+def _largest(mask: np.ndarray, levels: np.ndarray):
+    """The largest 4-connected component of ``mask``: (omega, size, other_bound).
 
-    ``best`` is the largest component (labels is None when the mask is one component); ties
-    go to the component whose first pixel in column-major order comes first (MATLAB's
-    bwconncomp numbering and max()). ``other_max`` is the size of the largest other
-    component (0 if none). best is 0 when the mask is empty.
+    ``omega`` is its 0/255 mask (None when ``mask`` is empty). Ties go to the component whose
+    first pixel in column-major order comes first (MATLAB's bwconncomp numbering and max()).
+    ``other_bound`` is at least the size of every other component (0 if there is none).
+
+    The component holding the highest-``levels`` pixel is tried first: when it has more than
+    half of the pixels it is the largest, and no histogram of the labels is needed.
     """
     nz = cv2.countNonZero(mask)
     if nz == 0:
-        return None, 0, 0, 0
+        return None, 0, 0
     # 16-bit labels (faster, and histogrammed by calcHist) when they cannot overflow: a new
     # provisional label starts at a pixel without left (and upper) neighbour in the mask, so
     # there are at most as many as horizontal runs.
@@ -339,7 +339,13 @@ def _largest(mask: np.ndarray):
         ltype = cv2.CV_32S
     n, labels = cv2.connectedComponents(mask, connectivity=4, ltype=ltype)
     if n == 2:  # a single component: the mask itself
-        return None, 1, nz, 0
+        return mask, nz, 0
+    if n > 16:
+        _, _, _, (hx, hy) = cv2.minMaxLoc(levels, mask=mask)
+        omega = _cmp(labels, int(labels[hy, hx]), cv2.CMP_EQ)
+        size = cv2.countNonZero(omega)
+        if 2 * size > nz:
+            return omega, size, nz - size
     sizes = _component_sizes(labels, n)
     sizes[0] = 0
     best_size = int(sizes.max())
@@ -352,7 +358,7 @@ def _largest(mask: np.ndarray):
         first = int(np.argmax(is_cand[labels].T.ravel()))
         best = int(labels.T.ravel()[first])
     sizes[best] = 0
-    return labels, best, best_size, int(sizes.max())
+    return _cmp(labels, best, cv2.CMP_EQ), best_size, int(sizes.max())
 
 
 def _conn_levels(p, g, alive, k_levels, level_of, empty_level):
@@ -380,26 +386,22 @@ def _conn_levels(p, g, alive, k_levels, level_of, empty_level):
         level = _cmp(q[region], k, cv2.CMP_GE)
         if inside is not None:
             level = cv2.bitwise_and(level, inside)
-        labels, best, best_size, other = _largest(level)
+        omega, best_size, other = _largest(level, q[region])
         full = inside is None
         if inside is not None and best_size <= bound:
             # Something outside Ω_{k−1} might be as large: label the whole level.
             level = _cmp(q, k, cv2.CMP_GE)
-            labels, best, best_size, other = _largest(level)
+            omega, best_size, other = _largest(level, q)
             full = True
             alive_full = np.zeros((h, w), np.uint8)
             alive_full[region] = alive_r
             region, alive_r = (slice(0, h), slice(0, w)), alive_full
-        if best == 0:  # no component at this level
+        if omega is None:  # no component at this level
             # (always a whole-image labelling here: an empty box has best_size 0 <= bound)
             if empty_level == "indexnet":
                 # IndexNet's copy skips the level; every later level is empty too: l = 1.
                 lacc[region] += (alive_r >> 7) * np.uint8(k_levels - k + 1)
             break  # GCA's copy: Ω is empty, every alive pixel gets t_{k−1}
-        if labels is None:
-            omega = level
-        else:
-            omega = _cmp(labels, best, cv2.CMP_EQ)
         x, y, bw, bh = cv2.boundingRect(omega)
         alive_r = cv2.bitwise_and(alive_r, omega)
         sub = (slice(y, y + bh), slice(x, x + bw))
