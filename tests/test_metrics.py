@@ -62,7 +62,7 @@ def mat2gray(a):
     return (a - lo) / (hi - lo)
 
 
-def reference_metrics(pred, gt, trimap, empty_level="gca", column_major=True):
+def reference_metrics(pred, gt, trimap, empty_level="gca", column_major=True, step=0.1):
     unk = (trimap == 128).astype(np.float32)
     p32, g32 = pred.astype(np.float32), gt.astype(np.float32)
     # compute_sad_loss.m / compute_mse_loss.m
@@ -85,7 +85,7 @@ def reference_metrics(pred, gt, trimap, empty_level="gca", column_major=True):
     # compute_connectivity_error.m
     p = p32 / np.float32(255)
     g = g32 / np.float32(255)
-    steps = [0 + i * 0.1 for i in range(11)]  # Octave's 0:0.1:1
+    steps = [0 + i * step for i in range(int(1 / step + 1e-9) + 1)]  # Octave's 0:step:1
     l_map = -np.ones(pred.shape)
     for ii in range(1, len(steps)):
         both = (p.astype(np.float64) >= steps[ii]) & (g.astype(np.float64) >= steps[ii])
@@ -346,3 +346,11 @@ def test_many_equal_components():
     for el in ("gca", "indexnet"):
         want = reference_metrics(pred, gt, trimap, el)["conn"]
         assert_close(metrics.conn(pred, gt, trimap, empty_level=el), want, el, rel=1e-6)
+
+
+@pytest.mark.parametrize("step", [0.05, 0.2, 0.3])
+def test_conn_other_steps(step):
+    rng = np.random.default_rng(9)
+    pred, gt, trimap = random_case(rng, 31, 29, noise=30.0)
+    want = reference_metrics(pred, gt, trimap, step=step)["conn"]
+    assert_close(metrics.conn(pred, gt, trimap, step=step), want, f"step {step}", rel=1e-6)
