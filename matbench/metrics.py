@@ -501,9 +501,10 @@ def sad_regions(pred, gt, trimap) -> dict:
 def evaluate(pred, gt, trimap, *, extra: bool = True, step: float = 0.1, empty_level: str = "gca") -> dict:
     """All four reference metrics of one image, sharing the checks and the unknown region.
 
-    Returns a dict with keys ``sad``, ``mse``, ``grad``, ``conn`` (units as the functions of the
-    same name) and, when ``extra`` is true, ``mad``, ``sad_image``, ``sad_unknown``,
-    ``sad_fg``, ``sad_bg`` (see the module docstring).
+    Returns a dict with keys ``sad``, ``mse``, ``grad``, ``conn`` (``REFERENCE_KEYS``; values
+    identical to the functions of the same name) and, when ``extra`` is true, ``mad``,
+    ``sad_image``, ``sad_unknown``, ``sad_fg``, ``sad_bg`` (``EXTRA_KEYS``; see the module
+    docstring). ``step`` and ``empty_level`` are passed to Conn (see :func:`conn`).
     """
     pp = _Prepared(pred, gt, trimap)
     sad_v, mse_v = _sad_mse(pp)
