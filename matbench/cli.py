@@ -11,6 +11,7 @@ import sys
 
 import click
 
+from matbench.baselines.runner import BASELINES  # a tuple of names; torch/pymatting load only when run
 from matbench.errors import MatbenchError
 
 
@@ -112,11 +113,8 @@ def verify_cmd(dataset, jobs, quiet):
 
 # --- baselines: run (issue 6) ---
 
-BASELINE_NAMES = ("dim", "closed-form", "knn", "lkm", "random-walk", "shared", "trimap-mid")
-
-
 @cli.command("run")
-@click.argument("name", type=click.Choice(BASELINE_NAMES))
+@click.argument("name", type=click.Choice(BASELINES))
 @click.option("--dataset", type=click.Path(file_okay=False), help="Dataset folder built by matbench (manifest.csv).")
 @click.option("--images", type=click.Path(file_okay=False), help="Folder of images (paired with trimaps by name).")
 @click.option("--trimaps", type=click.Path(file_okay=False), help="Folder of trimaps named like the images.")
@@ -128,14 +126,14 @@ BASELINE_NAMES = ("dim", "closed-form", "knn", "lkm", "random-walk", "shared", "
 @click.option("--tile", type=click.IntRange(64), help="dim: predict in overlapping N×N windows (approximate; for huge images).")
 @click.option("--fast", is_flag=True, help="dim on CPU: oneDNN convolutions, ~2x faster, may differ from the reference by 1/255 at near-ties.")
 @click.option("--threads", type=click.IntRange(1), help="dim: torch CPU threads.")
-@click.option("--no-progress", is_flag=True, help="No progress bar.")
-def run_command(name, dataset, images, trimaps, out, checkpoint, stage, device, max_side, tile, fast, threads, no_progress):
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def run_command(name, dataset, images, trimaps, out, checkpoint, stage, device, max_side, tile, fast, threads, quiet):
     """Predict alpha mattes with baseline NAME; resume skips predictions already in --out."""
     from matbench.baselines import run_baseline
 
     run_json = run_baseline(name, out, dataset=dataset, images=images, trimaps=trimaps, checkpoint=checkpoint,
                             stage=stage, device=device, max_side=max_side, tile=tile, fast=fast, threads=threads,
-                            progress=not no_progress)
+                            progress=not quiet)
     click.echo(f"{name}: predictions in {out} ({run_json.name} written)")
 
 

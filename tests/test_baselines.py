@@ -138,7 +138,7 @@ def test_paired_folders_missing_trimap_names_the_image(tmp_path, capsys):
     write_png_atomic(tmp_path / "tri" / "a.png", np.zeros((4, 4), np.uint8))
     with pytest.raises(SystemExit) as e:
         main(["run", "trimap-mid", "--images", str(tmp_path / "img"), "--trimaps", str(tmp_path / "tri"),
-              "--out", str(tmp_path / "o"), "--no-progress"])
+              "--out", str(tmp_path / "o"), "--quiet"])
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no trimap for image b.jpg.png" in err

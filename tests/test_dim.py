@@ -74,7 +74,7 @@ def test_cli_writes_reference_pngs_and_resumes(golden, weights, tmp_path):
         (images / f"{case}.png").symlink_to(golden / "dim" / "cases" / case / "merged.png")
         (trimaps / f"{case}.png").symlink_to(golden / "dim" / "cases" / case / "trimap.png")
     args = ["run", "dim", "--images", str(images), "--trimaps", str(trimaps), "--out", str(out),
-            "--checkpoint", str(weights[3]), "--stage", "3", "--no-progress"]
+            "--checkpoint", str(weights[3]), "--stage", "3", "--quiet"]
     main(args)
     for case in CASES[:2]:
         np.testing.assert_array_equal(read_gray8(out / f"{case}.png"),
