@@ -111,6 +111,60 @@ def verify_cmd(dataset, jobs, quiet):
 
 # --- scoring: score (issue 3) ---
 
+def _formats(values) -> list[str]:
+    out = []
+    for v in values:
+        out += [f.strip() for f in v.split(",") if f.strip()]
+    return out or ["md"]
+
+
+@cli.command("score")
+@click.argument("pred_dirs", nargs=-1, required=True)
+@click.option("--dataset", type=click.Path(file_okay=False), help="Dataset folder built by matbench (manifest.csv).")
+@click.option("--alpha-dir", type=click.Path(file_okay=False), help="Folder of ground-truth alphas (matched by stem).")
+@click.option("--trimap-dir", type=click.Path(file_okay=False), help="Folder of trimaps: the reference image set.")
+@click.option("--out", type=click.Path(file_okay=False), help="Write per_image.csv, leaderboard.csv and the formats here.")
+@click.option("--format", "formats", multiple=True, metavar="md|csv|latex|html|json",
+              help="Leaderboard formats written to --out (repeatable or comma list) [default: md].")
+@click.option("--jobs", "-j", default=1, show_default=True, type=int, help="Worker processes.")
+@click.option("--mask-known", is_flag=True, help="Set predictions to 0/255 where the trimap is 0/255 before scoring.")
+@click.option("--allow-missing", is_flag=True, help="Score the images that have predictions; report coverage.")
+@click.option("--by", type=click.Choice(["fg", "bg", "class"]), help="Per-group means (needs --dataset).")
+@click.option("--with-published", metavar="comp1k|CSV", help="Append published results (marked, never ranked).")
+@click.option("--units", type=click.Choice(["paper", "raw"]), default="paper", show_default=True,
+              help="paper: MSE x1e3 as Composition-1K tables; raw: MSE unscaled. SAD/Grad/Conn are sums / 1000.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def score_cmd(pred_dirs, dataset, alpha_dir, trimap_dir, out, formats, jobs, mask_known, allow_missing, by,
+              with_published, units, quiet):
+    """Score prediction folders (one model each; NAME=PATH renames) with the DIM MATLAB metrics."""
+    import warnings
+    from pathlib import Path
+
+    from matbench.io import write_text_atomic
+    from matbench.leaderboard import format_leaderboard, leaderboard, write_leaderboard
+    from matbench.score import score
+
+    fmts = _formats(formats)
+    bad = [f for f in fmts if f not in ("md", "csv", "latex", "html", "json")]
+    if bad:
+        raise MatbenchError(f"--format {bad[0]}: expected md, csv, latex, html or json")
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        click.echo(f"matbench: warning: {message}", err=True)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = show
+        df = score(list(pred_dirs), dataset=dataset, alpha_dir=alpha_dir, trimap_dir=trimap_dir, jobs=jobs,
+                   mask_known=mask_known, allow_missing=allow_missing, progress=not quiet)
+        lb = leaderboard(df, units=units, by=by, with_published=with_published)
+    click.echo(format_leaderboard(lb, "md"), nl=False)
+    if out:
+        out = Path(out)
+        write_text_atomic(out / "per_image.csv", df.to_csv(index=False, lineterminator="\n"))
+        paths = write_leaderboard(lb, out, ["csv", *[f for f in fmts if f != "csv"]])
+        click.echo(f"wrote {out / 'per_image.csv'}, " + ", ".join(str(p) for p in paths))
+
 # --- baselines: run (issue 6) ---
 
 @cli.command("run")
