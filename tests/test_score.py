@@ -1,0 +1,273 @@
+"""matbench.score: pairing, strictness and numbers against the golden MATLAB results.
+
+The golden cases are linked (never copied) into temporary alpha/trimap/prediction folders;
+per-image numbers must equal ``golden/metrics/expected.csv``, the Octave run of the DIM
+MATLAB code.
+"""
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from matbench import score
+from matbench.errors import MatbenchError
+from matbench.manifest import write_manifest
+
+METRICS = ("sad", "mse", "grad", "conn")
+
+
+def _expected(golden):
+    return pd.read_csv(golden / "metrics" / "expected.csv").set_index("case")
+
+
+def _cases(golden, big=True):
+    names = sorted(p.name for p in (golden / "metrics" / "cases").iterdir() if p.is_dir())
+    return names if big else [n for n in names if not n.startswith("b")]
+
+
+def _link(src: Path, dst: Path):
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    dst.symlink_to(src)
+
+
+def _layout(tmp, golden, cases, models=("m1",), pred="pred"):
+    """alpha/, trimap/ and one folder per model with links to the golden files."""
+    root = golden / "metrics" / "cases"
+    for c in cases:
+        _link(root / c / "gt.png", tmp / "alpha" / f"{c}.png")
+        _link(root / c / "trimap.png", tmp / "trimap" / f"{c}.png")
+        for m in models:
+            _link(root / c / f"{pred}.png", tmp / m / f"{c}.png")
+    return tmp / "alpha", tmp / "trimap"
+
+
+def _close(a, b, rel=1e-5, abs_=1e-9):
+    if math.isnan(b):
+        return math.isnan(a)
+    return abs(a - b) <= max(abs_, rel * abs(b))
+
+
+def _png(path, array, mode=None):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array, mode).save(path) if mode else Image.fromarray(array).save(path)
+
+
+# --------------------------------------------------------------------------- numbers
+
+def test_per_image_matches_golden(tmp_path, golden):
+    alpha, trimap = _layout(tmp_path, golden, _cases(golden))
+    df = score([tmp_path / "m1"], alpha_dir=alpha, trimap_dir=trimap, progress=False)
+    exp = _expected(golden)
+    assert list(df.columns[:6]) == ["model", "image", *METRICS]
+    assert set(df["image"]) == set(exp.index)
+    for _, row in df.iterrows():
+        for m in METRICS:
+            assert _close(row[m], float(exp.loc[row["image"], m])), (row["image"], m, row[m])
+    assert (df["model"] == "m1").all()
+    assert {"mad", "sad_image", "sad_unknown", "sad_fg", "sad_bg"} <= set(df.columns)
+
+
+def test_jobs_give_identical_tables(tmp_path, golden):
+    alpha, trimap = _layout(tmp_path, golden, _cases(golden, big=False), models=("a", "b"))
+    one = score([tmp_path / "a", tmp_path / "b"], alpha_dir=alpha, trimap_dir=trimap, jobs=1, progress=False)
+    two = score([tmp_path / "a", tmp_path / "b"], alpha_dir=alpha, trimap_dir=trimap, jobs=2, progress=False)
+    pd.testing.assert_frame_equal(one, two)
+    assert list(one["model"].unique()) == ["a", "b"]
+
+
+def test_adobe_layout_maps_stem_k_to_alpha(tmp_path, golden):
+    root = golden / "metrics" / "cases"
+    case = "c06_odd37x53"
+    _link(root / case / "gt.png", tmp_path / "alpha" / "fgA.png")
+    for k in (0, 1):
+        _link(root / case / "trimap.png", tmp_path / "trimap" / f"fgA_{k}.png")
+        _link(root / case / "pred.png", tmp_path / "p" / f"fgA_{k}.png")
+    df = score({"named": tmp_path / "p"}, alpha_dir=tmp_path / "alpha", trimap_dir=tmp_path / "trimap",
+               progress=False)
+    exp = _expected(golden).loc[case]
+    assert list(df["image"]) == ["fgA_0", "fgA_1"] and (df["model"] == "named").all()
+    for m in METRICS:
+        assert all(_close(v, float(exp[m])) for v in df[m])
+
+
+def test_mask_known_is_the_usual_post_processing(tmp_path, golden):
+    # c05 is c04's prediction with 0/255 written where the trimap is 0/255
+    root = golden / "metrics" / "cases"
+    for name in ("alpha", "trimap", "p"):
+        src = {"alpha": "gt", "trimap": "trimap", "p": "pred"}[name]
+        _link(root / "c04_zero_pred" / f"{src}.png", tmp_path / name / "x.png")
+    exp = _expected(golden)
+    plain = score([tmp_path / "p"], alpha_dir=tmp_path / "alpha", trimap_dir=tmp_path / "trimap", progress=False)
+    masked = score([tmp_path / "p"], alpha_dir=tmp_path / "alpha", trimap_dir=tmp_path / "trimap",
+                   mask_known=True, progress=False)
+    assert _close(plain["grad"][0], float(exp.loc["c04_zero_pred", "grad"]))
+    assert _close(masked["grad"][0], float(exp.loc["c05_zero_unknown_masked", "grad"]))
+    assert masked.attrs["mask_known"] is True and plain.attrs["mask_known"] is False
+
+
+def test_dataset_manifest_pairs_and_groups(tmp_path, golden):
+    cases = ["c01_smooth64_masked", "c06_odd37x53", "c14_large120x160"]
+    root = golden / "metrics" / "cases"
+    rows = []
+    for i, c in enumerate(cases):
+        _link(root / c / "gt.png", tmp_path / "ds" / "alpha" / f"{c}.png")
+        _link(root / c / "trimap.png", tmp_path / "ds" / "trimaps" / f"{c}_0.png")
+        _link(root / c / "pred.png", tmp_path / "pred" / f"{c}_0.png")
+        rows.append({"split": "test", "image": f"{c}_0", "fg": f"{c}.png", "bg": f"bg{i}.jpg", "k": 0,
+                     "merged": f"merged/{c}_0.png", "alpha": f"alpha/{c}.png", "trimap": f"trimaps/{c}_0.png",
+                     "class": "hair" if i < 2 else "glass"})
+    write_manifest(tmp_path / "ds", rows)
+    (tmp_path / "pred" / "run.json").write_text(json.dumps(
+        {"method": "dim", "options": {"stage": 3, "checkpoint": "/x.pth"}, "checkpoint_sha256": "abcdef0123456789",
+         "seconds_per_image": 0.5}))
+    df = score([tmp_path / "pred"], dataset=tmp_path / "ds", progress=False)
+    exp = _expected(golden)
+    assert list(df["class"]) == ["hair", "hair", "glass"]
+    assert list(df["fg"]) == [f"{c}.png" for c in cases]
+    for c, (_, row) in zip(cases, df.iterrows()):
+        assert _close(row["sad"], float(exp.loc[c, "sad"]))
+    assert df.attrs["runs"]["pred"]["method"] == "dim"
+
+
+# --------------------------------------------------------------------------- strictness
+
+def test_missing_predictions_listed_or_allowed(tmp_path, golden):
+    cases = _cases(golden, big=False)[:5]
+    alpha, trimap = _layout(tmp_path, golden, cases)
+    for c in cases[1:4]:
+        (tmp_path / "m1" / f"{c}.png").unlink()
+    with pytest.raises(MatbenchError) as e:
+        score([tmp_path / "m1"], alpha_dir=alpha, trimap_dir=trimap, progress=False)
+    msg = str(e.value)
+    assert "\n" not in msg and all(c in msg for c in cases[1:4]) and "3 of 5" in msg
+    with pytest.warns(UserWarning, match="2 of 5"):
+        df = score([tmp_path / "m1"], alpha_dir=alpha, trimap_dir=trimap, allow_missing=True, progress=False)
+    assert sorted(df["image"]) == sorted([cases[0], cases[4]])
+    assert df.attrs["coverage"] == {"m1": 2} and df.attrs["n_reference"] == 5
+
+
+def test_missing_alpha_names_the_file(tmp_path, golden):
+    cases = _cases(golden, big=False)[:2]
+    alpha, trimap = _layout(tmp_path, golden, cases)
+    (alpha / f"{cases[1]}.png").unlink()
+    with pytest.raises(MatbenchError, match=f"{cases[1]}.png: alpha not found"):
+        score([tmp_path / "m1"], alpha_dir=alpha, trimap_dir=trimap, progress=False)
+
+
+def test_missing_trimap_in_manifest_names_the_file(tmp_path, golden):
+    root = golden / "metrics" / "cases" / "c06_odd37x53"
+    _link(root / "gt.png", tmp_path / "ds" / "alpha" / "a.png")
+    _link(root / "pred.png", tmp_path / "pred" / "a_0.png")
+    write_manifest(tmp_path / "ds", [{"image": "a_0", "merged": "m/a_0.png", "alpha": "alpha/a.png",
+                                      "trimap": "trimaps/a_0.png"}])
+    with pytest.raises(MatbenchError, match=r"trimaps/a_0\.png: trimap file not found"):
+        score([tmp_path / "pred"], dataset=tmp_path / "ds", progress=False)
+
+
+def test_extra_prediction_files_warn(tmp_path, golden):
+    cases = _cases(golden, big=False)[:2]
+    alpha, trimap = _layout(tmp_path, golden, cases)
+    _png(tmp_path / "m1" / "stray.png", np.zeros((4, 4), np.uint8))
+    with pytest.warns(UserWarning, match="stray"):
+        df = score([tmp_path / "m1"], alpha_dir=alpha, trimap_dir=trimap, progress=False)
+    assert "stray" not in set(df["image"])
+
+
+def _small_set(tmp_path, h=20, w=30):
+    rng = np.random.default_rng(1)
+    gt = rng.integers(0, 256, (h, w), dtype=np.uint8)
+    tri = np.full((h, w), 128, np.uint8)
+    tri[:5] = 0
+    tri[-5:] = 255
+    _png(tmp_path / "alpha" / "x.png", gt)
+    _png(tmp_path / "trimap" / "x.png", tri)
+    return gt, tri
+
+
+def test_size_mismatch_names_the_prediction(tmp_path):
+    _small_set(tmp_path)
+    _png(tmp_path / "p" / "x.png", np.zeros((21, 30), np.uint8))
+    with pytest.raises(MatbenchError, match=r"p/x\.png: prediction is 30×21 but alpha x\.png is 30×20"):
+        score([tmp_path / "p"], alpha_dir=tmp_path / "alpha", trimap_dir=tmp_path / "trimap", progress=False)
+
+
+def test_truncated_prediction_is_one_line_error(tmp_path):
+    _small_set(tmp_path)
+    _png(tmp_path / "full" / "x.png", np.random.default_rng(0).integers(0, 256, (20, 30), dtype=np.uint8))
+    data = (tmp_path / "full" / "x.png").read_bytes()
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "x.png").write_bytes(data[: len(data) // 2])
+    with pytest.raises(MatbenchError) as e:
+        score([tmp_path / "p"], alpha_dir=tmp_path / "alpha", trimap_dir=tmp_path / "trimap", progress=False,
+              jobs=1)
+    assert "x.png" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_sixteen_bit_prediction_rejected(tmp_path):
+    _small_set(tmp_path)
+    (tmp_path / "p").mkdir()
+    Image.fromarray(np.full((20, 30), 40000, np.uint16)).save(tmp_path / "p" / "x.png")
+    with pytest.raises(MatbenchError, match=r"x\.png: .*not 8-bit"):
+        score([tmp_path / "p"], alpha_dir=tmp_path / "alpha", trimap_dir=tmp_path / "trimap", progress=False)
+
+
+def test_odd_trimap_values_counted_and_not_unknown(tmp_path):
+    gt, tri = _small_set(tmp_path)
+    tri = tri.copy()
+    tri[5:7] = 127  # 60 pixels that are not unknown in the reference
+    _png(tmp_path / "trimap" / "x.png", tri)
+    pred = np.zeros_like(gt)
+    _png(tmp_path / "p" / "x.png", pred)
+    with pytest.warns(UserWarning, match=r"1 trimap\(s\) have values other than 0/128/255 \(60 pixels"):
+        df = score([tmp_path / "p"], alpha_dir=tmp_path / "alpha", trimap_dir=tmp_path / "trimap", progress=False)
+    unk = tri == 128
+    sad = np.abs(gt[unk].astype(float) - pred[unk]).sum() / 255 / 1000  # the definition, by hand
+    mse = (((gt[unk].astype(float) - pred[unk]) / 255) ** 2).mean()
+    assert _close(df["sad"][0], sad) and _close(df["mse"][0], mse)
+    assert df.attrs["trimap_other"] == {"x": 60}
+
+
+def test_duplicate_model_names_rejected(tmp_path, golden):
+    alpha, trimap = _layout(tmp_path, golden, _cases(golden, big=False)[:1], models=("m1",))
+    with pytest.raises(MatbenchError, match="two prediction folders named 'm1'"):
+        score([tmp_path / "m1", f"m1={tmp_path / 'm1'}"], alpha_dir=alpha, trimap_dir=trimap, progress=False)
+
+
+# --------------------------------------------------------------------------- CLI
+
+def _cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-c", "from matbench.cli import main; main()", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd)
+
+
+def test_cli_error_is_one_line_exit_2(tmp_path):
+    _small_set(tmp_path)
+    _png(tmp_path / "p" / "x.png", np.zeros((21, 30), np.uint8))
+    r = _cli("score", tmp_path / "p", "--alpha-dir", tmp_path / "alpha", "--trimap-dir", tmp_path / "trimap", "-q")
+    assert r.returncode == 2
+    err = [line for line in r.stderr.splitlines() if line.strip()]
+    assert len(err) == 1 and err[0].startswith("matbench: error:") and "x.png" in err[0]
+    assert "Traceback" not in r.stderr
+
+
+def test_cli_writes_outputs(tmp_path, golden):
+    cases = _cases(golden, big=False)[:4]
+    alpha, trimap = _layout(tmp_path, golden, cases, models=("m1",))
+    out = tmp_path / "out"
+    r = _cli("score", f"best={tmp_path / 'm1'}", "--alpha-dir", alpha, "--trimap-dir", trimap, "--out", out,
+             "--format", "md,latex", "--format", "json", "--with-published", "comp1k", "--mask-known", "-q")
+    assert r.returncode == 0, r.stderr
+    assert "MSE×1e3" in r.stdout and "Published Composition-1K" in r.stdout and "--mask-known" in r.stdout
+    per = pd.read_csv(out / "per_image.csv")
+    assert list(per.columns[:6]) == ["model", "image", *METRICS] and len(per) == 4
+    lb = pd.read_csv(out / "leaderboard.csv")
+    assert list(lb.columns[:6]) == ["model", "n_images", *METRICS]
+    assert lb.loc[lb["kind"] == "measured", "model"].tolist() == ["best"]
+    assert (out / "leaderboard.md").is_file() and (out / "leaderboard.tex").is_file()
+    assert json.loads((out / "leaderboard.json").read_text())["units"] == "paper"
