@@ -184,19 +184,36 @@ def worst_images_html(per_image, dataset, pred_dirs: dict, n: int = 4) -> str:
     return "".join(out)
 
 
-def render_report(per_image, *, dataset=None, pred_dirs=None, published=None, published_label: str = "",
-                  title: str = "matbench report", notes: str = "", worst: int = 4) -> str:
-    """The report as an HTML string (see the module docstring)."""
+def render_report(per_image, *, dataset=None, pred_dirs=None, leaderboard=None, published=None,
+                  published_label: str = "", title: str = "matbench report", notes: str = "", worst: int = 4) -> str:
+    """The report as an HTML string (see the module docstring).
+
+    ``leaderboard``: a :func:`matbench.leaderboard` table to show (with its intervals, ranks,
+    notes and published section); without it, the means of ``per_image`` are shown, and
+    ``published`` (a DataFrame) in its own table headed ``published_label``.
+    ``pred_dirs``: model -> prediction folder (default: ``per_image.attrs["pred_dirs"]``),
+    needed with ``dataset`` for the worst-image thumbnails.
+    """
     pred_dirs = dict(pred_dirs or per_image.attrs.get("pred_dirs") or {})
     parts = [f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title>"
              f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>"]
     if notes:
         parts.append(f'<p class="note">{html.escape(notes)}</p>')
     n_images = per_image["image"].nunique()
-    parts.append(f"<h2>Leaderboard</h2><p class=note>Measured on {n_images} images; means over images. "
-                 "SAD, Grad and Conn in thousands, MSE ×1e3 (Composition-1K table units), lower is better.</p>")
-    parts.append(leaderboard_html(per_image))
-    if published is not None and len(published):
+    if leaderboard is not None:
+        from matbench.leaderboard import format_leaderboard
+
+        parts.append(f"<p class=note>Measured on {n_images} images; lower is better.</p>")
+        parts.append(format_leaderboard(leaderboard, "html", title="Leaderboard"))
+        if "kind" in leaderboard.columns and (leaderboard["kind"] == "published").any():
+            label = published_label or "The published rows are from another dataset (Composition-1K)"
+            parts.append(f'<p class="note">{html.escape(label)}: copied from the papers, not measured here, '
+                         "not comparable with the measured rows.</p>")
+    else:
+        parts.append(f"<h2>Leaderboard</h2><p class=note>Measured on {n_images} images; means over images. "
+                     "SAD, Grad and Conn in thousands, MSE ×1e3 (Composition-1K table units), lower is better.</p>")
+        parts.append(leaderboard_html(per_image))
+    if leaderboard is None and published is not None and len(published):
         label = published_label or "Published results on another dataset"
         parts.append(f"<h2>{html.escape(label)}</h2><p class=note>Copied from the papers (sources in the table); "
                      "measured on a different dataset, so not comparable with the rows above.</p>")
