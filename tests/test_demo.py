@@ -1,0 +1,120 @@
+"""``matbench demo`` and the HTML report: outputs exist, parse, and say what they should.
+
+One demo run (a smaller sample than the CLI default, to keep the suite fast) is shared by the
+tests through a session fixture.
+"""
+import base64
+import io
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+BGS = 2
+SIZE = 192
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    from matbench.demo import demo
+
+    out = tmp_path_factory.mktemp("demo") / "matbench-demo"
+    lines = []
+    result = demo(out, jobs=2, progress=False, bgs_per_fg=BGS, size=SIZE, echo=lines.append)
+    return result, "\n".join(map(str, lines))
+
+
+def test_outputs_exist(demo_run):
+    result, _ = demo_run
+    out = result["out"]
+    for rel in ("sample-release/sample.json", "dataset/manifest.csv", "per_image.csv", "leaderboard.csv",
+                "leaderboard.md", "leaderboard_by_class.csv", "report.html"):
+        assert (out / rel).is_file(), rel
+    for name in ("trimap-mid", "closed-form"):
+        assert len(list((out / "predictions" / name).glob("*.png"))) == 10 * BGS
+        assert (out / "predictions" / name / "run.json").is_file()
+
+
+def test_per_image_scores_parse_and_match_an_independent_sad(demo_run):
+    result, _ = demo_run
+    out = result["out"]
+    df = pd.read_csv(out / "per_image.csv")
+    assert {"model", "image", "sad", "mse", "grad", "conn", "class"} <= set(df.columns)
+    assert len(df) == 2 * 10 * BGS and set(df["model"]) == {"trimap-mid", "closed-form"}
+    manifest = pd.read_csv(out / "dataset" / "manifest.csv").set_index("image")
+    # SAD = Σ over the unknown region (trimap 128) of |p − g| / 255, ÷ 1000 (DIM MATLAB code)
+    for rec in df[df["model"] == "trimap-mid"].head(4).to_dict("records"):
+        row = manifest.loc[rec["image"]]
+        g = np.asarray(Image.open(out / "dataset" / row["alpha"]), dtype=np.float64)
+        t = np.asarray(Image.open(out / "dataset" / row["trimap"]))
+        p = np.asarray(Image.open(out / "predictions" / "trimap-mid" / f"{rec['image']}.png"), dtype=np.float64)
+        assert rec["sad"] == pytest.approx(np.abs(p - g)[t == 128].sum() / 255 / 1000, rel=1e-9, abs=1e-12)
+
+
+def test_leaderboard_lists_measured_then_published(demo_run):
+    result, printed = demo_run
+    lb = pd.read_csv(result["leaderboard"])
+    measured = lb[lb["kind"] == "measured"]
+    published = lb[lb["kind"] == "published"]
+    assert list(measured["model"]) == ["closed-form", "trimap-mid"]  # a real method beats the floor
+    assert len(published) >= 10 and measured.index.max() < published.index.min()
+    by_class = pd.read_csv(result["leaderboard_by_class"])
+    assert by_class["class"].nunique() == 10
+    # printed: the measured table first, then the published rows labelled as another dataset
+    assert printed.index("closed-form") < printed.index("Published Composition-1K")
+    assert "another dataset" in printed
+
+
+def test_report_holds_the_table_chart_and_thumbnails(demo_run):
+    result, _ = demo_run
+    text = result["report"].read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
+    assert "<table" in text and "closed-form" in text and "trimap-mid" in text
+    assert "another dataset" in text
+    assert "<svg" in text and text.count("<rect") == 10 * 2  # 10 classes × 2 models
+    uris = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', text)
+    assert len(uris) == 2 * 4 * 4  # 2 models × 4 worst images × (composite, trimap, prediction, error)
+    im = Image.open(io.BytesIO(base64.b64decode(uris[0])))
+    im.load()
+    assert max(im.size) <= 160
+    assert "http://" not in text.replace('xmlns="http://www.w3.org/2000/svg"', "")  # self-contained
+
+
+def test_rerun_resumes_and_ends_identical(demo_run):
+    from matbench.demo import demo
+
+    result, _ = demo_run
+    before = (result["out"] / "per_image.csv").read_bytes()
+    again = demo(result["out"], jobs=1, progress=False, bgs_per_fg=BGS, size=SIZE, echo=None)
+    assert again["seconds"]["closed-form"] < 5  # nothing left to predict
+    assert (result["out"] / "per_image.csv").read_bytes() == before
+
+
+def test_report_escapes_and_charts_a_small_table():
+    from matbench.report import class_chart_svg, render_report
+
+    df = pd.DataFrame({"model": ["<m>", "<m>", "b", "b"], "image": ["x_0", "y_0", "x_0", "y_0"],
+                       "sad": [1.0, 3.0, 2.0, 4.0], "mse": [0.01, 0.02, 0.03, 0.04], "grad": [1.0] * 4,
+                       "conn": [1.0] * 4, "class": ["hair", "net", "hair", "net"]})
+    html = render_report(df, title="t")
+    assert "<m>" not in html and "&lt;m&gt;" in html
+    svg = class_chart_svg(df)
+    assert svg.count("<rect") == 4
+    # bar lengths are proportional to the class means (the largest, b on net = 4, is the full width)
+    bars = re.findall(r'width="([\d.]+)" height="\d+" fill="[^"]+"><title>([^:<]+):', svg)
+    widths = {title: float(w) for w, title in bars}
+    assert len(widths) == 4
+    full = widths["b · net"]
+    assert widths["&lt;m&gt; · hair"] == pytest.approx(full / 4, abs=0.1)
+    assert widths["b · hair"] == pytest.approx(full / 2, abs=0.1)
+    assert widths["&lt;m&gt; · net"] == pytest.approx(full * 3 / 4, abs=0.1)
+
+
+def test_cli_demo_rejects_bad_jobs(capsys):
+    from matbench.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["demo", "--jobs", "0"])
+    assert e.value.code == 2
