@@ -148,6 +148,8 @@ def score_cmd(pred_dirs, dataset, alpha_dir, trimap_dir, out, formats, jobs, mas
     bad = [f for f in fmts if f not in ("md", "csv", "latex", "html", "json")]
     if bad:
         raise MatbenchError(f"--format {bad[0]}: expected md, csv, latex, html or json")
+    if by and not dataset:
+        raise MatbenchError(f"--by {by} needs --dataset (the groups come from its manifest)")
 
     def show(message, category, filename, lineno, file=None, line=None):
         click.echo(f"matbench: warning: {message}", err=True)
