@@ -290,8 +290,7 @@ def _display(lb, with_ci: bool, units: str, by) -> tuple[list[str], list[list[st
     if has_run:
         cols.append("run")
     body = []
-    for i, r in enumerate(lb.itertuples(index=False), 1):
-        r = r._asdict()
+    for i, r in enumerate(lb.to_dict(orient="records"), 1):
         cells = [str(i), str(r["model"])] + ([str(r[by])] if by else []) + [str(r["n_images"])]
         for m in METRICS:
             s = _fmt(r[m], m, units)

@@ -234,6 +234,8 @@ def score(pred_dirs, *, dataset=None, alpha_dir=None, trimap_dir=None, jobs: int
         if preds:
             work.append((it, preds))
     total = sum(len(p) for _, p in work)
+    if not total:
+        raise MatbenchError("no predictions to score: none of the prediction folders has an image of the reference set")
 
     rows_by_model: dict[str, list] = {model: [] for model, _ in models}
     trimap_other: dict[str, int] = {}

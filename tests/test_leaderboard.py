@@ -151,3 +151,15 @@ def test_formats_parse(tmp_path):
         format_leaderboard(lb, "xml")
     assert pd.read_csv(StringIO(format_leaderboard(lb, "csv"))).shape[0] == len(lb)
     assert Path(paths[0]).read_text() == format_leaderboard(lb, "md")
+
+
+def test_by_class_renders_in_every_format(golden_scores):
+    df, _ = golden_scores
+    df = df.copy()
+    df["class"] = ["hair" if i % 2 == 0 else "glass" for i in range(len(df))]
+    lb = leaderboard(df, by="class", with_published="comp1k", n_boot=100)
+    md = format_leaderboard(lb, "md")
+    assert "| class |" in md and "| hair |" in md
+    assert "\\begin{tabular}{llrrrr}" in format_leaderboard(lb, "latex")
+    assert json.loads(format_leaderboard(lb, "json"))["by"] == "class"
+    assert "<td>glass</td>" in format_leaderboard(lb, "html")
