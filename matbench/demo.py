@@ -95,7 +95,7 @@ def demo(out="matbench-demo", *, jobs: int = 1, progress: bool = True, baselines
     n_fg = per_image["fg"].nunique() if "fg" in per_image.columns else 0
     title = f"matbench sample benchmark ({n_fg} generated foregrounds × {bgs_per_fg} backgrounds)"
     report = write_report(out / "report.html", per_image, dataset=dataset, pred_dirs=pred_dirs, leaderboard=board,
-                          published_label=PUBLISHED_NOTE.split(":")[0], title=title,
+                          published_label=PUBLISHED_NOTE, title=title,
                           notes="Generated with `matbench demo`: a synthetic release with exact alpha mattes, "
                                 "composited by the Composition-1K recipe; trimaps generated from the alphas.")
     timings["score+report"] = time.perf_counter() - t0

@@ -206,9 +206,9 @@ def render_report(per_image, *, dataset=None, pred_dirs=None, leaderboard=None, 
         parts.append(f"<p class=note>Measured on {n_images} images; lower is better.</p>")
         parts.append(format_leaderboard(leaderboard, "html", title="Leaderboard"))
         if "kind" in leaderboard.columns and (leaderboard["kind"] == "published").any():
-            label = published_label or "The published rows are from another dataset (Composition-1K)"
-            parts.append(f'<p class="note">{html.escape(label)}: copied from the papers, not measured here, '
-                         "not comparable with the measured rows.</p>")
+            label = published_label or ("The published rows are from another dataset (Composition-1K): copied "
+                                        "from the papers, not measured here, not comparable with the measured rows.")
+            parts.append(f'<p class="note">{html.escape(label)}</p>')
     else:
         parts.append(f"<h2>Leaderboard</h2><p class=note>Measured on {n_images} images; means over images. "
                      "SAD, Grad and Conn in thousands, MSE ×1e3 (Composition-1K table units), lower is better.</p>")

@@ -44,13 +44,14 @@ def test_per_image_scores_parse_and_match_an_independent_sad(demo_run):
     assert {"model", "image", "sad", "mse", "grad", "conn", "class"} <= set(df.columns)
     assert len(df) == 2 * 10 * BGS and set(df["model"]) == {"trimap-mid", "closed-form"}
     manifest = pd.read_csv(out / "dataset" / "manifest.csv").set_index("image")
-    # SAD = Σ over the unknown region (trimap 128) of |p − g| / 255, ÷ 1000 (DIM MATLAB code)
+    # SAD = Σ over the unknown region (trimap 128) of |p − g| / 255, ÷ 1000 (DIM MATLAB code, in
+    # single precision: a float64 sum agrees to ~1e-6 relative, shared/specs/metrics.md)
     for rec in df[df["model"] == "trimap-mid"].head(4).to_dict("records"):
         row = manifest.loc[rec["image"]]
         g = np.asarray(Image.open(out / "dataset" / row["alpha"]), dtype=np.float64)
         t = np.asarray(Image.open(out / "dataset" / row["trimap"]))
         p = np.asarray(Image.open(out / "predictions" / "trimap-mid" / f"{rec['image']}.png"), dtype=np.float64)
-        assert rec["sad"] == pytest.approx(np.abs(p - g)[t == 128].sum() / 255 / 1000, rel=1e-9, abs=1e-12)
+        assert rec["sad"] == pytest.approx(np.abs(p - g)[t == 128].sum() / 255 / 1000, rel=1e-5, abs=1e-9)
 
 
 def test_leaderboard_lists_measured_then_published(demo_run):
