@@ -85,6 +85,8 @@ def main():
             build(root, args.images, args.distinct)
             print(f"wrote {args.images} × 3 PNGs of {W}×{H} ({W * H / 1e6:.2f} Mpx) in {time.perf_counter() - t0:.1f} s")
         stems = sorted(p.stem for p in (root / "pred").glob("*.png"))[: args.images]
+        # other CPU-bound processes make the jobs=2 line meaningless: say how busy the machine is
+        print(f"CPUs: {os.cpu_count()}, load average before timing: {os.getloadavg()[0]:.2f}")
 
         t0 = time.perf_counter()
         for s in stems:
