@@ -348,29 +348,19 @@ def _sharp(rng, w, h):
     pts = np.array(pts)
     hole_r = min(w, h) * 0.12
     ss = 8
+    import cv2
+
     x, y = _grid(w, h, ss)
-    inside = _point_in_polygon(x, y, pts) & ((x - cx) ** 2 + (y - cy) ** 2 > hole_r ** 2)
+    canvas = _canvas(w, h, ss)
+    shift = 4
+    cv2.fillPoly(canvas, [np.round(pts * ss * (1 << shift)).astype(np.int32)], 255, cv2.LINE_8, shift)
+    inside = (canvas > 0) & ((x - cx) ** 2 + (y - cy) ** 2 > hole_r ** 2)
     alpha = _down(inside.astype(np.float64), ss)
     xx, yy = np.mgrid[0:h, 0:w][::-1] + 0.5
     shade = 0.55 + 0.35 * (xx + yy) / (w + h)
     colour = np.stack([shade * 0.95, shade * 0.97, shade], axis=-1)
     area = _polygon_area(pts) - math.pi * hole_r ** 2
     return alpha, np.clip(colour, 0, 1), {"area": area}
-
-
-def _point_in_polygon(x, y, pts) -> np.ndarray:
-    """Even-odd rule, vectorised over sample positions."""
-    inside = np.zeros(x.shape, bool)
-    n = len(pts)
-    for i in range(n):
-        x0, y0 = pts[i]
-        x1, y1 = pts[(i + 1) % n]
-        if y0 == y1:
-            continue
-        crosses = (y0 > y) != (y1 > y)
-        xint = x0 + (y - y0) * (x1 - x0) / (y1 - y0)
-        inside ^= crosses & (x < xint)
-    return inside
 
 
 def _web(rng, w, h):
