@@ -22,6 +22,9 @@ from matbench.errors import MatbenchError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 # Files larger than any real matting image are still decoded: lift Pillow's bomb guard.
 Image.MAX_IMAGE_PIXELS = None
 
@@ -110,6 +113,7 @@ def write_bytes_atomic(path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
         try:
