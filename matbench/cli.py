@@ -182,14 +182,17 @@ def score_cmd(pred_dirs, dataset, alpha_dir, trimap_dir, out, formats, jobs, mas
 @click.option("--tile", type=click.IntRange(64), help="dim: predict in overlapping N×N windows (approximate; for huge images).")
 @click.option("--fast", is_flag=True, help="dim on CPU: oneDNN convolutions, ~2x faster, may differ from the reference by 1/255 at near-ties.")
 @click.option("--threads", type=click.IntRange(1), help="dim: torch CPU threads.")
+@click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(1),
+              help="Worker processes (classical methods and trimap-mid).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def run_command(name, dataset, images, trimaps, out, checkpoint, stage, device, max_side, tile, fast, threads, quiet):
+def run_command(name, dataset, images, trimaps, out, checkpoint, stage, device, max_side, tile, fast, threads, jobs,
+                quiet):
     """Predict alpha mattes with baseline NAME; resume skips predictions already in --out."""
     from matbench.baselines import run_baseline
 
     run_json = run_baseline(name, out, dataset=dataset, images=images, trimaps=trimaps, checkpoint=checkpoint,
                             stage=stage, device=device, max_side=max_side, tile=tile, fast=fast, threads=threads,
-                            progress=not quiet)
+                            jobs=jobs, progress=not quiet)
     click.echo(f"{name}: predictions in {out} ({run_json.name} written)")
 
 
@@ -198,8 +201,8 @@ def run_command(name, dataset, images, trimaps, out, checkpoint, stage, device, 
 @cli.command("demo")
 @click.option("--out", "out", default="matbench-demo", show_default=True, type=click.Path(file_okay=False),
               help="Folder for the sample release, dataset, predictions, leaderboards and report.html.")
-@click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(min=1),
-              help="Worker processes for building and scoring.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1),
+              help="Worker processes for building, the baselines and scoring [default: all cores].")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def demo_command(out, jobs, quiet):
     """Run the built-in sample benchmark end to end (no download, no licence).
@@ -210,10 +213,11 @@ def demo_command(out, jobs, quiet):
     scores them, prints the leaderboard (published Composition-1K rows below, as another
     dataset) and writes OUT/report.html.
     """
+    import os
+
     from matbench.demo import demo
 
-    demo(out, jobs=jobs, progress=not quiet, echo=click.echo)
-
+    demo(out, jobs=jobs or os.cpu_count() or 1, progress=not quiet, echo=click.echo)
 
 
 def main(argv=None):

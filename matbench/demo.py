@@ -18,8 +18,6 @@ afterwards).
 """
 from __future__ import annotations
 
-import contextlib
-import io
 import time
 from pathlib import Path
 
@@ -71,21 +69,13 @@ def demo(out="matbench-demo", *, jobs: int = 1, progress: bool = True, baselines
                  jobs=jobs, progress=progress)
     timings["build"] = time.perf_counter() - t0
 
-    # closed-form is ~90 % of the demo's time: use several processes when the runner can
-    import inspect
-
-    parallel = {"jobs": jobs} if "jobs" in inspect.signature(run_baseline).parameters else {}
     pred_dirs = {}
     for name in baselines:
         t0 = time.perf_counter()
         if name != "trimap-mid" and progress:
             say(f"{name}: first use compiles PyMatting with numba (cached afterwards)")
         pred_dirs[name] = out / "predictions" / name
-        # PyMatting prints a multi-line "PERFORMANCE WARNING" on stdout whenever its
-        # incomplete-Cholesky preconditioner retries with a larger shift; the demo keeps
-        # stdout for the leaderboard (progress bars are on stderr).
-        with contextlib.redirect_stdout(io.StringIO()):
-            run_baseline(name, pred_dirs[name], dataset=dataset, progress=progress, **parallel)
+        run_baseline(name, pred_dirs[name], dataset=dataset, jobs=jobs, progress=progress)
         timings[name] = time.perf_counter() - t0
 
     t0 = time.perf_counter()

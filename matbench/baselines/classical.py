@@ -20,6 +20,9 @@ and closed-form below 5 px.
 """
 from __future__ import annotations
 
+import contextlib
+import io
+
 import numpy as np
 
 from matbench.errors import MatbenchError
@@ -60,7 +63,10 @@ def estimate_alpha(method: str, image: np.ndarray, trimap: np.ndarray) -> np.nda
     if not (trimap == 0).any():
         return np.ones(trimap.shape)
     try:
-        return _solve(pymatting, method, img, tri)
+        # PyMatting prints a multi-line "PERFORMANCE WARNING" on stdout each time its
+        # preconditioner retries with a larger shift; stdout belongs to our leaderboards.
+        with contextlib.redirect_stdout(io.StringIO()):
+            return _solve(pymatting, method, img, tri)
     except ValueError as e:
         if "converge" in str(e):  # PyMatting's conjugate gradient gave up
             raise MatbenchError(f"{method}: PyMatting's solver did not converge ({e})") from None

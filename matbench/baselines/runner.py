@@ -100,7 +100,7 @@ def make_predictor(name: str, *, checkpoint=None, stage=None, device="cpu", max_
 
 def run_baseline(name: str, out, *, dataset=None, images=None, trimaps=None, checkpoint=None, stage=None,
                  device: str = "cpu", max_side: int | None = None, tile: int | None = None, fast: bool = False,
-                 threads: int | None = None, progress: bool = True) -> Path:
+                 threads: int | None = None, jobs: int = 1, progress: bool = True) -> Path:
     """Predict every image with baseline ``name`` into ``out``; return the path of ``run.json``.
 
     ``name``: one of ``BASELINES``. Inputs: ``dataset`` (a matbench dataset folder) or
@@ -108,6 +108,8 @@ def run_baseline(name: str, out, *, dataset=None, images=None, trimaps=None, che
     (mmediting/mmagic ``.pth``), ``stage`` (1, or 2/3 with the refiner; default from the
     checkpoint), ``device`` (``cpu``/``cuda``), ``max_side`` (downscale larger images),
     ``tile`` (predict in overlapping windows), ``fast`` (oneDNN convolutions on CPU).
+    ``jobs``: worker processes for the classical methods and ``trimap-mid`` (DIM uses
+    torch's threads instead, see ``threads``). Output is the same for any ``jobs``.
     """
     if name not in BASELINES:
         raise MatbenchError(f"unknown baseline {name!r}; expected one of {', '.join(BASELINES)}")
@@ -144,27 +146,21 @@ def run_baseline(name: str, out, *, dataset=None, images=None, trimaps=None, che
 
     from tqdm import tqdm
 
+    todo = [(stem, image_path, trimap_path, out / f"{stem}.png")
+            for stem, image_path, trimap_path in items if not (out / f"{stem}.png").is_file()]
+    if jobs > 1 and name != "dim":  # DIM parallelises inside torch; the others run one image per process
+        from joblib import Parallel, delayed
+
+        results = Parallel(n_jobs=jobs, return_as="generator")(
+            delayed(_predict_one)(predict, *item) for item in todo)
+    else:
+        results = (_predict_one(predict, *item) for item in todo)
     seconds = 0.0
     pixels = 0
-    done = 0
-    for stem, image_path, trimap_path in tqdm(items, desc=name, unit="img", disable=not progress):
-        target = out / f"{stem}.png"
-        if target.is_file():
-            continue
-        image = read_rgb8(image_path)
-        trimap = read_gray8(trimap_path)
-        if image.shape[:2] != trimap.shape:
-            raise MatbenchError(f"{trimap_path}: trimap is {trimap.shape[1]}×{trimap.shape[0]} but image "
-                                f"{image_path.name} is {image.shape[1]}×{image.shape[0]}")
-        t0 = time.perf_counter()
-        try:
-            alpha = predict(image, trimap)
-        except MatbenchError as e:
-            raise MatbenchError(f"{image_path}: {e}") from None
-        seconds += time.perf_counter() - t0
-        pixels += trimap.size
-        done += 1
-        write_png_atomic(target, alpha)
+    for s, p in tqdm(results, total=len(todo), desc=name, unit="img", disable=not progress):
+        seconds += s
+        pixels += p
+    done = len(todo)
 
     record["complete"] = True
     record["predicted_this_run"] = done
@@ -178,6 +174,23 @@ def run_baseline(name: str, out, *, dataset=None, images=None, trimaps=None, che
                 record[k] = previous[k]
     write_text_atomic(run_path, json.dumps(record, indent=2) + "\n")
     return run_path
+
+
+def _predict_one(predict, stem, image_path, trimap_path, target) -> tuple[float, int]:
+    """Predict one image and write it atomically; ``(seconds in predict, pixels)``."""
+    image = read_rgb8(image_path)
+    trimap = read_gray8(trimap_path)
+    if image.shape[:2] != trimap.shape:
+        raise MatbenchError(f"{trimap_path}: trimap is {trimap.shape[1]}×{trimap.shape[0]} but image "
+                            f"{image_path.name} is {image.shape[1]}×{image.shape[0]}")
+    t0 = time.perf_counter()
+    try:
+        alpha = predict(image, trimap)
+    except MatbenchError as e:
+        raise MatbenchError(f"{image_path}: {e}") from None
+    seconds = time.perf_counter() - t0
+    write_png_atomic(target, alpha)
+    return seconds, trimap.size
 
 
 def _read_previous(run_path: Path) -> dict | None:
