@@ -6,7 +6,8 @@ and on one thread: the time to decode the three PNGs with ``matbench.io.read_gra
 metric on its own, ``evaluate`` (all four, and with the extras), and a straightforward
 numpy/scipy implementation of the same formulas (float64, scipy.ndimage.convolve and
 scipy.ndimage.label), with the ratios evaluate/decode and naive/evaluate. Times are the best
-of ``--repeat`` runs.
+of ``--repeat`` runs. First it prints the one-off cost of the first call in a process
+(importing numba and compiling, or loading from numba's cache, the metric kernels).
 
     python benchmarks/metrics.py [--images 3] [--repeat 5] [--no-naive]
 """
@@ -110,6 +111,17 @@ def main():
     ap.add_argument("--no-naive", action="store_true", help="skip the slow naive implementation")
     args = ap.parse_args()
     cv2.setNumThreads(1)
+
+    # One-off costs of the compiled kernels, paid by the first call in a process: importing
+    # numba, then compiling the kernels (first run ever) or loading them from numba's cache.
+    t0 = time.perf_counter()
+    import numba  # noqa: F401
+    t_numba = time.perf_counter() - t0
+    tiny = np.full((4, 4), 128, np.uint8)
+    t0 = time.perf_counter()
+    metrics.evaluate(tiny, tiny // 2, tiny)
+    t_first = time.perf_counter() - t0
+    print(f"one-off: import numba {t_numba:.2f} s, first evaluate (compile or load cached kernels) {t_first:.2f} s")
 
     ratios_dec, ratios_naive = [], []
     with tempfile.TemporaryDirectory() as tmp:

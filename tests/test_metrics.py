@@ -354,3 +354,40 @@ def test_conn_other_steps(step):
     pred, gt, trimap = random_case(rng, 31, 29, noise=30.0)
     want = reference_metrics(pred, gt, trimap, step=step)["conn"]
     assert_close(metrics.conn(pred, gt, trimap, step=step), want, f"step {step}", rel=1e-6)
+
+
+def union_find_stress_cases():
+    """Small images that stress Conn's one-pass union-find: few distinct levels (many equally
+    large components), stripes and blocks, levels left empty, single rows and columns."""
+    rng = np.random.default_rng(10)
+    cases = []
+    for i in range(36):
+        h, w = (int(v) for v in rng.integers(1, 28, 2))
+        if i % 6 == 0:
+            h = 1
+        elif i % 6 == 1:
+            w = 1
+        kind = i % 4
+        if kind == 0:  # a few values: plateaus and ties
+            pred = (rng.integers(0, 4, (h, w)) * 85).astype(np.uint8)
+            gt = (rng.integers(0, 4, (h, w)) * 85).astype(np.uint8)
+        elif kind == 1:  # any value
+            pred = rng.integers(0, 256, (h, w)).astype(np.uint8)
+            gt = rng.integers(0, 256, (h, w)).astype(np.uint8)
+        elif kind == 2:  # blocks of 2x2 (equal components) and a capped prediction (empty levels)
+            pred = np.kron(rng.integers(0, 2, (h // 2 + 1, w // 2 + 1)) * 200, np.ones((2, 2)))[:h, :w].astype(np.uint8)
+            gt = np.full((h, w), 230, np.uint8)
+        else:  # stripes
+            pred = np.where(np.arange(w)[None, :] % 3 == 0, 255, rng.integers(0, 256, (h, 1))).astype(np.uint8)
+            gt = np.where(np.arange(h)[:, None] % 2 == 0, 255, 128).astype(np.uint8) * np.ones((1, w), np.uint8)
+        trimap = np.where(rng.random((h, w)) < 0.8, 128, 0).astype(np.uint8)
+        cases.append((pred, gt, trimap))
+    return cases
+
+
+@pytest.mark.parametrize("step, empty_level", [(0.1, "gca"), (0.1, "indexnet"), (0.05, "gca"), (0.3, "indexnet")])
+def test_conn_stress_against_literal_reference(step, empty_level):
+    for n, (pred, gt, trimap) in enumerate(union_find_stress_cases()):
+        want = reference_metrics(pred, gt, trimap, empty_level, step=step)["conn"]
+        got = metrics.conn(pred, gt, trimap, step=step, empty_level=empty_level)
+        assert_close(got, want, f"case {n} {pred.shape}", rel=1e-6)
