@@ -15,6 +15,20 @@ from matbench.baselines.runner import BASELINES  # a tuple of names; torch/pymat
 from matbench.errors import MatbenchError
 
 
+# Options several commands share, defined once.
+def jobs_option(help_text="Worker processes."):
+    return click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(min=1), help=help_text)
+
+
+quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+adobe_root_option = click.option("--adobe-root", required=True, type=click.Path(file_okay=False),
+                                 help="The release's Combined_Dataset folder or its parent.")
+dataset_out_option = click.option("--out", required=True, type=click.Path(file_okay=False),
+                                  help="Output dataset folder.")
+compress_level_option = click.option("--compress-level", default=1, show_default=True, type=click.IntRange(0, 9),
+                                     help="PNG zlib level (pixels are the same for any level).")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="matbench")
 def cli():
@@ -24,21 +38,19 @@ def cli():
 # --- dataset building: build-comp1k, build-train, trimap, verify (issue 4) ---
 
 @cli.command("build-comp1k")
-@click.option("--adobe-root", required=True, type=click.Path(file_okay=False),
-              help="The release's Combined_Dataset folder or its parent.")
+@adobe_root_option
 @click.option("--voc-root", required=True, type=click.Path(file_okay=False),
               help="Folder of the VOC 2012 JPEGs (or JPEGImages/VOC2012/VOCdevkit above it).")
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="Output dataset folder.")
+@dataset_out_option
 @click.option("--bgs-per-fg", default=20, show_default=True, type=int)
 @click.option("--trimaps", type=click.Choice(["official", "generate"]), default="official", show_default=True,
               help="official: copy the release's trimaps/ when present (else generate).")
 @click.option("--trimap-kernel", type=int, default=None, help="Kernel of generated trimaps [default: 25].")
 @click.option("--write-bg/--no-write-bg", default=False, show_default=True,
               help="Also write each composite's resized and cropped background.")
-@click.option("--jobs", "-j", default=1, show_default=True, type=int, help="Parallel workers (by foreground).")
-@click.option("--compress-level", default=1, show_default=True, type=click.IntRange(0, 9),
-              help="PNG zlib level (pixels are the same for any level).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@jobs_option("Parallel workers (by foreground).")
+@compress_level_option
+@quiet_option
 def build_comp1k_cmd(adobe_root, voc_root, out, bgs_per_fg, trimaps, trimap_kernel, write_bg, jobs,
                      compress_level, quiet):
     """Build Composition-1K, pixel-identical to Adobe's composition script."""
@@ -51,18 +63,16 @@ def build_comp1k_cmd(adobe_root, voc_root, out, bgs_per_fg, trimaps, trimap_kern
 
 
 @cli.command("build-train")
-@click.option("--adobe-root", required=True, type=click.Path(file_okay=False),
-              help="The release's Combined_Dataset folder or its parent.")
+@adobe_root_option
 @click.option("--coco-root", required=True, type=click.Path(file_okay=False),
               help="Folder of the COCO train2014 (or train2017) images.")
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="Output dataset folder.")
+@dataset_out_option
 @click.option("--bgs-per-fg", default=100, show_default=True, type=int)
 @click.option("--write-bg/--no-write-bg", default=True, show_default=True,
               help="Write each composite's resized and cropped background (for the compositional loss).")
-@click.option("--jobs", "-j", default=1, show_default=True, type=int, help="Parallel workers (by foreground).")
-@click.option("--compress-level", default=1, show_default=True, type=click.IntRange(0, 9),
-              help="PNG zlib level (pixels are the same for any level).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@jobs_option("Parallel workers (by foreground).")
+@compress_level_option
+@quiet_option
 def build_train_cmd(adobe_root, coco_root, out, bgs_per_fg, write_bg, jobs, compress_level, quiet):
     """Build the Deep Image Matting training set, pixel-identical to Adobe's script."""
     from matbench.build import build_train
@@ -81,7 +91,7 @@ def build_train_cmd(adobe_root, coco_root, out, bgs_per_fg, write_bg, jobs, comp
               help="Band half-width in px or small/medium/large (5/12/20); erode-dilate uses a 2w+1 kernel.")
 @click.option("--kernel", type=int, default=None, help="erode-dilate kernel size in px [default: 25].")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random method (with the name).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@quiet_option
 def trimap_cmd(alpha_dir, out_dir, method, width, kernel, seed, quiet):
     """Generate trimaps (values 0/128/255) for every alpha in ALPHA_DIR."""
     from matbench.trimap import make_trimaps
@@ -92,8 +102,8 @@ def trimap_cmd(alpha_dir, out_dir, method, width, kernel, seed, quiet):
 
 @cli.command("verify")
 @click.argument("dataset", type=click.Path(file_okay=False))
-@click.option("--jobs", "-j", default=1, show_default=True, type=int)
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@jobs_option()
+@quiet_option
 def verify_cmd(dataset, jobs, quiet):
     """Recompute the pixel hashes of a built dataset; exit 1 if files are missing or changed."""
     from matbench.build import verify
@@ -126,14 +136,14 @@ def _formats(values) -> list[str]:
 @click.option("--out", type=click.Path(file_okay=False), help="Write per_image.csv, leaderboard.csv and the formats here.")
 @click.option("--format", "formats", multiple=True, metavar="md|csv|latex|html|json",
               help="Leaderboard formats written to --out (repeatable or comma list) [default: md].")
-@click.option("--jobs", "-j", default=1, show_default=True, type=int, help="Worker processes.")
+@jobs_option()
 @click.option("--mask-known", is_flag=True, help="Set predictions to 0/255 where the trimap is 0/255 before scoring.")
 @click.option("--allow-missing", is_flag=True, help="Score the images that have predictions; report coverage.")
 @click.option("--by", type=click.Choice(["fg", "bg", "class"]), help="Per-group means (needs --dataset).")
 @click.option("--with-published", metavar="comp1k|CSV", help="Append published results (marked, never ranked).")
 @click.option("--units", type=click.Choice(["paper", "raw"]), default="paper", show_default=True,
               help="paper: MSE x1e3 as Composition-1K tables; raw: MSE unscaled. SAD/Grad/Conn are sums / 1000.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@quiet_option
 def score_cmd(pred_dirs, dataset, alpha_dir, trimap_dir, out, formats, jobs, mask_known, allow_missing, by,
               with_published, units, quiet):
     """Score prediction folders (one model each; NAME=PATH renames) with the DIM MATLAB metrics."""
@@ -182,9 +192,8 @@ def score_cmd(pred_dirs, dataset, alpha_dir, trimap_dir, out, formats, jobs, mas
 @click.option("--tile", type=click.IntRange(64), help="dim: predict in overlapping N×N windows (approximate; for huge images).")
 @click.option("--fast", is_flag=True, help="dim on CPU: oneDNN convolutions, ~2x faster, may differ from the reference by 1/255 at near-ties.")
 @click.option("--threads", type=click.IntRange(1), help="dim: torch CPU threads.")
-@click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(1),
-              help="Worker processes (classical methods and trimap-mid).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@jobs_option("Worker processes (classical methods and trimap-mid).")
+@quiet_option
 def run_command(name, dataset, images, trimaps, out, checkpoint, stage, device, max_side, tile, fast, threads, jobs,
                 quiet):
     """Predict alpha mattes with baseline NAME; resume skips predictions already in --out."""
