@@ -14,8 +14,9 @@ reference's single-precision results.
 How the work is kept small: every per-pixel term is computed only in tiles that hold unknown
 pixels (bands of 16 rows cut into column spans), by loops compiled with numba (imported on first
 use; compiled once and cached on disk). Each column's terms are still added row after row, as
-Octave does. Grad filters each tile in double with exactly the operations, in the same order,
-of OpenCV's ``sepFilter2D``. Conn's thresholds become byte comparisons of min(pred, gt), and
+Octave does. Grad filters in double with exactly the operations, in the same order, of
+OpenCV's ``sepFilter2D``, each needed image row once (along rows) and each tile row once
+(along columns). Conn's thresholds become byte comparisons of min(pred, gt), and
 its ten (1/step) labellings come from one union-find pass over the runs of equal level that
 records at which level each link was made (see ``_conn_colsums``).
 
@@ -307,92 +308,127 @@ def _grad_colsums(p, g, unk, tiles, x0, width, kd, kg, scale_p, scale_g):  # com
     fast-math, so nothing is reassociated or fused. The amplitude is sqrt(gx·gx + gy·gy) as
     Octave computes it (cv2.magnitude fuses the multiply-add on some elements, one ulp of a
     double apart; after the rounding to single, not one of 25 million test pixels differed).
-    Each tile is filtered densely (its rows ±4 along rows, then its own rows along columns),
-    reading rows as 1-D views, so the loops vectorise.
+
+    Rows are processed from the top, each image row filtered along rows once: the row-filtered
+    rows y − 4 .. y + 4 that row y's column filter reads are kept in a ring of 9 rows. A row is
+    filtered over the columns of the tiles of the bands that read it (its own band and, within
+    4 rows of the next band, that one's too). Loops read rows as 1-D views, so they vectorise.
     """
     h, w = p.shape
     colsum = np.zeros(width, np.float32)
     n_tiles = tiles.shape[0]
-    max_h, max_w = 1, 1
-    for t in range(n_tiles):
-        max_h = max(max_h, tiles[t, 1] - tiles[t, 0] + 8)
-        max_w = max(max_w, tiles[t, 3] - tiles[t, 2])
-    line = np.empty(max_w + 8, np.float64)
-    rows_d = np.empty((max_h, max_w), np.float64)  # rows filtered with kd (for gx)
-    rows_g = np.empty((max_h, max_w), np.float64)  # rows filtered with kg (for gy)
-    amp = np.zeros((2, max_h, max_w), np.float32)
+    # ring[0], ring[1]: pred filtered along rows with kd (for gx), with kg (for gy); 2, 3: gt
+    ring = np.empty((4, 9, width), np.float64)
+    line = np.empty(width + 8, np.float64)  # one source row, the filtered columns ±4
+    spans = np.empty((2 * n_tiles + 1, 2), np.int64)  # the column spans to filter in a row
+    amp = np.empty((2, width), np.float32)  # |∇p|, |∇g| of a row of a tile
     d0, d1, d2, d3, d5, d6, d7, d8 = kd[0], kd[1], kd[2], kd[3], kd[5], kd[6], kd[7], kd[8]
     dc = kd[4]
     g0, g1, g2, g3, g4, g5, g6, g7, g8 = kg[0], kg[1], kg[2], kg[3], kg[4], kg[5], kg[6], kg[7], kg[8]
-    for t in range(n_tiles):
-        ty0, ty1, tx0, tx1 = tiles[t, 0], tiles[t, 1], tiles[t, 2], tiles[t, 3]
-        tw = tx1 - tx0
-        r0, r1 = max(ty0 - 4, 0), min(ty1 + 4, h)
-        for i in range(2):
-            img = p if i == 0 else g
-            scale = scale_p if i == 0 else scale_g
-            if scale == 0:  # a constant image: mat2gray only clips it, its gradient is 0
-                amp[i] = 0
-                continue
-            for r in range(r0, r1):
-                src = img[r]
-                for c in range(tw + 8):  # the tile's columns ±4, replicated at the image border
-                    line[c] = src[min(max(tx0 - 4 + c, 0), w - 1)]
-                bd = rows_d[r - r0]
-                bg = rows_g[r - r0]
-                for c in range(tw):
-                    s = d0 * line[c]
-                    s += d1 * line[c + 1]
-                    s += d2 * line[c + 2]
-                    s += d3 * line[c + 3]
-                    s += dc * line[c + 4]
-                    s += d5 * line[c + 5]
-                    s += d6 * line[c + 6]
-                    s += d7 * line[c + 7]
-                    s += d8 * line[c + 8]
-                    bd[c] = s
-                    s = g0 * line[c]
-                    s += g1 * line[c + 1]
-                    s += g2 * line[c + 2]
-                    s += g3 * line[c + 3]
-                    s += g4 * line[c + 4]
-                    s += g5 * line[c + 5]
-                    s += g6 * line[c + 6]
-                    s += g7 * line[c + 7]
-                    s += g8 * line[c + 8]
-                    bg[c] = s
-            for y in range(ty0, ty1):
-                # rows y−4 .. y+4, replicated at the image border
-                dm4, dm3, dm2, dm1 = (rows_d[max(y - 4, 0) - r0], rows_d[max(y - 3, 0) - r0],
-                                      rows_d[max(y - 2, 0) - r0], rows_d[max(y - 1, 0) - r0])
-                dp1, dp2, dp3, dp4 = (rows_d[min(y + 1, h - 1) - r0], rows_d[min(y + 2, h - 1) - r0],
-                                      rows_d[min(y + 3, h - 1) - r0], rows_d[min(y + 4, h - 1) - r0])
-                gm4, gm3, gm2, gm1 = (rows_g[max(y - 4, 0) - r0], rows_g[max(y - 3, 0) - r0],
-                                      rows_g[max(y - 2, 0) - r0], rows_g[max(y - 1, 0) - r0])
-                gp1, gp2, gp3, gp4 = (rows_g[min(y + 1, h - 1) - r0], rows_g[min(y + 2, h - 1) - r0],
-                                      rows_g[min(y + 3, h - 1) - r0], rows_g[min(y + 4, h - 1) - r0])
-                d00 = rows_d[y - r0]
-                out = amp[i, y - ty0]
-                for c in range(tw):
-                    gx = g4 * d00[c] + 0.0
-                    gx += g5 * (dp1[c] + dm1[c])
-                    gx += g6 * (dp2[c] + dm2[c])
-                    gx += g7 * (dp3[c] + dm3[c])
-                    gx += g8 * (dp4[c] + dm4[c])
-                    gy = 0.0
-                    gy += d5 * (gp1[c] - gm1[c])
-                    gy += d6 * (gp2[c] - gm2[c])
-                    gy += d7 * (gp3[c] - gm3[c])
-                    gy += d8 * (gp4[c] - gm4[c])
-                    out[c] = np.float32(np.sqrt(gx * gx + gy * gy) / scale)
-        zero = np.float32(0)
+    zero = np.float32(0)
+    filled = -(1 << 62)  # rows < filled are in the ring
+    b0 = 0
+    while b0 < n_tiles:  # a band: the tiles b0 .. b1 − 1 (rows ty0 .. ty1 − 1)
+        ty0, ty1 = tiles[b0, 0], tiles[b0, 1]
+        b1 = b0
+        while b1 < n_tiles and tiles[b1, 0] == ty0:
+            b1 += 1
+        b2 = b1  # the next band: tiles b1 .. b2 − 1
+        while b2 < n_tiles and tiles[b2, 0] == tiles[b1, 0]:
+            b2 += 1
+        next_top = tiles[b1, 0] if b1 < n_tiles else h + 8
         for y in range(ty0, ty1):
-            known = unk[y, tx0:tx1]
-            ap, ag = amp[0, y - ty0], amp[1, y - ty0]
-            col = colsum[tx0 - x0:tx1 - x0]
-            for c in range(tw):
-                d = ap[c] - ag[c]
-                col[c] += d * d if known[c] else zero
+            for rr in range(max(filled, y - 4), y + 5):
+                # the column spans of this band's tiles, and of the next band's if it reads row rr
+                n_spans = 0
+                i, j = b0, b1 if rr >= next_top - 4 else b2
+                while i < b1 or j < b2:
+                    if j >= b2 or (i < b1 and tiles[i, 2] <= tiles[j, 2]):
+                        s0, s1 = tiles[i, 2], tiles[i, 3]
+                        i += 1
+                    else:
+                        s0, s1 = tiles[j, 2], tiles[j, 3]
+                        j += 1
+                    if n_spans > 0 and s0 <= spans[n_spans - 1, 1]:
+                        spans[n_spans - 1, 1] = max(spans[n_spans - 1, 1], s1)
+                    else:
+                        spans[n_spans, 0], spans[n_spans, 1] = s0, s1
+                        n_spans += 1
+                slot = (rr + 8) % 9
+                for im in range(2):
+                    if (scale_p if im == 0 else scale_g) == 0:
+                        continue
+                    src = (p if im == 0 else g)[min(max(rr, 0), h - 1)]  # replicated border rows
+                    bd, bg = ring[2 * im, slot], ring[2 * im + 1, slot]
+                    for s in range(n_spans):
+                        sx0, sx1 = spans[s, 0], spans[s, 1]
+                        n = sx1 - sx0
+                        if sx0 >= 4 and sx1 + 4 <= w:
+                            row = src[sx0 - 4:sx1 + 4]
+                            for c in range(n + 8):
+                                line[c] = row[c]
+                        else:  # replicated border columns
+                            for c in range(n + 8):
+                                line[c] = src[min(max(sx0 - 4 + c, 0), w - 1)]
+                        od, og = bd[sx0 - x0:sx1 - x0], bg[sx0 - x0:sx1 - x0]
+                        for c in range(n):
+                            v = d0 * line[c]
+                            v += d1 * line[c + 1]
+                            v += d2 * line[c + 2]
+                            v += d3 * line[c + 3]
+                            v += dc * line[c + 4]
+                            v += d5 * line[c + 5]
+                            v += d6 * line[c + 6]
+                            v += d7 * line[c + 7]
+                            v += d8 * line[c + 8]
+                            od[c] = v
+                            v = g0 * line[c]
+                            v += g1 * line[c + 1]
+                            v += g2 * line[c + 2]
+                            v += g3 * line[c + 3]
+                            v += g4 * line[c + 4]
+                            v += g5 * line[c + 5]
+                            v += g6 * line[c + 6]
+                            v += g7 * line[c + 7]
+                            v += g8 * line[c + 8]
+                            og[c] = v
+            filled = y + 5
+            # column filter of row y: ring slots of rows y − 4 .. y + 4
+            sm4, sm3, sm2, sm1 = (y + 4) % 9, (y + 5) % 9, (y + 6) % 9, (y + 7) % 9
+            s00, sp1, sp2, sp3, sp4 = (y + 8) % 9, (y + 9) % 9, (y + 10) % 9, (y + 11) % 9, (y + 12) % 9
+            for t in range(b0, b1):
+                cx0, cx1 = tiles[t, 2] - x0, tiles[t, 3] - x0
+                for im in range(2):
+                    out = amp[im, cx0:cx1]
+                    scale = scale_p if im == 0 else scale_g
+                    if scale == 0:  # a constant image: mat2gray only clips it, its gradient is 0
+                        out[:] = 0
+                        continue
+                    rd, rg = ring[2 * im], ring[2 * im + 1]
+                    dm4, dm3, dm2, dm1 = rd[sm4, cx0:cx1], rd[sm3, cx0:cx1], rd[sm2, cx0:cx1], rd[sm1, cx0:cx1]
+                    d00 = rd[s00, cx0:cx1]
+                    dp1, dp2, dp3, dp4 = rd[sp1, cx0:cx1], rd[sp2, cx0:cx1], rd[sp3, cx0:cx1], rd[sp4, cx0:cx1]
+                    gm4, gm3, gm2, gm1 = rg[sm4, cx0:cx1], rg[sm3, cx0:cx1], rg[sm2, cx0:cx1], rg[sm1, cx0:cx1]
+                    gp1, gp2, gp3, gp4 = rg[sp1, cx0:cx1], rg[sp2, cx0:cx1], rg[sp3, cx0:cx1], rg[sp4, cx0:cx1]
+                    for c in range(cx1 - cx0):
+                        gx = g4 * d00[c] + 0.0
+                        gx += g5 * (dp1[c] + dm1[c])
+                        gx += g6 * (dp2[c] + dm2[c])
+                        gx += g7 * (dp3[c] + dm3[c])
+                        gx += g8 * (dp4[c] + dm4[c])
+                        gy = 0.0
+                        gy += d5 * (gp1[c] - gm1[c])
+                        gy += d6 * (gp2[c] - gm2[c])
+                        gy += d7 * (gp3[c] - gm3[c])
+                        gy += d8 * (gp4[c] - gm4[c])
+                        out[c] = np.float32(np.sqrt(gx * gx + gy * gy) / scale)
+                known = unk[y, cx0 + x0:cx1 + x0]
+                ap, ag = amp[0, cx0:cx1], amp[1, cx0:cx1]
+                col = colsum[cx0:cx1]
+                for c in range(cx1 - cx0):
+                    d = ap[c] - ag[c]
+                    col[c] += d * d if known[c] else zero
+        b0 = b1
     return colsum
 
 
@@ -424,6 +460,11 @@ def grad(pred, gt, trimap) -> float:
 
 # --------------------------------------------------------------------------- Conn
 
+# φ = 1 − d·[d ≥ 0.15] with d = single(x) − single(l): d ≥ 0.15 (a double) holds for a single d
+# exactly when d > the float just below single(0.15).
+_PHI_THRESHOLD = float(np.nextafter(np.float32(0.15), np.float32(0)))
+
+
 def _conn_tables(step: float):
     """Thresholds and lookup tables of ``compute_connectivity_error.m`` for one step.
 
@@ -441,18 +482,17 @@ def _conn_tables(step: float):
     vmin = np.array([int(np.argmax(v32 >= tk)) if v32[-1] >= tk else 256 for tk in t[1:]])
     # level of a byte value: how many thresholds it passes
     level_of = np.array([(v >= vmin).sum() for v in range(256)], dtype=np.uint8)
-    l_values = np.append(t[:k_levels], 1.0).astype(np.float32)  # l for Lacc = 0..K, single
-    return k_levels, level_of, l_values
+    # φ of a pixel of value v with l = single(t_j) (t_K+1 = 1: never dropped), in single precision:
+    # x = single(v)/255, d = x − l, φ = 1 − d·[d ≥ 0.15]
+    l_values = np.append(t[:k_levels], 1.0).astype(np.float32)
+    d = _VALUES32[None, :] / _F255 - l_values[:, None]
+    phi = np.float32(1) - np.where(d.astype(np.float64) > _PHI_THRESHOLD, d, np.float32(0))
+    return k_levels, level_of, np.ascontiguousarray(phi, dtype=np.float32)
 
 
 _CONN_TABLES: dict = {}
 
-# φ = 1 − d·[d ≥ 0.15] with d = single(x) − single(l): d ≥ 0.15 (a double) holds for a single d
-# exactly when d > the float just below single(0.15).
-_PHI_THRESHOLD = float(np.nextafter(np.float32(0.15), np.float32(0)))
-
-
-def _conn_colsums(p, g, unk, q, q64, tiles, x0, width, k_levels, indexnet, l_table, th):
+def _conn_colsums(p, g, unk, q, q64, tiles, x0, width, k_levels, indexnet, phi):
     """Column sums (float32, rows added in order) of |φ_p − φ_g| over the unknown pixels of
     ``tiles``. Compiled by numba.
 
@@ -467,24 +507,29 @@ def _conn_colsums(p, g, unk, q, q64, tiles, x0, width, k_levels, indexnet, l_tab
     * Nodes are the horizontal runs of equal q > 0 in each row: a run is connected at every
       level ≤ its q. Two runs that touch (side by side in a row, or sharing a column in
       adjacent rows) are joined at level min(q_a, q_b).
-    * Levels are processed from K down to 1. At level k each run with q = k is joined to its
-      neighbours with q ≥ k: union by size, the child's link stamped with k. Link levels never
-      increase going up a tree (a root is linked after everything linked below it), so the
-      component of a run at level k is the last node reached walking up while the link level
-      is ≥ k: the forest holds every level's components at once. Path halving is only done
-      across two links of one level, which keeps that walk valid.
-    * Each root carries its size and its first pixel in column-major order; after a run's
-      joins its root is compared with the largest component so far. A component only grows
-      and a merged one is larger than its parts, so this keeps the largest of all (by
-      MATLAB's order), recorded as best[k] once level k is complete (−1: M_k is empty).
+    * The links (pairs of touching runs, with their level) are listed once, then sorted by
+      level; levels are processed from K down to 1 (Kruskal's order): at level k the links of
+      level k join their runs' trees, union by size, the child's link stamped with k. Link
+      levels never increase going up a tree (a root is linked after everything linked below
+      it), so the component of a run at level k is the last node reached walking up while the
+      link level is ≥ k: the forest (``parent``) holds every level's components at once. Roots
+      are found in a second, path-compressed copy of it (``root``), which is only for finding.
+    * Each root carries its size and its first pixel in column-major order. At level k the
+      best new run (q = k, still alone) and every root made by a join are compared with the
+      largest component so far. A component only grows and a merged one is larger than its
+      parts, so this keeps the largest of all (by MATLAB's order), recorded as best[k] once
+      level k is complete (−1: M_k is empty).
     * One pass over the links, last first, gives each run the first level whose component is
       not best[k] (see below).
 
     Levels above max(q) are empty. The reference (``indexnet`` false) gives the pixels still
     without l the value t_{k−1} at the first empty level k; IndexNet's copy skips empty
     levels, so those pixels keep l = 1. The terms are then, in single precision like the
-    reference: x = single(v)/255, l = ``l_table[j]`` (single(t_j)), d = x − l,
-    φ = 1 − d·[d > th].
+    reference, ``phi[j, v]`` for a pixel of value v (see ``_conn_tables``).
+
+    The loops over runs, links and pixels avoid data-dependent branches where they can (a
+    condition becomes a count added or an index chosen): in the noisy band of a matte runs
+    are a few pixels long and such branches mispredict about half the time.
     """
     h, w = q.shape
     # runs of equal q > 0, row by row; runs of row r are row_first[r] .. row_first[r+1] − 1
@@ -496,108 +541,111 @@ def _conn_colsums(p, g, unk, q, q64, tiles, x0, width, k_levels, indexnet, l_tab
     n = 0
     max_q = 0
     ones = np.uint64(0x0101010101010101)
+    cuts = np.empty(w + 1, np.int64)  # the columns where q changes in a row
     for r in range(h):
         row_first[r] = n
         prev = 0
         prev8 = np.uint64(0)  # prev in each of 8 bytes
         qr, qr64 = q[r], q64[r]
+        n_cuts = 0
         c = 0
         while c < w:
             if (c & 7) == 0 and qr64[c >> 3] == prev8:
                 c += 8  # 8 more pixels of the same run (or of q = 0)
                 continue
             v = qr[c]
-            if v != prev:
-                if prev != 0:
-                    run_c1[n - 1] = c
-                if v != 0:
-                    run_row[n] = r
-                    run_c0[n] = c
-                    run_q[n] = v
-                    n += 1
-                    max_q = max(max_q, v)
-                prev = v
-                prev8 = np.uint64(v) * ones
+            cuts[n_cuts] = c
+            n_cuts += v != prev
+            prev = v
+            prev8 = np.uint64(v) * ones
             c += 1
-        if prev != 0:
-            run_c1[n - 1] = w
+        cuts[n_cuts] = w
+        for i in range(n_cuts):  # the pieces between cuts, those with q > 0
+            v = qr[cuts[i]]
+            run_row[n], run_c0[n], run_c1[n], run_q[n] = r, cuts[i], cuts[i + 1], v
+            n += v != 0
+            max_q = max(max_q, v)
     row_first[h] = n
-    # first run of the row above / below that can overlap each run
-    above = np.empty(n, np.int64)
-    below = np.empty(n, np.int64)
+    # the links: runs side by side in a row, or sharing a column in adjacent rows, are joined at
+    # level min(q_a, q_b). Found without a branch per pair: the pattern is data, not predictable.
+    cap = 3 * n + 1
+    link_a = np.empty(cap, np.int32)
+    link_b = np.empty(cap, np.int32)
+    link_k = np.empty(cap, np.uint8)
+    m = 0
     for r in range(h):
-        for side in range(2):
-            near = above if side == 0 else below
-            other = r - 1 if side == 0 else r + 1
-            if other < 0 or other >= h:
-                near[row_first[r]:row_first[r + 1]] = 0  # with an empty range below
-                continue
-            j, j_end = row_first[other], row_first[other + 1]
-            for i in range(row_first[r], row_first[r + 1]):
-                while j < j_end and run_c1[j] <= run_c0[i]:
-                    j += 1
-                near[i] = j
-    # runs by q (a counting sort; raster order within a level)
+        i0, i1 = row_first[r], row_first[r + 1]
+        for i in range(i0, i1 - 1):  # in the row
+            link_a[m], link_b[m] = i, i + 1
+            link_k[m] = min(run_q[i], run_q[i + 1])
+            m += run_c1[i] == run_c0[i + 1]
+        if r == 0:
+            continue
+        i, i_end = row_first[r - 1], i0  # with the row above: a merge of the two rows' runs
+        j, j_end = i0, i1
+        while i < i_end and j < j_end:
+            link_a[m], link_b[m] = i, j
+            link_k[m] = min(run_q[i], run_q[j])
+            m += run_c0[i] < run_c1[j] and run_c0[j] < run_c1[i]
+            ci, cj = run_c1[i], run_c1[j]
+            i += ci <= cj
+            j += cj <= ci
+    # the links by level (a counting sort), each as one int64 a·2³² + b: fewer stores per link
     start = np.zeros(k_levels + 2, np.int64)
-    for i in range(n):
-        start[run_q[i] + 1] += 1
+    for e in range(m):
+        start[link_k[e] + 1] += 1
     for k in range(1, k_levels + 2):
         start[k] += start[k - 1]
-    order = np.empty(n, np.int32)
     fill = start.copy()
-    for i in range(n):
-        order[fill[run_q[i]]] = i
-        fill[run_q[i]] += 1
-    # union-find from the top level down
-    parent = np.arange(n).astype(np.int32)
-    link = np.zeros(n, np.uint8)
+    links = np.empty(m, np.int64)
+    for e in range(m):
+        k = link_k[e]
+        f = fill[k]
+        fill[k] = f + 1
+        links[f] = (np.int64(link_a[e]) << 32) | link_b[e]
+    # each run's size and first pixel in column-major order (column·H + row); the best run of
+    # each q (largest, then first): what a level adds before its links are made
     size = np.empty(n, np.int64)
-    first = np.empty(n, np.int64)  # first pixel in column-major order: column·H + row
+    first = np.empty(n, np.int64)
+    best_new = np.full(k_levels + 1, -1, np.int64)
     for i in range(n):
         size[i] = run_c1[i] - run_c0[i]
         first[i] = np.int64(run_c0[i]) * h + run_row[i]
+        b = best_new[run_q[i]]
+        if b < 0 or size[i] > size[b] or (size[i] == size[b] and first[i] < first[b]):
+            best_new[run_q[i]] = i
+    # union-find from the top level down (Kruskal's order)
+    parent = np.arange(n).astype(np.int32)
+    root = parent.copy()  # the same forest, compressed: for finding roots only
+    link = np.zeros(n, np.uint8)
     merged = np.empty(n, np.int32)  # the runs linked to a parent, in the order they were
     n_merged = 0
     best_at = np.full(k_levels + 1, -1, np.int64)
     best = -1
     for k in range(max_q, 0, -1):
-        for t in range(start[k], start[k + 1]):
-            i = order[t]
-            a = i
-            while parent[a] != a:
-                up = parent[a]
-                if link[a] == link[up] and parent[up] != up:
-                    parent[a] = parent[up]  # halving, across two links of one level only
-                a = parent[a]
-            r = run_row[i]
-            for side in range(4):  # left, right, above, below
-                if side == 0:
-                    j, j_end = i - 1, i if (i > row_first[r] and run_c1[i - 1] == run_c0[i]) else i - 1
-                elif side == 1:
-                    j, j_end = i + 1, i + 2 if (i + 1 < row_first[r + 1] and run_c0[i + 1] == run_c1[i]) else i + 1
-                elif side == 2:
-                    j, j_end = above[i], row_first[r] if r > 0 else 0
-                else:
-                    j, j_end = below[i], row_first[r + 2] if r + 1 < h else 0
-                while j < j_end and (side < 2 or run_c0[j] < run_c1[i]):
-                    if run_q[j] >= k and parent[j] != a:  # (most joins are within a component)
-                        b = j
-                        while parent[b] != b:
-                            up = parent[b]
-                            if link[b] == link[up] and parent[up] != up:
-                                parent[b] = parent[up]
-                            b = parent[b]
-                        if b != a:
-                            if size[b] > size[a] or (size[b] == size[a] and first[b] < first[a]):
-                                a, b = b, a
-                            parent[b] = a
-                            link[b] = k
-                            merged[n_merged] = b
-                            n_merged += 1
-                            size[a] += size[b]
-                            first[a] = min(first[a], first[b])
-                    j += 1
-            if best < 0 or size[a] > size[best] or (size[a] == size[best] and first[a] < first[best]):
+        a = best_new[k]
+        if a >= 0 and (best < 0 or size[a] > size[best] or (size[a] == size[best] and first[a] < first[best])):
+            best = a
+        for e in range(start[k], start[k + 1]):
+            a = links[e] >> 32
+            while root[a] != a:
+                root[a] = root[root[a]]  # path halving
+                a = root[a]
+            b = links[e] & 0xFFFFFFFF
+            while root[b] != b:
+                root[b] = root[root[b]]
+                b = root[b]
+            if a == b:
+                continue
+            if size[b] > size[a] or (size[b] == size[a] and first[b] < first[a]):
+                a, b = b, a
+            parent[b] = root[b] = a
+            link[b] = k
+            merged[n_merged] = b
+            n_merged += 1
+            size[a] += size[b]
+            first[a] = min(first[a], first[b])
+            if size[a] > size[best] or (size[a] == size[best] and first[a] < first[best]):
                 best = a
         best_at[k] = best
     # j of each run. With F(x) the first level k whose component of x is not best[k]: below
@@ -625,36 +673,39 @@ def _conn_colsums(p, g, unk, q, q64, tiles, x0, width, k_levels, indexnet, l_tab
     for x in range(n):
         run_j[x] = fail[x] - 1 if fail[x] <= max_q else survivor
     off_runs = k_levels if (n == 0 and indexnet) else 0  # j where q = 0
-    # the terms, tile by tile
+    # the terms, row by row in each tile. l is one value along a run (or a gap, where q = 0), so
+    # |φ_p − φ_g| comes from one row of the table phi: starts[c] is the j that starts at column c
+    # (255: the one before goes on). No branch per run or pixel: short runs would mispredict.
     max_tw = 1
     for t in range(tiles.shape[0]):
         max_tw = max(max_tw, tiles[t, 3] - tiles[t, 2])
-    ls = np.empty(max_tw, np.float32)  # l of the pixels of one row of a tile
+    starts = np.empty(max_tw + 1, np.uint8)
     colsum = np.zeros(width, np.float32)
-    one, zero, f255 = np.float32(1), np.float32(0), np.float32(255)
+    zero = np.float32(0)
     for t in range(tiles.shape[0]):
         tx0, tx1 = tiles[t, 2], tiles[t, 3]
         col = colsum[tx0 - x0:tx1 - x0]
         for y in range(tiles[t, 0], tiles[t, 1]):
-            ls[:] = l_table[off_runs]
-            lo_i, hi_i = row_first[y], row_first[y + 1]
-            while lo_i < hi_i:  # first run of row y ending after tx0
-                mid = (lo_i + hi_i) // 2
+            i, end = row_first[y], row_first[y + 1]
+            hi_i = end
+            while i < hi_i:  # first run of row y ending after tx0
+                mid = (i + hi_i) // 2
                 if run_c1[mid] <= tx0:
-                    lo_i = mid + 1
+                    i = mid + 1
                 else:
                     hi_i = mid
-            i = lo_i
-            while i < row_first[y + 1] and run_c0[i] < tx1:
-                ls[max(run_c0[i], tx0) - tx0:min(run_c1[i], tx1) - tx0] = l_table[run_j[i]]
+            starts[:tx1 - tx0] = 255
+            starts[0] = off_runs
+            while i < end and run_c0[i] < tx1:
+                starts[max(run_c0[i] - tx0, 0)] = run_j[i]
+                starts[min(run_c1[i], tx1) - tx0] = off_runs  # (overwritten by a run starting there)
                 i += 1
             known, pr, gr = unk[y, tx0:tx1], p[y, tx0:tx1], g[y, tx0:tx1]
+            j = off_runs
             for c in range(tx1 - tx0):
-                dp = np.float32(pr[c]) / f255 - ls[c]
-                dg = np.float32(gr[c]) / f255 - ls[c]
-                phi_p = one - (dp if dp > th else zero)
-                phi_g = one - (dg if dg > th else zero)
-                col[c] += abs(phi_p - phi_g) if known[c] else zero
+                j = starts[c] if starts[c] != 255 else j
+                d = phi[j, pr[c]] - phi[j, gr[c]]
+                col[c] += abs(d) if known[c] else zero
     return colsum
 
 
@@ -664,7 +715,7 @@ def _conn(pp: _Prepared, step: float = 0.1, empty_level: str = "gca") -> float:
     tables = _CONN_TABLES.get(step)
     if tables is None:
         tables = _CONN_TABLES[step] = _conn_tables(step)
-    k_levels, level_of, l_table = tables
+    k_levels, level_of, phi = tables
     if pp.n_unknown == 0:
         return 0.0
     q = cv2.LUT(cv2.min(pp.p, pp.g), level_of)  # number of thresholds min(p, g) passes
@@ -672,7 +723,7 @@ def _conn(pp: _Prepared, step: float = 0.1, empty_level: str = "gca") -> float:
         q = cv2.copyMakeBorder(q, 0, 0, 0, 8 - q.shape[1] % 8, cv2.BORDER_CONSTANT, value=0)
     xs = pp.box[1]
     colsum = _kernels().conn(pp.p, pp.g, pp.unk, q, q.view(np.uint64), pp.tiles(), xs.start, xs.stop - xs.start,
-                             k_levels, empty_level == "indexnet", l_table, _PHI_THRESHOLD)
+                             k_levels, empty_level == "indexnet", phi)
     return float(_total_single(colsum) / _F1000)
 
 
@@ -694,11 +745,8 @@ def conn(pred, gt, trimap, step: float = 0.1, empty_level: str = "gca") -> float
 # --------------------------------------------------------------------------- extras
 
 def _region_sads(pp: _Prepared) -> dict:
-    diff = cv2.absdiff(pp.p, pp.g)
-
-    def sad_of(mask):  # integer sum of |p - g| (exact in double), then /255/1000
-        d = diff if mask is None else cv2.bitwise_and(diff, mask)
-        return float(cv2.sumElems(d)[0]) / 255.0 / 1000.0
+    def sad_of(mask):  # cv2.norm L1 of 8-bit images: the integer sum of |p - g| (exact), then /255/1000
+        return cv2.norm(pp.p, pp.g, cv2.NORM_L1, mask=mask) / 255.0 / 1000.0
 
     return {
         "unknown": sad_of(pp.unk),
