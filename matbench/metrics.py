@@ -62,8 +62,8 @@ from types import SimpleNamespace
 import cv2
 import numpy as np
 
-__all__ = ["sad", "mse", "grad", "conn", "evaluate", "sad_regions", "unknown_mask", "REFERENCE_KEYS",
-           "EXTRA_KEYS"]
+__all__ = ["sad", "mse", "grad", "conn", "evaluate", "sad_regions", "unknown_mask", "trimap_other_count",
+           "REFERENCE_KEYS", "EXTRA_KEYS"]
 
 REFERENCE_KEYS = ("sad", "mse", "grad", "conn")
 EXTRA_KEYS = ("mad", "sad_image", "sad_unknown", "sad_fg", "sad_bg")
@@ -155,9 +155,10 @@ _KERNELS = None
 
 def _kernels():
     """The loops of this module compiled by numba, as ``.tiles``, ``.sad_mse``, ``.grad``,
-    ``.levels``, ``.conn``, ``.regions`` and ``.other``. numba is imported here, on first use, not with this module: its import takes
-    ~0.2 s that ``matbench --help`` should not pay. ``cache=True``: the machine code is
-    compiled once (~5-10 s) and then loaded from numba's on-disk cache (~0.3 s per process).
+    ``.levels``, ``.conn``, ``.regions`` and ``.other``. numba is imported here, on first use,
+    not with this module: its import takes ~0.2 s that ``matbench --help`` should not pay.
+    ``cache=True``: the machine code is compiled once (~10 s) and then loaded from numba's
+    on-disk cache (~0.3 s per process).
     No fast-math: every floating-point operation is the IEEE one written, in the order
     written, which is what makes the results identical to the reference's arithmetic."""
     global _KERNELS
@@ -827,8 +828,9 @@ def _other_count(t):  # compiled by numba
     return n
 
 
-def _trimap_other(trimap) -> int:
-    """Number of trimap pixels that are none of 0, 128, 255 (they belong to no region)."""
+def trimap_other_count(trimap) -> int:
+    """Number of trimap pixels that are none of 0, 128, 255: they belong to no region (only
+    128 is unknown in the reference), which ``matbench score`` warns about."""
     return int(_kernels().other(_as_gray8("trimap", trimap)))
 
 

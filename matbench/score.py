@@ -140,7 +140,7 @@ def read_run_info(folder) -> dict | None:
 
 def _score_image(item: dict, preds: list, mask_known: bool) -> tuple[list[dict], int]:
     """Rows for one reference image and every model that has a prediction for it."""
-    from matbench.metrics import _trimap_other, evaluate
+    from matbench.metrics import evaluate, trimap_other_count
 
     gt = read_gray8(item["alpha"])
     trimap = read_gray8(item["trimap"])
@@ -148,7 +148,7 @@ def _score_image(item: dict, preds: list, mask_known: bool) -> tuple[list[dict],
         raise MatbenchError(f"{item['trimap']}: trimap is {_wh(trimap)} but alpha {Path(item['alpha']).name} "
                             f"is {_wh(gt)}")
     # pixels that are none of 0/128/255: belong to no region in the reference
-    other = _trimap_other(trimap)
+    other = trimap_other_count(trimap)
     known = (trimap == 0, trimap == 255) if mask_known else None
     rows = []
     for model, pred_path in preds:

@@ -290,9 +290,10 @@ def test_conn_thresholds_exhaustive():
 
 # --------------------------------------------------------------------------- extras, API
 
-def test_extras():
+@pytest.mark.parametrize("shape", [(30, 40), (600, 37)])  # 600 rows: the kernels' counters are emptied
+def test_extras(shape):
     rng = np.random.default_rng(6)
-    pred, gt, trimap = random_case(rng, 30, 40)
+    pred, gt, trimap = random_case(rng, *shape)
     trimap[trimap == 127] = 0  # a clean trimap: the three regions cover the image
     r = metrics.evaluate(pred, gt, trimap)
     assert set(r) == set(metrics.REFERENCE_KEYS + metrics.EXTRA_KEYS)
@@ -307,6 +308,23 @@ def test_extras():
     assert metrics.sad_regions(pred, gt, trimap) == {
         "unknown": r["sad_unknown"], "fg": r["sad_fg"], "bg": r["sad_bg"], "image": r["sad_image"]}
     assert set(metrics.evaluate(pred, gt, trimap, extra=False)) == set(KEYS)
+
+
+def test_region_sums_do_not_overflow():
+    # |p − g| = 255 at every pixel of 700 rows: the largest per-column sums there can be
+    pred, gt = np.zeros((700, 9), np.uint8), np.full((700, 9), 255, np.uint8)
+    trimap = np.tile(np.array([0, 128, 255], np.uint8), (700, 3))
+    r = metrics.sad_regions(pred, gt, trimap)
+    assert r == {"unknown": 2.1, "fg": 2.1, "bg": 2.1, "image": 6.3}  # 700 · 3 pixels of 1 each, ÷ 1000
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (7, 5), (600, 41)])
+def test_trimap_other_count(shape):
+    rng = np.random.default_rng(shape[0])
+    trimap = rng.choice(np.array([0, 1, 127, 128, 129, 254, 255], np.uint8), size=shape)
+    expected = np.count_nonzero(~np.isin(trimap, [0, 128, 255]))
+    assert metrics.trimap_other_count(trimap) == expected
+    assert metrics.trimap_other_count(np.full((600, 41), 77, np.uint8)) == 600 * 41
 
 
 def test_no_unknown_pixel():
