@@ -212,7 +212,7 @@ def run_command(name, dataset, images, trimaps, out, checkpoint, stage, device, 
               help="Folder for the sample release, dataset, predictions, leaderboards and report.html.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1),
               help="Worker processes for building, the baselines and scoring [default: all cores].")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@quiet_option
 def demo_command(out, jobs, quiet):
     """Run the built-in sample benchmark end to end (no download, no licence).
 

@@ -103,13 +103,12 @@ def _validate(pred, gt, trimap):
     return p, g, t
 
 
-def _cmp(a: np.ndarray, value: int, op: int) -> np.ndarray:
-    """cv2.compare against a number as a 0/255 uint8 mask (numpy for tiny arrays, which
+def _equal_mask(a: np.ndarray, value: int) -> np.ndarray:
+    """``a == value`` as a 0/255 uint8 mask (cv2.compare; numpy for tiny arrays, which
     OpenCV's Python binding would take for a scalar)."""
     if a.size > 4:
-        return cv2.compare(a, value, op)
-    res = a == value if op == cv2.CMP_EQ else a >= value
-    return res.astype(np.uint8) * np.uint8(255)
+        return cv2.compare(a, value, cv2.CMP_EQ)
+    return (a == value).astype(np.uint8) * np.uint8(255)
 
 
 def unknown_mask(trimap) -> np.ndarray:
@@ -124,7 +123,7 @@ class _Prepared:
 
     def __init__(self, pred, gt, trimap):
         self.p, self.g, self.t = _validate(pred, gt, trimap)
-        self.unk = _cmp(self.t, UNKNOWN, cv2.CMP_EQ)  # uint8 0/255
+        self.unk = _equal_mask(self.t, UNKNOWN)  # uint8 0/255
         self.n_unknown = int(cv2.countNonZero(self.unk))
         # All sums only see the bounding box of the unknown pixels: outside it every term is 0,
         # and adding zeros does not change a floating-point sum.
