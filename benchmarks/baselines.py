@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from matbench.io import encode_png, read_gray8, read_rgb8, write_png_atomic
+from matbench.io import encode_png, read_rgb8, write_png_atomic
+from matbench.mattes import read_matte
 
 SHARED = Path(os.environ.get("MATBENCH_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 ALL = ["trimap-mid", "dim1", "dim1-fast", "dim3", "dim3-fast",
@@ -87,7 +88,7 @@ def main(argv=None):
         t0 = time.perf_counter()
         for _ in range(3):
             read_rgb8(Path(tmp) / "i.png")
-            read_gray8(Path(tmp) / "t.png")
+            read_matte(Path(tmp) / "t.png")
             encode_png(trimap)
         io = (time.perf_counter() - t0) / 3
         print(f"{a.size}x{a.size} ({mpx:.2f} Mpx), unknown {np.mean(trimap == 128):.1%}, "

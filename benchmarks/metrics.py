@@ -2,7 +2,7 @@
 
 Makes 1080×1920 cases (a smooth object alpha with soft edges, a noisy blurred prediction, a
 trimap from erosion/dilation), writes them as PNGs to a temporary folder and prints, per image
-and on one thread: the time to decode the three PNGs with ``matbench.io.read_gray8``, each
+and on one thread: the time to decode the three PNGs with ``matbench.io.read_matte``, each
 metric on its own, ``evaluate`` (all four, and with the extras), and a straightforward
 numpy/scipy implementation of the same formulas (float64, scipy.ndimage.convolve and
 scipy.ndimage.label), with the ratios evaluate/decode (``extra=False``, and in brackets the
@@ -30,7 +30,8 @@ import numpy as np  # noqa: E402
 import scipy.ndimage as ndi  # noqa: E402
 
 from matbench import metrics  # noqa: E402
-from matbench.io import read_gray8, write_png_atomic  # noqa: E402
+from matbench.io import write_png_atomic  # noqa: E402
+from matbench.mattes import read_matte
 
 H, W = 1080, 1920
 
@@ -132,7 +133,7 @@ def main():
             for name, a in (("pred", pred), ("gt", gt), ("trimap", trimap)):
                 paths.append(Path(tmp) / f"{i}_{name}.png")
                 write_png_atomic(paths[-1], a)
-            t_dec, (p, g, t) = best_of(lambda: [read_gray8(q) for q in paths], args.repeat)
+            t_dec, (p, g, t) = best_of(lambda: [read_matte(q) for q in paths], args.repeat)
             times = {k: best_of(lambda f=getattr(metrics, k): f(p, g, t), args.repeat)[0]
                      for k in ("sad", "mse", "grad", "conn")}
             t_eval, res = best_of(lambda: metrics.evaluate(p, g, t, extra=False), args.repeat)

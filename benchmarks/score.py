@@ -4,7 +4,7 @@ Makes a few distinct Composition-1K-sized cases (1000×1500 ≈ 1.5 Mpx: a soft-
 alpha, a noisy blurred prediction, an erode/dilate trimap), writes ``--images`` prediction,
 trimap and alpha PNGs (copies of those cases) to a temporary folder, then prints:
 
-- decode: reading the three PNGs of every image with ``matbench.io.read_gray8`` (1 process),
+- decode: reading the three PNGs of every image with ``matbench.io.read_matte`` (1 process),
 - score with ``jobs=1`` and ``jobs=2`` (everything: pairing, decoding, checks, all metrics
   and extras), as images/s and as the ratio to the decode time.
 
@@ -28,7 +28,8 @@ from pathlib import Path  # noqa: E402
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from matbench.io import read_gray8, write_png_atomic  # noqa: E402
+from matbench.io import write_png_atomic  # noqa: E402
+from matbench.mattes import read_matte
 from matbench.score import score  # noqa: E402
 
 H, W = 1000, 1500
@@ -91,7 +92,7 @@ def main():
         t0 = time.perf_counter()
         for s in stems:
             for folder in ("pred", "alpha", "trimap"):
-                read_gray8(root / folder / f"{s}.png")
+                read_matte(root / folder / f"{s}.png")
         decode = time.perf_counter() - t0
         n = len(stems)
         print(f"decode only (3 PNGs/image, 1 process): {decode:7.1f} s  {n / decode:6.2f} images/s")

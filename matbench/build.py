@@ -32,6 +32,7 @@ import hashlib
 import json
 import os
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,7 @@ from matbench.datasets.adobe import load_split
 from matbench.errors import MatbenchError
 from matbench.io import encode_png, open_image, read_rgb8, write_bytes_atomic, write_png_atomic, write_text_atomic
 from matbench.manifest import MANIFEST_NAME, read_manifest, write_manifest
+from matbench.parallel import imap, imap_unordered
 from matbench.trimap import DEFAULT_TEST_KERNEL, generate
 
 DEFAULT_COMPRESS_LEVEL = 1
@@ -251,14 +253,7 @@ def _run_build(split, out: Path, *, trimaps: str | None, trimap_kernel: int, job
         bar = tqdm(total=total, unit="img", desc=f"build {params['kind']}", smoothing=0.05)
     results: dict[int, list[dict]] = {}
     try:
-        if int(jobs) == 1:
-            it = ((i, _build_foreground(t)) for i, t in enumerate(tasks))
-        else:
-            from joblib import Parallel, delayed
-
-            it = Parallel(n_jobs=int(jobs), return_as="generator_unordered")(
-                delayed(_indexed)(i, t) for i, t in enumerate(tasks))
-        for i, rows in it:
+        for i, rows in imap_unordered(_build_foreground, tasks, jobs=jobs):
             results[i] = rows
             if bar is not None:
                 bar.update(len(rows))
@@ -270,10 +265,6 @@ def _run_build(split, out: Path, *, trimaps: str | None, trimap_kernel: int, job
     _write_mmagic_list(out, split.kind, rows)
     return {"out": str(out), "composites": len(rows), "seconds": time.perf_counter() - t0,
             "trimaps": trimaps or ""}
-
-
-def _indexed(i, task):
-    return i, _build_foreground(task)
 
 
 def _write_mmagic_list(out: Path, kind: str, rows) -> None:
@@ -355,13 +346,7 @@ def verify(out, *, jobs: int = 1, progress: bool = False) -> dict:
 
     out = Path(out)
     rows = read_manifest(out)
-    if int(jobs) == 1:
-        it = (_verify_row(out, r) for r in rows)
-    else:
-        from joblib import Parallel, delayed
-
-        it = Parallel(n_jobs=int(jobs), return_as="generator", batch_size=16)(
-            delayed(_verify_row)(out, r) for r in rows)
+    it = imap(partial(_verify_row, out), rows, jobs=jobs, batch_size=16)
     if progress:
         from tqdm import tqdm
 

@@ -147,7 +147,6 @@ def _formats(values) -> list[str]:
 def score_cmd(pred_dirs, dataset, alpha_dir, trimap_dir, out, formats, jobs, mask_known, allow_missing, by,
               with_published, units, quiet):
     """Score prediction folders (one model each; NAME=PATH renames) with the DIM MATLAB metrics."""
-    import warnings
     from pathlib import Path
 
     from matbench.io import write_text_atomic
@@ -161,15 +160,9 @@ def score_cmd(pred_dirs, dataset, alpha_dir, trimap_dir, out, formats, jobs, mas
     if by and not dataset:
         raise MatbenchError(f"--by {by} needs --dataset (the groups come from its manifest)")
 
-    def show(message, category, filename, lineno, file=None, line=None):
-        click.echo(f"matbench: warning: {message}", err=True)
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("always")
-        warnings.showwarning = show
-        df = score(list(pred_dirs), dataset=dataset, alpha_dir=alpha_dir, trimap_dir=trimap_dir, jobs=jobs,
-                   mask_known=mask_known, allow_missing=allow_missing, progress=not quiet)
-        lb = leaderboard(df, units=units, by=by, with_published=with_published)
+    df = score(list(pred_dirs), dataset=dataset, alpha_dir=alpha_dir, trimap_dir=trimap_dir, jobs=jobs,
+               mask_known=mask_known, allow_missing=allow_missing, progress=not quiet)
+    lb = leaderboard(df, units=units, by=by, with_published=with_published)
     click.echo(format_leaderboard(lb, "md"), nl=False)
     if out:
         out = Path(out)
@@ -229,7 +222,22 @@ def demo_command(out, jobs, quiet):
     demo(out, jobs=jobs or os.cpu_count() or 1, progress=not quiet, echo=click.echo)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    click.echo(f"matbench: warning: {message}", err=True)
+
+
 def main(argv=None):
+    """The ``matbench`` entry point: warnings as ``matbench: warning: ...`` lines on stderr, a
+    MatbenchError as one ``matbench: error: ...`` line and exit status 2."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = _show_warning
+        _main(argv)
+
+
+def _main(argv):
     try:
         cli.main(args=argv, prog_name="matbench", standalone_mode=False)
     except MatbenchError as e:

@@ -29,18 +29,21 @@ os.umask(_UMASK)
 Image.MAX_IMAGE_PIXELS = None
 
 
-def open_image(path) -> Image.Image:
-    """Open and fully decode ``path`` with Pillow, or raise a one-line MatbenchError."""
+def open_image(path, *, load: bool = True) -> Image.Image:
+    """Open ``path`` with Pillow and (unless ``load`` is False) decode it fully; every problem
+    (missing, not an image, truncated, corrupt) is a one-line MatbenchError naming the file."""
     path = Path(path)
     try:
         im = Image.open(path)
-        im.load()
+        if load:
+            im.load()
     except FileNotFoundError:
         raise MatbenchError(f"{path}: file not found") from None
     except IsADirectoryError:
         raise MatbenchError(f"{path}: is a folder, not an image") from None
     except Image.UnidentifiedImageError:
-        raise MatbenchError(f"{path}: not an image file (unreadable)") from None
+        raise MatbenchError(f"{path}: not an image file Pillow can read (unreadable, or a format such as "
+                            f"float TIFF/EXR; save it as an 8-bit PNG)") from None
     except (OSError, SyntaxError, ValueError) as e:
         # Pillow reports truncation and corrupt chunks as OSError/SyntaxError.
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
@@ -48,26 +51,14 @@ def open_image(path) -> Image.Image:
     return im
 
 
-def read_gray8(path) -> np.ndarray:
-    """Read an 8-bit matte or trimap as a 2-D uint8 array.
-
-    An RGB(A) or LA file gives its first channel, as the MATLAB evaluation driver does.
-    Palette images are expanded to their colours first. Anything that is not 8 bits per
-    channel (16-bit PNG, float TIFF, ...) is rejected, never rescaled.
-    """
-    im = open_image(path)
-    if im.mode in ("L", "RGB", "RGBA", "LA", "RGBX", "CMYK", "YCbCr"):
-        pass
-    elif im.mode == "1":
-        im = im.convert("L")
-    elif im.mode in ("P", "PA"):
-        im = im.convert("RGBA")
-    else:
-        raise MatbenchError(f"{path}: {im.mode} image is not 8-bit; expected an 8-bit grayscale or RGB PNG")
-    arr = np.asarray(im)
-    if arr.dtype != np.uint8:  # pragma: no cover - guarded by the mode check above
-        raise MatbenchError(f"{path}: {arr.dtype} pixels, expected 8-bit")
-    return arr if arr.ndim == 2 else np.ascontiguousarray(arr[..., 0])
+def load_image(im: Image.Image, path) -> Image.Image:
+    """Decode an image opened with ``open_image(path, load=False)``; errors as ``open_image``."""
+    try:
+        im.load()
+    except (OSError, SyntaxError, ValueError) as e:
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise MatbenchError(f"{path}: unreadable or truncated image ({msg})") from None
+    return im
 
 
 def read_rgb8(path) -> np.ndarray:

@@ -154,7 +154,8 @@ def _figure(array: np.ndarray, caption: str) -> str:
 
 def worst_images_html(per_image, dataset, pred_dirs: dict, n: int = 4) -> str:
     """For each model, its ``n`` images with the largest SAD: composite, trimap, prediction, error."""
-    from matbench.io import read_gray8, read_rgb8
+    from matbench.io import read_rgb8
+    from matbench.mattes import read_matte
     from matbench.manifest import read_manifest
 
     dataset = Path(dataset)
@@ -171,14 +172,14 @@ def worst_images_html(per_image, dataset, pred_dirs: dict, n: int = 4) -> str:
             pred_path = Path(folder) / f"{rec['image']}.png"
             if row is None or not pred_path.is_file():
                 continue
-            alpha = read_gray8(dataset / row["alpha"]).astype(np.int16)
-            pred = read_gray8(pred_path)
+            alpha = read_matte(dataset / row["alpha"]).astype(np.int16)
+            pred = read_matte(pred_path)
             err = np.abs(pred.astype(np.int16) - alpha).astype(np.uint8)
             klass = f" · {row.get('class')}" if row.get("class") else ""
             out.append(f'<div class="row"><div>{html.escape(rec["image"])}{html.escape(klass)} — SAD '
                        f'{_fmt(rec["sad"])}, MSE×1e3 {_fmt(rec["mse"] * 1e3)}</div>'
                        + _figure(read_rgb8(dataset / row["merged"]), "composite")
-                       + _figure(read_gray8(dataset / row["trimap"]), "trimap")
+                       + _figure(read_matte(dataset / row["trimap"]), "trimap")
                        + _figure(pred, "prediction")
                        + _figure(err, "|prediction − alpha|") + "</div>")
     return "".join(out)

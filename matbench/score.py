@@ -25,10 +25,13 @@ from __future__ import annotations
 import json
 import re
 import warnings
+from functools import partial
 from pathlib import Path
 
 from matbench.errors import MatbenchError
-from matbench.io import index_images, read_gray8
+from matbench.io import index_images
+from matbench.mattes import read_matte
+from matbench.parallel import imap, resolve_jobs
 
 __all__ = ["score", "parse_pred_dirs", "reference_items", "read_run_info"]
 
@@ -142,8 +145,8 @@ def _score_image(item: dict, preds: list, mask_known: bool) -> tuple[list[dict],
     """Rows for one reference image and every model that has a prediction for it."""
     from matbench.metrics import evaluate, trimap_other_count
 
-    gt = read_gray8(item["alpha"])
-    trimap = read_gray8(item["trimap"])
+    gt = read_matte(item["alpha"])
+    trimap = read_matte(item["trimap"])
     if gt.shape != trimap.shape:
         raise MatbenchError(f"{item['trimap']}: trimap is {_wh(trimap)} but alpha {Path(item['alpha']).name} "
                             f"is {_wh(gt)}")
@@ -152,7 +155,7 @@ def _score_image(item: dict, preds: list, mask_known: bool) -> tuple[list[dict],
     known = (trimap == 0, trimap == 255) if mask_known else None
     rows = []
     for model, pred_path in preds:
-        pred = read_gray8(pred_path)
+        pred = read_matte(pred_path)
         if pred.shape != gt.shape:
             raise MatbenchError(f"{pred_path}: prediction is {_wh(pred)} but alpha {Path(item['alpha']).name} "
                                 f"is {_wh(gt)}")
@@ -283,23 +286,11 @@ def score(pred_dirs, *, dataset=None, alpha_dir=None, trimap_dir=None, jobs: int
 
 def _run(work, jobs, mask_known):
     """Yield ``(rows, trimap_other)`` per image, in order, streaming from the workers."""
-    jobs = int(jobs or 1)
-    if jobs < 0:
-        import os
-
-        jobs = max(1, (os.cpu_count() or 1) + 1 + jobs)
-    if jobs == 1 or len(work) < 2:
-        for item, preds in work:
-            yield _score_image(item, preds, mask_known)
-        return
-    from joblib import Parallel, delayed
-
+    jobs = resolve_jobs(jobs)
     # chunks of a few images: amortise the task overhead, keep the progress bar moving
     size = max(1, min(8, len(work) // (4 * jobs)))
     chunks = [work[i:i + size] for i in range(0, len(work), size)]
-    results = Parallel(n_jobs=jobs, return_as="generator", pre_dispatch="2*n_jobs")(
-        delayed(_score_chunk)(chunk, mask_known) for chunk in chunks)
-    for chunk in results:
+    for chunk in imap(partial(_score_chunk, mask_known=mask_known), chunks, jobs=jobs):
         yield from chunk
 
 

@@ -163,7 +163,8 @@ def make_trimaps(alpha_dir, out_dir, method: str = "erode-dilate", *, seed: int 
     The random method is seeded by ``seed`` and the file stem. ``out_dir`` must differ
     from ``alpha_dir`` (sources are never written).
     """
-    from matbench.io import index_images, read_gray8, write_png_atomic
+    from matbench.io import index_images, write_png_atomic
+    from matbench.mattes import read_matte
 
     alpha_dir, out_dir = Path(alpha_dir), Path(out_dir)
     images = index_images(alpha_dir, "alpha")
@@ -177,6 +178,6 @@ def make_trimaps(alpha_dir, out_dir, method: str = "erode-dilate", *, seed: int 
 
         items = tqdm(items, desc="trimaps", unit="img")
     for stem, path in items:
-        trimap = generate(read_gray8(path), method, name=stem, seed=seed, width=width, kernel=kernel)
+        trimap = generate(read_matte(path), method, name=stem, seed=seed, width=width, kernel=kernel)
         write_png_atomic(out_dir / f"{stem}.png", trimap)
     return len(images)

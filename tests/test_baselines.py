@@ -15,7 +15,8 @@ from matbench.baselines.classical import force_known
 from matbench.baselines.trivial import trimap_mid
 from matbench.cli import main
 from matbench.errors import MatbenchError
-from matbench.io import read_gray8, write_png_atomic
+from matbench.io import write_png_atomic
+from matbench.mattes import read_matte
 from matbench.manifest import write_manifest
 
 
@@ -94,8 +95,8 @@ def test_runner_over_dataset_writes_pngs_and_run_json(tmp_path):
     rows = make_dataset(tmp_path / "ds")
     run_json = run_baseline("trimap-mid", tmp_path / "pred", dataset=tmp_path / "ds", progress=False)
     for row in rows:
-        trimap = read_gray8(tmp_path / "ds" / row["trimap"])
-        np.testing.assert_array_equal(read_gray8(tmp_path / "pred" / f"{row['image']}.png"),
+        trimap = read_matte(tmp_path / "ds" / row["trimap"])
+        np.testing.assert_array_equal(read_matte(tmp_path / "pred" / f"{row['image']}.png"),
                                       trimap_mid(None, trimap))
     record = json.loads(run_json.read_text())
     assert record["method"] == "trimap-mid" and record["complete"] and record["images"] == 3
@@ -171,3 +172,18 @@ def test_dataset_without_trimaps_is_an_error(tmp_path):
     write_manifest(tmp_path, [{"image": "x_0", "merged": "merged/x_0.png", "trimap": ""}])
     with pytest.raises(MatbenchError, match="x_0 has no trimap"):
         run_baseline("trimap-mid", tmp_path / "o", dataset=tmp_path)
+
+
+def test_dim_without_torch_is_one_line_error(tmp_path, monkeypatch, capsys):
+    """The core install has no torch: ``run dim`` says what to install, no traceback."""
+    import sys
+
+    from matbench.cli import main
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch -> ImportError
+    with pytest.raises(SystemExit) as e:
+        main(["run", "dim", "--images", str(tmp_path), "--trimaps", str(tmp_path), "--out", str(tmp_path / "o"),
+              "--checkpoint", str(tmp_path / "x.pth")])
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "pip install 'matbench[dim]'" in err and "Traceback" not in err

@@ -14,7 +14,8 @@ torch = pytest.importorskip("torch")
 from matbench.baselines import dim  # noqa: E402
 from matbench.cli import main  # noqa: E402
 from matbench.errors import MatbenchError  # noqa: E402
-from matbench.io import read_gray8, read_rgb8  # noqa: E402
+from matbench.io import read_rgb8  # noqa: E402
+from matbench.mattes import read_matte
 
 CASES = ["h100w75", "h33w130", "h61w93", "h64w64"]
 
@@ -57,12 +58,12 @@ def test_layout_matches_published_checkpoint(golden, stage, params):
 @pytest.mark.parametrize("case", CASES)
 def test_matches_reference_predictions(golden, models, stage, case):
     image = read_rgb8(golden / "dim" / "cases" / case / "merged.png")
-    trimap = read_gray8(golden / "dim" / "cases" / case / "trimap.png")
+    trimap = read_matte(golden / "dim" / "cases" / case / "trimap.png")
     alpha = dim.predict_alpha(models[stage], image, trimap)
     expected = np.load(golden / "dim" / "expected" / f"stage{stage}_5" / f"{case}.npy")
     assert alpha.dtype == np.float32 and alpha.shape == expected.shape
     np.testing.assert_allclose(alpha, expected, rtol=0, atol=3e-6)
-    png = read_gray8(golden / "dim" / "expected" / f"stage{stage}_5" / f"{case}.png")
+    png = read_matte(golden / "dim" / "expected" / f"stage{stage}_5" / f"{case}.png")
     np.testing.assert_array_equal(dim.alpha_to_uint8(alpha), png)
 
 
@@ -77,8 +78,8 @@ def test_cli_writes_reference_pngs_and_resumes(golden, weights, tmp_path):
             "--checkpoint", str(weights[3]), "--stage", "3", "--quiet"]
     main(args)
     for case in CASES[:2]:
-        np.testing.assert_array_equal(read_gray8(out / f"{case}.png"),
-                                      read_gray8(golden / "dim" / "expected" / "stage3_5" / f"{case}.png"))
+        np.testing.assert_array_equal(read_matte(out / f"{case}.png"),
+                                      read_matte(golden / "dim" / "expected" / "stage3_5" / f"{case}.png"))
     record = json.loads((out / "run.json").read_text())
     assert record["method"] == "dim" and record["complete"] is True
     assert record["options"]["stage"] == 3
@@ -89,8 +90,8 @@ def test_cli_writes_reference_pngs_and_resumes(golden, weights, tmp_path):
     main(args)  # resume: only the missing prediction is made
     assert json.loads((out / "run.json").read_text())["predicted_this_run"] == 1
     assert (out / f"{CASES[0]}.png").read_bytes() == first
-    np.testing.assert_array_equal(read_gray8(out / f"{CASES[1]}.png"),
-                                  read_gray8(golden / "dim" / "expected" / "stage3_5" / f"{CASES[1]}.png"))
+    np.testing.assert_array_equal(read_matte(out / f"{CASES[1]}.png"),
+                                  read_matte(golden / "dim" / "expected" / "stage3_5" / f"{CASES[1]}.png"))
 
 
 def dim_sha256(path):
@@ -107,9 +108,9 @@ def test_bare_state_dict_and_stage_from_checkpoint(golden, weights, tmp_path):
     assert model.stage == 3
     case = "h61w93"
     image = read_rgb8(golden / "dim" / "cases" / case / "merged.png")
-    trimap = read_gray8(golden / "dim" / "cases" / case / "trimap.png")
+    trimap = read_matte(golden / "dim" / "cases" / case / "trimap.png")
     np.testing.assert_array_equal(dim.alpha_to_uint8(dim.predict_alpha(model, image, trimap)),
-                                  read_gray8(golden / "dim" / "expected" / "stage3_5" / f"{case}.png"))
+                                  read_matte(golden / "dim" / "expected" / "stage3_5" / f"{case}.png"))
 
 
 def test_broken_checkpoint_lists_every_problem(weights, tmp_path):
@@ -202,7 +203,7 @@ def test_small_images_predict_with_known_regions(models, shape):
 def test_max_side_and_tile(golden, models):
     case = "h100w75"
     image = read_rgb8(golden / "dim" / "cases" / case / "merged.png")
-    trimap = read_gray8(golden / "dim" / "cases" / case / "trimap.png")
+    trimap = read_matte(golden / "dim" / "cases" / case / "trimap.png")
     full = dim.predict_alpha(models[1], image, trimap)
     # a tile covering the whole image, or max_side above the size: the exact full prediction
     np.testing.assert_array_equal(dim.predict_alpha(models[1], image, trimap, tile=128), full)
@@ -227,7 +228,7 @@ def test_out_of_memory_suggests_max_side_and_tile(models, monkeypatch):
 def test_strip_convolution_is_bit_identical(golden, models, monkeypatch):
     case = "h100w75"
     image = read_rgb8(golden / "dim" / "cases" / case / "merged.png")
-    trimap = read_gray8(golden / "dim" / "cases" / case / "trimap.png")
+    trimap = read_matte(golden / "dim" / "cases" / case / "trimap.png")
     whole = dim.predict_alpha(models[3], image, trimap)
     monkeypatch.setattr(dim, "COLUMN_BYTES", 1 << 16)  # every convolution in strips of a few rows
     np.testing.assert_array_equal(dim.predict_alpha(models[3], image, trimap), whole)

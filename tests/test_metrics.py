@@ -16,7 +16,7 @@ import pytest
 import scipy.ndimage as ndi
 
 from matbench import metrics
-from matbench.io import read_gray8
+from matbench.mattes import read_matte
 
 KEYS = ("sad", "mse", "grad", "conn")
 
@@ -133,7 +133,7 @@ def golden_rows():
 @pytest.mark.parametrize("row", golden_rows(), ids=lambda r: r["case"])
 def test_golden_case(golden, row):
     case = golden / "metrics" / "cases" / row["case"]
-    pred, gt, trimap = (read_gray8(case / f"{n}.png") for n in ("pred", "gt", "trimap"))
+    pred, gt, trimap = (read_matte(case / f"{n}.png") for n in ("pred", "gt", "trimap"))
     assert pred.shape == (int(row["h"]), int(row["w"]))
     ev = metrics.evaluate(pred, gt, trimap)
     single = {"sad": metrics.sad, "mse": metrics.mse, "grad": metrics.grad, "conn": metrics.conn}

@@ -213,7 +213,7 @@ def test_sixteen_bit_prediction_rejected(tmp_path):
     _small_set(tmp_path)
     (tmp_path / "p").mkdir()
     Image.fromarray(np.full((20, 30), 40000, np.uint16)).save(tmp_path / "p" / "x.png")
-    with pytest.raises(MatbenchError, match=r"x\.png: .*not 8-bit"):
+    with pytest.raises(MatbenchError, match=r"x\.png: .*16-bit samples"):
         score([tmp_path / "p"], alpha_dir=tmp_path / "alpha", trimap_dir=tmp_path / "trimap", progress=False)
 
 

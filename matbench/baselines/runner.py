@@ -14,11 +14,14 @@ import hashlib
 import json
 import platform
 import time
+from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from matbench.errors import MatbenchError
-from matbench.io import index_images, read_gray8, read_rgb8, write_png_atomic, write_text_atomic
+from matbench.io import index_images, read_rgb8, write_png_atomic, write_text_atomic
+from matbench.mattes import read_matte
+from matbench.parallel import imap
 
 CLASSICAL = ("closed-form", "knn", "lkm", "random-walk", "shared")
 BASELINES = ("dim",) + CLASSICAL + ("trimap-mid",)
@@ -38,6 +41,21 @@ def _version(pkg: str) -> str | None:
         return version(pkg)
     except PackageNotFoundError:
         return None
+
+
+TORCH_MISSING = ("DIM needs PyTorch, which the core install leaves out: pip install 'matbench[dim]' "
+                 "(CPU-only build: pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu)")
+
+
+def import_dim():
+    """``matbench.baselines.dim``, or a one-line MatbenchError saying how to install torch."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise MatbenchError(TORCH_MISSING) from None
+    from matbench.baselines import dim
+
+    return dim
 
 
 def list_inputs(dataset=None, images=None, trimaps=None) -> list[tuple[str, Path, Path]]:
@@ -77,8 +95,7 @@ def make_predictor(name: str, *, checkpoint=None, stage=None, device="cpu", max_
             raise MatbenchError("dim needs --checkpoint PTH (an mmediting/mmagic DIM checkpoint)")
         if stage not in (None, 1, 2, 3):
             raise MatbenchError(f"--stage must be 1, 2 or 3, not {stage}")
-        from matbench.baselines import dim
-
+        dim = import_dim()
         predict, loaded_stage = dim.make_predictor(checkpoint, stage, device, max_side, tile, fast, threads)
         options = {"checkpoint": str(Path(checkpoint).resolve()), "checkpoint_sha256": file_sha256(checkpoint),
                    "stage": loaded_stage, "device": device, "max_side": max_side, "tile": tile, "fast": fast}
@@ -113,6 +130,8 @@ def run_baseline(name: str, out, *, dataset=None, images=None, trimaps=None, che
     """
     if name not in BASELINES:
         raise MatbenchError(f"unknown baseline {name!r}; expected one of {', '.join(BASELINES)}")
+    if name == "dim":
+        import_dim()  # before scanning the inputs: say at once when torch is missing
     items = list_inputs(dataset, images, trimaps)
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -148,13 +167,8 @@ def run_baseline(name: str, out, *, dataset=None, images=None, trimaps=None, che
 
     todo = [(stem, image_path, trimap_path, out / f"{stem}.png")
             for stem, image_path, trimap_path in items if not (out / f"{stem}.png").is_file()]
-    if jobs > 1 and name != "dim":  # DIM parallelises inside torch; the others run one image per process
-        from joblib import Parallel, delayed
-
-        results = Parallel(n_jobs=jobs, return_as="generator")(
-            delayed(_predict_one)(predict, *item) for item in todo)
-    else:
-        results = (_predict_one(predict, *item) for item in todo)
+    # DIM parallelises inside torch; the others run one image per process
+    results = imap(partial(_predict_one, predict), todo, jobs=1 if name == "dim" else jobs)
     seconds = 0.0
     pixels = 0
     for s, p in tqdm(results, total=len(todo), desc=name, unit="img", disable=not progress):
@@ -176,10 +190,12 @@ def run_baseline(name: str, out, *, dataset=None, images=None, trimaps=None, che
     return run_path
 
 
-def _predict_one(predict, stem, image_path, trimap_path, target) -> tuple[float, int]:
-    """Predict one image and write it atomically; ``(seconds in predict, pixels)``."""
+def _predict_one(predict, item) -> tuple[float, int]:
+    """Predict one image ``(stem, image path, trimap path, target)`` and write it atomically;
+    ``(seconds in predict, pixels)``."""
+    stem, image_path, trimap_path, target = item
     image = read_rgb8(image_path)
-    trimap = read_gray8(trimap_path)
+    trimap = read_matte(trimap_path)
     if image.shape[:2] != trimap.shape:
         raise MatbenchError(f"{trimap_path}: trimap is {trimap.shape[1]}×{trimap.shape[0]} but image "
                             f"{image_path.name} is {image.shape[1]}×{image.shape[0]}")

@@ -1,0 +1,257 @@
+"""How matbench reads a file where a matte is expected: one rule for every command.
+
+A *matte file* is any single-channel 8-bit map: a ground-truth alpha, a prediction, a trimap.
+The reference (the DIM MATLAB evaluation driver) reads such a file with ``imread`` and uses
+channel 1; for a palette image ``imread`` returns the palette *indices*. matbench reads a file
+the same way when that is unambiguous, and refuses it when it is not:
+
+================================  ============================================================
+file                              read as
+================================  ============================================================
+8-bit gray (``L``)                its values
+``RGB`` with R = G = B            channel 1 (= the others)
+``RGBA`` / ``LA``, alpha all 255  channel 1, when the colour channels are equal
+palette (``P``)                   its indices, when every used index maps to the gray of the
+                                  same value (index v -> (v, v, v)); else refused (the
+                                  reference reads indices, a viewer shows colours)
+anything else                     refused: colour ``RGB``; ``RGBA``/``LA`` whose alpha is not
+                                  all 255 (e.g. a cut-out: photo colours, matte in the alpha
+                                  channel); 1-bit, 16-bit or float files; CMYK, YCbCr, ...
+================================  ============================================================
+
+A refused colour file can be read on purpose with ``matte_channel``: ``"red"`` takes channel 1
+(what the MATLAB driver reads) and ``"alpha"`` the alpha channel (RGBA/LA). The choice applies
+only to files that would otherwise be refused and is recorded in every output.
+16-bit and float files are never rescaled: convert them yourself.
+
+Odd values are reported, not refused, the same way by every command: trimap pixels other than
+0/128/255 (they belong to no region of the reference: only 128 is unknown) and lossy (JPEG or
+lossy WebP) mattes, whose values are read as decoded. :class:`Notes` collects both and
+:meth:`Notes.warn` emits one warning per kind, naming the files and counting the pixels.
+
+Headers (size, mode, bit depth) can be checked for a whole input set before anything is
+decoded (:func:`probe`, :func:`header_problem`); :func:`raise_problems` reports every problem
+found in one message.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from matbench.errors import MatbenchError
+
+MATTE_CHANNELS = (None, "red", "alpha")
+TRIMAP_VALUES = (0, 128, 255)
+PROBLEMS_SHOWN = 10
+_MODES = ("L", "P", "RGB", "RGBA", "LA")
+_HOW = "pass --matte-channel red (channel 1, what the MATLAB driver reads) or alpha (matte_channel= in Python)"
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What a file's header says, without decoding its pixels."""
+    path: Path
+    format: str         # Pillow's format name: PNG, JPEG, ...
+    mode: str           # Pillow's mode after opening: L, RGB, P, I;16, ...
+    width: int
+    height: int
+    bits: int           # bits per sample as stored: 1, 8, 16 or 32
+    lossy: bool         # JPEG or lossy WebP
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height), as Pillow gives it."""
+        return self.width, self.height
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(height, width), as numpy gives it."""
+        return self.height, self.width
+
+
+def _bits(im: Image.Image) -> int:
+    if im.mode == "1":
+        return 1
+    if im.mode in ("I", "F"):
+        return 32
+    if im.mode.startswith("I;16"):
+        return 16
+    # Pillow opens 16-bit RGB(A) PNG/TIFF as 8-bit modes; the raw mode still says 16.
+    for tile in im.tile or ():
+        raw = tile[3][0] if isinstance(tile[3], tuple) else tile[3]
+        if isinstance(raw, str) and ";16" in raw:
+            return 16
+    return 8
+
+
+def _lossy(path: Path, fmt: str) -> bool:
+    if fmt in ("JPEG", "MPO"):
+        return True
+    if fmt == "WEBP":
+        with open(path, "rb") as f:
+            return f.read(16)[12:16] == b"VP8 "  # "VP8L" is the lossless codec
+    return False
+
+
+def probe(path) -> ImageInfo:
+    """Header of ``path`` (format, mode, size, bits per sample); a one-line MatbenchError when
+    the file is missing or not an image Pillow can identify."""
+    from matbench.io import open_image
+
+    path = Path(path)
+    with open_image(path, load=False) as im:
+        return _info(im, path)
+
+
+def _info(im: Image.Image, path: Path) -> ImageInfo:
+    return ImageInfo(path, im.format or "", im.mode, im.size[0], im.size[1], _bits(im), _lossy(path, im.format or ""))
+
+
+def header_problem(info: ImageInfo, matte_channel: str | None = None) -> str | None:
+    """Why the header alone rules the file out as a matte (a one-line message), or None."""
+    _check_channel(matte_channel)
+    where = f"{info.path}: {info.format} {info.mode}"
+    if info.bits == 1:
+        return f"{where} is a 1-bit image; save the matte as 8-bit gray (0..255)"
+    if info.bits != 8:
+        return (f"{where} has {info.bits}-bit samples; mattes are 8-bit and matbench never rescales: "
+                f"convert to 8-bit gray yourself (e.g. round(v / 257) for 16-bit)")
+    if info.mode not in _MODES:
+        return f"{where} is not a gray, palette, RGB or RGBA image; save the matte as 8-bit gray"
+    return None
+
+
+def _check_channel(matte_channel):
+    if matte_channel not in MATTE_CHANNELS:
+        raise MatbenchError(f"--matte-channel {matte_channel}: expected red or alpha")
+
+
+def _palette_indices(im: Image.Image, path) -> np.ndarray:
+    idx = np.asarray(im)
+    used = np.flatnonzero(np.bincount(idx.ravel(), minlength=256))
+    pal = np.asarray(im.getpalette("RGB") or [], dtype=np.int64).reshape(-1, 3)
+    pal = np.vstack([pal, np.zeros((256 - len(pal), 3), np.int64)]) if len(pal) < 256 else pal
+    bad = [int(i) for i in used if not (pal[i] == i).all()]
+    if bad:
+        i = bad[0]
+        raise MatbenchError(
+            f"{path}: palette image whose palette maps index {i} to colour {tuple(int(c) for c in pal[i])} "
+            f"({len(bad)} of {len(used)} used indices are not gray of the same value); the MATLAB reference "
+            f"reads the indices, a viewer shows the colours: save the matte as 8-bit gray")
+    return idx
+
+
+def read_matte(path, matte_channel: str | None = None) -> np.ndarray:
+    """Read a matte, trimap or prediction file as the reference reads it (see module doc).
+
+    Returns an H×W ``uint8`` array (C-contiguous). ``matte_channel``: None (refuse ambiguous
+    files), ``"red"`` (channel 1 of colour files) or ``"alpha"`` (the alpha channel of RGBA/LA
+    files). Raises MatbenchError, one line naming the file, for unreadable, truncated, 1/16-bit,
+    float, non-gray palette and (without ``matte_channel``) colour or transparent files.
+    """
+    from matbench.io import load_image, open_image
+
+    _check_channel(matte_channel)
+    path = Path(path)
+    with open_image(path, load=False) as im:
+        problem = header_problem(_info(im, path), matte_channel)
+        if problem:
+            raise MatbenchError(problem)
+        return _matte_pixels(load_image(im, path), path, matte_channel)
+
+
+def _matte_pixels(im: Image.Image, path: Path, matte_channel) -> np.ndarray:
+    if im.mode == "L":
+        return np.asarray(im)
+    if im.mode == "P":
+        return _palette_indices(im, path)
+    arr = np.asarray(im)
+    colour = arr[..., :1] if im.mode == "LA" else arr[..., :3]
+    has_alpha = im.mode in ("RGBA", "LA")
+    differ = 0 if colour.shape[-1] == 1 else int(np.count_nonzero((colour != colour[..., :1]).any(axis=-1)))
+    transparent = int(np.count_nonzero(arr[..., -1] != 255)) if has_alpha else 0
+    if not (differ or transparent):  # unambiguous: every channel that counts holds the matte
+        return np.ascontiguousarray(arr[..., 0])
+    found = []
+    if differ:
+        found.append(f"colour channels differ in {differ} pixels")
+    if transparent:
+        found.append(f"alpha channel is not 255 in {transparent} pixels (a cut-out, matte in the alpha?)")
+    found = f"{path}: {im.mode} image whose {' and whose '.join(found)}"
+    if matte_channel == "red":
+        return np.ascontiguousarray(arr[..., 0])
+    if matte_channel == "alpha":
+        if not has_alpha:
+            raise MatbenchError(f"{found}; it has no alpha channel for --matte-channel alpha")
+        return np.ascontiguousarray(arr[..., -1])
+    raise MatbenchError(f"{found}; which channel is the matte is ambiguous: {_HOW}")
+
+
+def raise_problems(problems, what: str = "input") -> None:
+    """Raise one MatbenchError reporting every problem (one line each, at most
+    ``PROBLEMS_SHOWN`` shown, with the count); do nothing when there is none."""
+    problems = list(dict.fromkeys(problems))
+    if not problems:
+        return
+    if len(problems) == 1:
+        raise MatbenchError(problems[0])
+    shown = problems[:PROBLEMS_SHOWN]
+    more = f"\n  … and {len(problems) - len(shown)} more" if len(problems) > len(shown) else ""
+    raise MatbenchError(f"{len(problems)} {what} problems (nothing was computed or written):\n  "
+                        + "\n  ".join(shown) + more)
+
+
+def trimap_odd_count(trimap: np.ndarray) -> int:
+    """Pixels of ``trimap`` whose value is not 0, 128 or 255."""
+    counts = np.bincount(np.asarray(trimap, dtype=np.uint8).ravel(), minlength=256)
+    return int(counts.sum() - counts[0] - counts[128] - counts[255])
+
+
+@dataclass
+class Notes:
+    """What every command reports about its inputs the same way (see the module doc).
+
+    ``odd_trimaps``: trimap path -> pixels not 0/128/255. ``lossy``: role -> lossy files.
+    Merge the notes of workers with :meth:`update`, report with :meth:`warn`.
+    """
+    odd_trimaps: dict[str, int] = field(default_factory=dict)
+    lossy: dict[str, list[str]] = field(default_factory=dict)
+
+    def trimap(self, path, trimap: np.ndarray) -> None:
+        n = trimap_odd_count(trimap)
+        if n:
+            self.odd_trimaps[str(path)] = n
+
+    def file(self, info: ImageInfo, role: str) -> None:
+        if info.lossy:
+            self.lossy.setdefault(role, []).append(str(info.path))
+
+    def update(self, other: "Notes") -> None:
+        self.odd_trimaps.update(other.odd_trimaps)
+        for role, paths in other.lossy.items():
+            self.lossy.setdefault(role, []).extend(paths)
+
+    def messages(self) -> list[str]:
+        out = []
+        if self.odd_trimaps:
+            worst = max(self.odd_trimaps, key=self.odd_trimaps.get)
+            out.append(f"{len(self.odd_trimaps)} trimap(s) have {sum(self.odd_trimaps.values())} pixels that are "
+                       f"not 0/128/255 (most in {worst}: {self.odd_trimaps[worst]}; {_names(self.odd_trimaps)}); "
+                       f"they belong to no region: only exact 128 is unknown, as in the reference")
+        for role, paths in self.lossy.items():
+            out.append(f"{len(paths)} {role} file(s) are lossy (JPEG/WebP), read as decoded: "
+                       f"{_names(paths)}; a lossless PNG keeps the exact values")
+        return out
+
+    def warn(self, stacklevel: int = 2) -> None:
+        for msg in self.messages():
+            warnings.warn(msg, stacklevel=stacklevel + 1)
+
+
+def _names(paths, limit: int = 5) -> str:
+    names = [Path(p).name for p in paths]
+    return ", ".join(names[:limit]) + (f", … ({len(names) - limit} more)" if len(names) > limit else "")
