@@ -133,13 +133,17 @@ def _formats(values) -> list[str]:
 @click.option("--dataset", type=click.Path(file_okay=False), help="Dataset folder built by matbench (manifest.csv).")
 @click.option("--alpha-dir", type=click.Path(file_okay=False), help="Folder of ground-truth alphas (matched by stem).")
 @click.option("--trimap-dir", type=click.Path(file_okay=False), help="Folder of trimaps: the reference image set.")
-@click.option("--out", type=click.Path(file_okay=False), help="Write per_image.csv, leaderboard.csv and the formats here.")
+@click.option("--out", type=click.Path(file_okay=False),
+              help="Write per_image.csv/.json, leaderboard.csv (and leaderboard_by_<group>.csv) and the formats here.")
 @click.option("--format", "formats", multiple=True, metavar="md|csv|latex|html|json",
-              help="Leaderboard formats written to --out (repeatable or comma list) [default: md].")
+              help="Leaderboard format (repeatable or comma list) [default: md]. Without --out: the one format "
+                   "printed; with --out: the files written (the terminal shows Markdown).")
 @jobs_option()
 @click.option("--mask-known", is_flag=True, help="Set predictions to 0/255 where the trimap is 0/255 before scoring.")
-@click.option("--allow-missing", is_flag=True, help="Score the images that have predictions; report coverage.")
-@click.option("--by", type=click.Choice(["fg", "bg", "class"]), help="Per-group means (needs --dataset).")
+@click.option("--allow-missing", is_flag=True,
+              help="Score the images that have predictions; means and ranks over the images all models have.")
+@click.option("--by", type=click.Choice(["fg", "bg", "class"]),
+              help="Also a leaderboard per group, ranked within each group (needs --dataset).")
 @click.option("--with-published", metavar="comp1k|CSV", help="Append published results (marked, never ranked).")
 @click.option("--units", type=click.Choice(["paper", "raw"]), default="paper", show_default=True,
               help="paper: MSE x1e3 as Composition-1K tables; raw: MSE unscaled. SAD/Grad/Conn are sums / 1000.")
@@ -149,26 +153,34 @@ def score_cmd(pred_dirs, dataset, alpha_dir, trimap_dir, out, formats, jobs, mas
     """Score prediction folders (one model each; NAME=PATH renames) with the DIM MATLAB metrics."""
     from pathlib import Path
 
-    from matbench.io import write_text_atomic
-    from matbench.leaderboard import format_leaderboard, leaderboard, write_leaderboard
+    from matbench.leaderboard import FORMATS, format_leaderboard, leaderboard, write_leaderboard
     from matbench.score import score
+    from matbench.scorefiles import write_per_image
 
-    fmts = _formats(formats)
-    bad = [f for f in fmts if f not in ("md", "csv", "latex", "html", "json")]
+    fmts = list(dict.fromkeys(_formats(formats)))
+    bad = [f for f in fmts if f not in FORMATS]
     if bad:
         raise MatbenchError(f"--format {bad[0]}: expected md, csv, latex, html or json")
+    if not out and len(fmts) > 1:
+        raise MatbenchError(f"--format {','.join(fmts)}: several formats need --out DIR (the terminal shows one)")
+    if not out and by and fmts[0] in ("csv", "json"):
+        raise MatbenchError(f"--format {fmts[0]} --by {by}: two tables (overall and by {by}) need --out DIR")
     if by and not dataset:
         raise MatbenchError(f"--by {by} needs --dataset (the groups come from its manifest)")
 
     df = score(list(pred_dirs), dataset=dataset, alpha_dir=alpha_dir, trimap_dir=trimap_dir, jobs=jobs,
                mask_known=mask_known, allow_missing=allow_missing, progress=not quiet)
-    lb = leaderboard(df, units=units, by=by, with_published=with_published)
-    click.echo(format_leaderboard(lb, "md"), nl=False)
+    tables = [("leaderboard", "Matting leaderboard", leaderboard(df, units=units, with_published=with_published))]
+    if by:
+        tables.append((f"leaderboard_by_{by}", f"Matting leaderboard by {by}", leaderboard(df, units=units, by=by)))
+    shown = "md" if out else fmts[0]
+    click.echo("\n".join(format_leaderboard(lb, shown, title=title) for _, title, lb in tables), nl=False)
     if out:
-        out = Path(out)
-        write_text_atomic(out / "per_image.csv", df.to_csv(index=False, lineterminator="\n"))
-        paths = write_leaderboard(lb, out, ["csv", *[f for f in fmts if f != "csv"]])
-        click.echo(f"wrote {out / 'per_image.csv'}, " + ", ".join(str(p) for p in paths))
+        paths = write_per_image(df, Path(out))
+        for stem, title, lb in tables:
+            paths += write_leaderboard(lb, Path(out), ["csv", *fmts], stem=stem, title=title)
+        click.echo("wrote " + ", ".join(str(p) for p in paths))
+
 
 # --- baselines: run (issue 6) ---
 

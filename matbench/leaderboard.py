@@ -1,40 +1,55 @@
 """Leaderboards from per-image scores: means in paper or raw units, average ranks, bootstrap
-intervals, published Composition-1K rows, and the Markdown/CSV/LaTeX/HTML/JSON renderings.
+intervals, coverage, published rows, and the Markdown/CSV/LaTeX/HTML/JSON renderings.
 
 Input is the table of :func:`matbench.score` (one row per model × image, reference units:
 SAD, Grad, Conn ÷ 1000; raw MSE). Conventions, stated in every rendering:
 
 - ``units="paper"`` prints SAD, Grad, Conn as the DIM MATLAB code does (÷ 1000) and MSE × 1e3,
-  as Composition-1K tables do; ``units="raw"`` prints MSE unscaled.
-- A model's value is the mean over its images of the per-image values. MSE is NaN for an
+  as Composition-1K tables do; ``units="raw"`` prints MSE unscaled. CSV headers carry the
+  scale (``sad/1e3``, ``mse*1e3``; :mod:`matbench.scorefiles`), LaTeX headers too
+  (``SAD ($\\div 10^{3}$)``), JSON has a ``units`` object.
+- Statistics depend only on the set of (model, image, value) rows: the table is put in
+  image-name order first, so the row order, the reference mode and ``jobs`` change nothing.
+- Common images: means, intervals and ranks of the measured models are over the images that
+  every measured model has (``n_images``). ``n_scored``/``n_reference`` is a model's coverage
+  (``--allow-missing``). When the models' image sets differ, ``<metric>_own`` holds each
+  model's mean over all its own images: labelled, never ranked, not comparable across models.
+- A model's value is the mean over those images of the per-image values. MSE is NaN for an
   image without unknown pixels (0/0); such images are left out of the MSE mean
   (``nanmean``) and of the MSE rank (a plain mean, as MATLAB's ``mean``, would be NaN).
-- Average rank (alphamatting.com style): on every image all measured models have, the models
-  are ranked per metric (1 = best, ties share the mean rank); ``rank_<metric>`` is the mean
-  of those ranks over images, ``avg_rank`` the mean of the four.
-- 95% intervals of the means: percentile bootstrap over images, ``n_boot`` resamples drawn
-  with ``numpy.random.default_rng(seed)`` (seed 0), so they are reproducible.
-- Published rows (``with_published="comp1k"`` or a CSV path) are appended with
-  ``kind = "published"`` and their source; they take no part in ranks or intervals.
+- Average rank (alphamatting.com style): on every common image the models are ranked per
+  metric (1 = best, ties share the mean rank); ``rank_<metric>`` is the mean of those ranks
+  over images, ``avg_rank`` the mean of the four. With ``by``, within each group.
+- 95% intervals of the means: percentile bootstrap over the common images (in name order),
+  ``n_boot`` resamples drawn with ``numpy.random.default_rng(seed)`` (seed 0): reproducible.
+- Published rows (``with_published="comp1k"`` or a CSV path, columns in :func:`published`)
+  are appended with ``kind = "published"``, their dataset and source; they take no part in
+  ranks or intervals. A warning says when they are not comparable with the measured rows
+  (:func:`matbench.scorefiles.comp1k_mismatch`) or when that cannot be checked.
+- ``run``: method, options and speed from each prediction folder's ``run.json``; speed as
+  wall-clock throughput of the whole run (``wall_images_per_second``, all workers) and
+  per-worker time (``worker_seconds_per_image``, one-off compile costs excluded).
 """
 from __future__ import annotations
 
 import html as _html
 import json
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from matbench.errors import MatbenchError
+from matbench.scorefiles import (MSE_SCALE, column_units, comp1k_mismatch, describe_reference, file_column,
+                                 jsonable)
 
-__all__ = ["leaderboard", "published", "average_ranks", "bootstrap_ci", "format_leaderboard",
-           "write_leaderboard", "METRICS", "FORMATS", "HEADERS", "UNITS_NOTE"]
+__all__ = ["leaderboard", "published", "average_ranks", "bootstrap_ci", "common_images", "format_leaderboard",
+           "write_leaderboard", "run_summary", "run_speed", "METRICS", "FORMATS", "HEADERS", "UNITS_NOTE"]
 
 METRICS = ("sad", "mse", "grad", "conn")
 FORMATS = ("md", "csv", "latex", "html", "json")
 SUFFIX = {"md": "md", "csv": "csv", "latex": "tex", "html": "html", "json": "json"}
-MSE_SCALE = {"paper": 1000.0, "raw": 1.0}
 HEADERS = {
     "paper": {"sad": "SAD/1e3", "mse": "MSE×1e3", "grad": "Grad/1e3", "conn": "Conn/1e3"},
     "raw": {"sad": "SAD/1e3", "mse": "MSE", "grad": "Grad/1e3", "conn": "Conn/1e3"},
@@ -45,6 +60,7 @@ UNITS_NOTE = {
 }
 GROUPS = ("fg", "bg", "class")
 PUBLISHED = {"comp1k": "published_comp1k.csv"}
+COMP1K = "Composition-1K"
 
 
 # --------------------------------------------------------------------------- statistics
@@ -55,6 +71,8 @@ def bootstrap_ci(values, *, n_boot: int = 1000, seed: int = 0, level: float = 0.
     ``n_boot`` resamples of the finite values, with replacement, drawn by
     ``numpy.random.default_rng(seed)``; returns the ``(1 − level)/2`` and ``(1 + level)/2``
     quantiles of the resampled means (Efron & Tibshirani 1993, ch. 13). NaNs for < 2 values.
+    The draws pick positions, so give the values in a canonical order (the leaderboard uses
+    image-name order) for an interval that does not depend on how the data was given.
     """
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
@@ -68,6 +86,13 @@ def bootstrap_ci(values, *, n_boot: int = 1000, seed: int = 0, level: float = 0.
         means[i:i + k] = v[rng.integers(0, v.size, size=(k, v.size))].mean(axis=1)
     lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
     return float(lo), float(hi)
+
+
+def common_images(df) -> list:
+    """The images (sorted by name) for which every model in ``df`` has a row: the set on which
+    models are compared."""
+    sets = [set(images) for _, images in df.groupby("model", sort=False)["image"]]
+    return sorted(set.intersection(*sets)) if sets else []
 
 
 def average_ranks(df, metrics=METRICS):
@@ -92,11 +117,24 @@ def average_ranks(df, metrics=METRICS):
 # --------------------------------------------------------------------------- published
 
 def published(name_or_path="comp1k", *, units: str = "paper"):
-    """Published results as a DataFrame (``method, venue, year, sad, mse, grad, conn, source,
-    verified, note``), MSE converted to ``units`` (the file stores paper units, MSE × 1e3).
+    """Published results as a DataFrame, MSE converted to ``units``.
 
-    ``name_or_path``: ``"comp1k"`` (the Composition-1K file shipped in ``matbench.manifests``)
-    or the path of a CSV with the same columns.
+    ``name_or_path``: ``"comp1k"`` (``published_comp1k.csv`` shipped in ``matbench.manifests``)
+    or the path of a CSV (lines starting with ``#`` are comments) with the columns:
+
+    - ``method``, ``sad``, ``mse``, ``grad``, ``conn``, ``source`` (required; an empty metric
+      cell is a value the paper does not report);
+    - ``units``: ``paper`` (MSE × 1e3, as Composition-1K tables print it) or ``raw`` (MSE
+      unscaled); words after the first are ignored (``paper (MSE x1e3)``). SAD, Grad, Conn
+      are the DIM MATLAB sums ÷ 1000 in both. **No column, or an empty cell: paper units.**
+    - ``dataset``: what the numbers were measured on (``Composition-1K``); names the published
+      section and decides the comparability check. Empty when absent.
+    - optional: ``venue``, ``year``, ``verified`` (``no`` prints the source as UNVERIFIED),
+      ``note`` (shown in the ``run`` column).
+
+    The result has those columns, ``units`` set to ``units`` (the values are converted).
+    Raises MatbenchError for a missing file, a missing column, a non-numeric metric or an
+    unknown ``units`` value (naming the row).
     """
     import pandas as pd
 
@@ -106,131 +144,62 @@ def published(name_or_path="comp1k", *, units: str = "paper"):
 
         res = files("matbench.manifests") / PUBLISHED[str(name_or_path)]
         with res.open("r", encoding="utf-8") as f:
-            pub = pd.read_csv(f, comment="#")
+            pub = pd.read_csv(f, comment="#", dtype=str, keep_default_na=False)
     else:
         path = Path(name_or_path)
         if not path.is_file():
             raise MatbenchError(f"{path}: published results not found (known: {', '.join(PUBLISHED)})")
-        pub = pd.read_csv(path, comment="#")
+        pub = pd.read_csv(path, comment="#", dtype=str, keep_default_na=False)
     missing = [c for c in ("method", *METRICS, "source") if c not in pub.columns]
     if missing:
         raise MatbenchError(f"{name_or_path}: published table lacks columns {', '.join(missing)}")
     pub = pub.copy()
     for m in METRICS:
-        pub[m] = pd.to_numeric(pub[m], errors="coerce")
-    pub["mse"] = pub["mse"] / 1000.0 * MSE_SCALE[units]
+        text = pub[m].str.strip()
+        pub[m] = pd.to_numeric(text.replace("", math.nan), errors="coerce")
+        bad = text.ne("") & pub[m].isna()
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise MatbenchError(f"{name_or_path}: {pub['method'].iloc[i]}: {m} {text.iloc[i]!r} is not a number")
+    given = pub["units"] if "units" in pub.columns else pd.Series([""] * len(pub), index=pub.index)
+    factor = []
+    for method, u in zip(pub["method"], given):
+        word = (u.split() or ["paper"])[0].lower()
+        if word not in MSE_SCALE:
+            raise MatbenchError(f"{name_or_path}: {method}: units {u!r}: expected paper (MSE × 1e3) or raw")
+        factor.append(MSE_SCALE[units] / MSE_SCALE[word])
+    pub["mse"] = pub["mse"] * np.asarray(factor, dtype=float)
+    pub["units"] = units
+    pub["dataset"] = pub["dataset"].str.strip() if "dataset" in pub.columns else ""
     return pub
 
 
-# --------------------------------------------------------------------------- the table
-
-def leaderboard(df, *, units: str = "paper", by: str | None = None, with_published=None, ci: bool = True,
-                n_boot: int = 1000, seed: int = 0, level: float = 0.95):
-    """One row per model (per model and group with ``by``): means in the chosen units.
-
-    ``df``: the per-image table of :func:`matbench.score` (reference units). ``units``:
-    ``"paper"`` (MSE × 1e3) or ``"raw"``. ``by``: ``"fg"``, ``"bg"`` or ``"class"`` for
-    per-group means (needs those columns, i.e. a ``--dataset`` score). ``with_published``:
-    ``"comp1k"`` or a CSV path; its rows are appended, marked ``kind = "published"``.
-
-    Columns: ``model, [by], n_images, sad, mse, grad, conn``, then ``<metric>_lo/_hi``
-    (bootstrap interval, when ``ci``), ``rank_<metric>`` and ``avg_rank`` (see the module
-    docstring), ``kind`` (``measured``/``published``), ``source``, ``run`` (method info
-    from the prediction folder's ``run.json``). Measured rows come first, ordered by group,
-    ``avg_rank``, SAD and name. ``attrs``: ``units``, ``headers``, ``notes``, ``by``.
-    """
+def _published_rows(name, units, by, reference, n_common):
+    """Rows of the published table for the leaderboard, and what to say about them."""
     import pandas as pd
 
-    _check_units(units)
-    missing = [c for c in ("model", "image", *METRICS) if c not in df.columns]
-    if missing:
-        raise MatbenchError(f"leaderboard: per-image table lacks columns {', '.join(missing)}")
+    pub = published(name, units=units)
+    datasets = list(dict.fromkeys(d for d in pub["dataset"] if d))
+    label = ", ".join(datasets) or None
+    if datasets == [COMP1K]:
+        why = comp1k_mismatch(reference, n_common)
+    else:
+        why = (f"whether the measured rows are comparable with the published rows ({label or 'no dataset named'}) "
+               f"cannot be checked: matbench recognises Composition-1K only")
+    if why:
+        warnings.warn(f"--with-published {name}: {why}", stacklevel=3)
+    rows = pd.DataFrame({
+        "model": pub["method"].astype(str),
+        "n_images": np.where(pub["dataset"] == COMP1K, 1000.0, math.nan),
+        **{m: pub[m] for m in METRICS},
+        "kind": "published",
+        "source": pub["source"].astype(str) + _suffix(pub, "verified"),
+        "run": pub["note"].astype(str) if "note" in pub.columns else "",
+        "dataset": pub["dataset"],
+    })
     if by is not None:
-        if by not in GROUPS:
-            raise MatbenchError(f"--by {by}: expected one of {', '.join(GROUPS)}")
-        if by not in df.columns or df[by].fillna("").eq("").all():
-            raise MatbenchError(f"--by {by}: the scores have no {by} column; it comes from a dataset manifest "
-                                f"(score with --dataset)")
-    scale = {"sad": 1.0, "mse": MSE_SCALE[units], "grad": 1.0, "conn": 1.0}
-    ranks = average_ranks(df)
-    rank_long = {m: ranks[m] if m in ranks.columns.get_level_values(0) else None for m in METRICS}
-
-    runs = df.attrs.get("runs") or {}
-    models = list(dict.fromkeys(df["model"]))
-    group_keys = [None] if by is None else sorted(df[by].fillna("").astype(str).unique())
-    rows = []
-    for model in models:
-        mdf = df[df["model"] == model]
-        for g in group_keys:
-            sub = mdf if g is None else mdf[mdf[by].fillna("").astype(str) == g]
-            if sub.empty:
-                continue
-            row = {"model": model}
-            if by is not None:
-                row[by] = g
-            row["n_images"] = int(len(sub))
-            for m in METRICS:
-                vals = sub[m].to_numpy(dtype=float) * scale[m]
-                row[m] = float(np.nanmean(vals)) if np.isfinite(vals).any() else math.nan
-            if ci:
-                for m in METRICS:
-                    vals = sub[m].to_numpy(dtype=float) * scale[m]
-                    row[f"{m}_lo"], row[f"{m}_hi"] = bootstrap_ci(vals, n_boot=n_boot, seed=seed, level=level)
-            for m in METRICS:
-                r = rank_long[m]
-                if r is None or model not in r.columns:
-                    row[f"rank_{m}"] = math.nan
-                    continue
-                rr = r[model].reindex(sub["image"]).dropna()
-                row[f"rank_{m}"] = float(rr.mean()) if len(rr) else math.nan
-            rk = [row[f"rank_{m}"] for m in METRICS if np.isfinite(row[f"rank_{m}"])]
-            row["avg_rank"] = float(np.mean(rk)) if rk else math.nan
-            row["kind"] = "measured"
-            row["source"] = "measured here"
-            row["run"] = run_summary(runs.get(model))
-            rows.append(row)
-    lb = pd.DataFrame(rows)
-    sort_cols = ([by] if by else []) + ["avg_rank", "sad", "model"]
-    lb = lb.sort_values(sort_cols, kind="mergesort", na_position="last").reset_index(drop=True)
-
-    notes = [UNITS_NOTE[units],
-             "values are means over images of the per-image metrics (DIM MATLAB definitions, "
-             "unknown region = trimap 128); images without unknown pixels are left out of the MSE mean"]
-    if ci:
-        notes.append(f"[lo–hi]: {100 * level:.0f}% percentile bootstrap interval of the mean "
-                     f"({n_boot} resamples of the images, seed {seed})")
-    notes.append("avg rank: alphamatting.com-style mean over images of each model's per-image rank "
-                 "(1 = best), averaged over the four metrics; measured models only")
-    if df.attrs.get("mask_known"):
-        notes.append("predictions post-processed with --mask-known: set to 0 where the trimap is 0 and "
-                     "255 where it is 255 before scoring")
-    cov = df.attrs.get("coverage") or {}
-    n_ref = df.attrs.get("n_reference")
-    partial = {m: n for m, n in cov.items() if n_ref and n < n_ref}
-    if partial:
-        notes.append("partial coverage (--allow-missing): " + ", ".join(
-            f"{m} {n}/{n_ref}" for m, n in partial.items()) + "; means are over different image sets")
-    other = df.attrs.get("trimap_other") or {}
-    if other:
-        notes.append(f"{len(other)} trimap(s) contain values other than 0/128/255 (not counted as unknown)")
-
-    if with_published is not None:
-        pub = published(with_published, units=units)
-        prow = pd.DataFrame({
-            "model": pub["method"].astype(str),
-            "n_images": 1000 if str(with_published) == "comp1k" else np.nan,
-            **{m: pub[m] for m in METRICS},
-            "kind": "published",
-            "source": pub["source"].astype(str) + _suffix(pub, "verified"),
-            "run": pub.get("note", pd.Series([""] * len(pub))).fillna("").astype(str),
-        })
-        if by is not None:
-            prow[by] = "(all)"
-        lb = pd.concat([lb, prow], ignore_index=True)
-        notes.append("published rows are copied from papers/model zoos (Composition-1K, 1000 images, each "
-                     "paper's own evaluation); they are not measured here and take no part in ranks or intervals")
-    lb.attrs.update({"units": units, "headers": HEADERS[units], "notes": notes, "by": by, "ci": ci})
-    return lb
+        rows[by] = "(all)"
+    return rows, {"file": str(name), "dataset": label, "not_comparable": why}
 
 
 def _suffix(pub, col):
@@ -240,23 +209,217 @@ def _suffix(pub, col):
     return np.where(flag.isin(["no", "false", "0", "unverified"]), " (UNVERIFIED)", "")
 
 
+# --------------------------------------------------------------------------- the table
+
+def leaderboard(df, *, units: str = "paper", by: str | None = None, with_published=None, ci: bool = True,
+                n_boot: int = 1000, seed: int = 0, level: float = 0.95):
+    """One row per model (per group and model with ``by``): means in the chosen units.
+
+    ``df``: the per-image table of :func:`matbench.score` (reference units). ``units``:
+    ``"paper"`` (MSE × 1e3) or ``"raw"``. ``by``: a column of ``df`` to group by (``"fg"``,
+    ``"bg"``, ``"class"`` from a ``--dataset`` score); ranks are then within each group, and
+    the overall table is another call without ``by``. ``with_published``: ``"comp1k"`` or a
+    CSV path (columns in :func:`published`); its rows are appended, marked ``kind = "published"``.
+
+    Columns: ``model, [by], n_images`` (the common images the means are over), ``sad, mse,
+    grad, conn``, ``<metric>_lo/_hi`` (bootstrap interval, when ``ci``), ``rank_<metric>``,
+    ``avg_rank``, ``n_scored`` (the model's own images), ``n_reference`` (images in the
+    reference set; NaN in a group when coverage is partial), ``<metric>_own`` (only when
+    the models' image sets differ), ``kind`` (``measured``/``published``), ``source``,
+    ``run`` (method, options and speed from ``run.json``), ``wall_images_per_second``,
+    ``worker_seconds_per_image``, and ``dataset`` on published rows. Measured rows come
+    first, ordered by group, ``avg_rank``, SAD and name. See the module docstring for the
+    statistics. ``attrs``: ``units``, ``headers``, ``notes``, ``by``, ``ci``, ``provenance``,
+    ``published``. Raises MatbenchError for a table without the metric columns or a ``by``
+    column the scores lack.
+    """
+    import pandas as pd
+
+    _check_units(units)
+    _check_input(df, by)
+    attrs = dict(df.attrs)
+    df = df.sort_values(["image", "model"], kind="mergesort", ignore_index=True)  # order-free statistics
+    common = common_images(df)
+    if not common:
+        warnings.warn("no image is scored for every model: no means or ranks to compare (each model's own-image "
+                      "means are in their own section)", stacklevel=2)
+    shared = df[df["image"].isin(common)]
+    ranks = average_ranks(shared)
+    scale = {"sad": 1.0, "mse": MSE_SCALE[units], "grad": 1.0, "conn": 1.0}
+    own = df.groupby("model")["image"].nunique()
+    n_reference = int(attrs.get("n_reference") or df["image"].nunique())
+    differ = bool((own != len(common)).any())
+    complete = bool((own == n_reference).all())
+    runs = attrs.get("runs") or {}
+    stats = dict(scale=scale, ci=ci, n_boot=n_boot, seed=seed, level=level, differ=differ)
+
+    rows = []
+    for g, gdf in _groups(df, by):
+        n_ref = n_reference if by is None else (gdf["image"].nunique() if complete else math.nan)
+        for model, mine in gdf.groupby("model", sort=True):
+            row = {"model": model, **({by: g} if by is not None else {})}
+            row.update(_model_row(mine, common, ranks, n_ref, **stats))
+            row.update(kind="measured", source="measured here", run=run_summary(runs.get(model)),
+                       **run_speed(runs.get(model)))
+            rows.append(row)
+    lb = pd.DataFrame(rows)
+    sort_cols = ([by] if by else []) + ["avg_rank", "sad", "model"]
+    lb = lb.sort_values(sort_cols, kind="mergesort", na_position="last").reset_index(drop=True)
+
+    notes = _notes(attrs, units, by, ci=ci, n_boot=n_boot, seed=seed, level=level, n_common=len(common),
+                   n_reference=n_reference, complete=complete, differ=differ, runs=any(runs.values()))
+    provenance = _provenance(attrs, units)
+    pub_info = None
+    if with_published is not None:
+        prow, pub_info = _published_rows(with_published, units, by, provenance["reference"], len(common))
+        lb = pd.concat([lb, prow], ignore_index=True)
+        notes.append(f"published rows ({pub_info['dataset'] or 'dataset not named'}, from {with_published}) are copied from papers and model "
+                     "zoos, each paper's own evaluation; they are not measured here and take no part in ranks or "
+                     "intervals" + (f"; {pub_info['not_comparable']}" if pub_info["not_comparable"] else ""))
+    lb.attrs.update({"units": units, "headers": HEADERS[units], "notes": notes, "by": by, "ci": ci,
+                     "provenance": provenance, "published": pub_info})
+    return lb
+
+
+def _check_input(df, by):
+    missing = [c for c in ("model", "image", *METRICS) if c not in df.columns]
+    if missing:
+        raise MatbenchError(f"leaderboard: per-image table lacks columns {', '.join(missing)}")
+    if by is not None and (by not in df.columns or df[by].fillna("").eq("").all()):
+        hint = " (it comes from a dataset manifest: score with --dataset)" if by in GROUPS else ""
+        raise MatbenchError(f"--by {by}: the scores have no {by} column{hint}")
+
+
+def _groups(df, by):
+    if by is None:
+        return [(None, df)]
+    keys = df[by].fillna("").astype(str)
+    return [(g, df[keys == g]) for g in sorted(keys.unique())]
+
+
+def _model_row(mine, common, ranks, n_reference, *, scale, ci, n_boot, seed, level, differ) -> dict:
+    """Statistics of one model's rows ``mine`` (in image-name order): over the common images,
+    coverage, and (``differ``) the mean over all its own images."""
+    sub = mine[mine["image"].isin(common)]
+    row = {"n_images": len(sub), **_means(sub, scale)}
+    if ci:
+        for m in METRICS:
+            row[f"{m}_lo"], row[f"{m}_hi"] = bootstrap_ci(sub[m].to_numpy(dtype=float) * scale[m], n_boot=n_boot,
+                                                          seed=seed, level=level)
+    model = mine["model"].iloc[0]
+    for m in METRICS:
+        has = m in ranks.columns.get_level_values(0) and model in ranks[m].columns
+        rr = ranks[m][model].reindex(sub["image"]).dropna() if has else ()
+        row[f"rank_{m}"] = float(np.mean(rr)) if len(rr) else math.nan
+    rk = [row[f"rank_{m}"] for m in METRICS if np.isfinite(row[f"rank_{m}"])]
+    row["avg_rank"] = float(np.mean(rk)) if rk else math.nan
+    row.update(n_scored=len(mine), n_reference=n_reference)
+    if differ:
+        row.update({f"{m}_own": v for m, v in _means(mine, scale).items()})
+    return row
+
+
+def _means(sub, scale) -> dict:
+    out = {}
+    for m in METRICS:
+        vals = sub[m].to_numpy(dtype=float) * scale[m]
+        out[m] = float(np.nanmean(vals)) if np.isfinite(vals).any() else math.nan
+    return out
+
+
+def _notes(attrs, units, by, *, ci, n_boot, seed, level, n_common, n_reference, complete, differ, runs) -> list[str]:
+    """What every rendering says under the table."""
+    notes = [UNITS_NOTE[units],
+             "values are means over images of the per-image metrics (DIM MATLAB definitions, "
+             "unknown region = trimap 128); images without unknown pixels are left out of the MSE mean"]
+    if not complete or differ:
+        text = (f"means, intervals and ranks are over the {n_common} images every measured model has "
+                f"({n_reference} in the reference set); coverage = images a model has / reference images")
+        if differ:
+            text += ("; the own-images section gives each model's mean over all its own images: different image "
+                     "sets, not comparable across models, not ranked")
+        notes.append(text)
+    if ci:
+        notes.append(f"[lo–hi]: {100 * level:.0f}% percentile bootstrap interval of the mean "
+                     f"({n_boot} resamples of the images in name order, seed {seed})")
+    notes.append("avg rank: alphamatting.com-style mean over images of each model's per-image rank "
+                 "(1 = best), averaged over the four metrics; measured models only")
+    if by:
+        notes.append(f"ranks (the first column and avg rank) are within each {by}; the overall leaderboard is a "
+                     f"separate table")
+    if attrs.get("mask_known"):
+        notes.append("predictions post-processed with --mask-known: set to 0 where the trimap is 0 and "
+                     "255 where it is 255 before scoring")
+    channel = attrs.get("matte_channel")
+    if channel:
+        which = ", ".join(f"{k}: {v}" for k, v in channel.items()) if isinstance(channel, dict) else channel
+        notes.append(f"--matte-channel {which}: colour matte files were read from that channel")
+    other = attrs.get("trimap_other") or {}
+    if other:
+        notes.append(f"{len(other)} trimap(s) contain values other than 0/128/255 (not counted as unknown)")
+    if runs:
+        notes.append("run: method and options from the prediction folder's run.json; img/s = wall-clock throughput "
+                     "of the whole run, all workers together; s/img/worker = mean seconds one worker spent per "
+                     "image, one-off compile costs excluded")
+    return notes
+
+
+def _provenance(attrs, units) -> dict:
+    """Where the numbers come from (see :func:`matbench.scorefiles.score_provenance`)."""
+    from matbench import __version__
+
+    base = attrs.get("provenance") or {}
+    return {"matbench": base.get("matbench", __version__), "scored": base.get("scored"),
+            "reference": base.get("reference"), "reference_text": describe_reference(base.get("reference")),
+            "n_reference": attrs.get("n_reference"), "units": units, "mask_known": bool(attrs.get("mask_known")),
+            "matte_channel": attrs.get("matte_channel"), "prediction_folders": {m: str(Path(p).resolve()) for m, p in (attrs.get("pred_dirs") or {}).items()},
+            "runs": attrs.get("runs") or {}}
+
+
+def _provenance_lines(prov) -> list[str]:
+    if not prov:
+        return []
+    scored = f", scored {prov['scored']}" if prov.get("scored") else ""
+    lines = [f"provenance: matbench {prov.get('matbench')}{scored}; reference: {prov.get('reference_text')}"]
+    folders = prov.get("prediction_folders") or {}
+    if folders:
+        lines.append("predictions: " + "; ".join(f"{m} = {p}" for m, p in folders.items()))
+    return lines
+
+
+def run_speed(info) -> dict:
+    """``wall_images_per_second`` and ``worker_seconds_per_image`` of a ``run.json`` (NaN when
+    not recorded; run.json files written before ``images_per_second`` have only the latter)."""
+    info = info or {}
+
+    def num(key):
+        v = info.get(key)
+        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else math.nan
+
+    return {"wall_images_per_second": num("images_per_second"), "worker_seconds_per_image": num("seconds_per_image")}
+
+
 def run_summary(info) -> str:
-    """A short description of a ``run.json``: method, options, checkpoint hash, speed."""
+    """A short description of a ``run.json``: method, options, checkpoint hash, speed
+    (``3.2 img/s (4 jobs), 1.25 s/img/worker``; see :func:`run_speed`)."""
     if not info:
         return ""
     parts = [str(info.get("method", "?"))]
     opts = info.get("options") or {}
     for k in sorted(opts):
         v = opts[k]
-        if "checkpoint" in k or v is None or isinstance(v, (dict, list)) or v is False:
+        if "checkpoint" in k or k == "jobs" or v is None or isinstance(v, (dict, list)) or v is False:
             continue
         parts.append(k if v is True else f"{k}={v}")
     sha = info.get("checkpoint_sha256") or opts.get("checkpoint_sha256")
     if sha:
         parts.append(f"ckpt {str(sha)[:8]}")
-    spi = info.get("seconds_per_image")
-    if isinstance(spi, (int, float)):
-        parts.append(f"{spi:.3g} s/img")
+    speed = run_speed(info)
+    if math.isfinite(speed["wall_images_per_second"]):
+        jobs = info.get("jobs", opts.get("jobs"))
+        parts.append(f"{speed['wall_images_per_second']:.3g} img/s" + (f" ({jobs} jobs)" if jobs else ""))
+    if math.isfinite(speed["worker_seconds_per_image"]):
+        parts.append(f"{speed['worker_seconds_per_image']:.3g} s/img/worker")
     return ", ".join(parts)
 
 
@@ -282,16 +445,38 @@ def _split(lb):
     return lb[kind != "published"], lb[kind == "published"]
 
 
+def _coverage(r) -> str:
+    n, ref = r.get("n_scored"), r.get("n_reference")
+    if n is None or not math.isfinite(n):
+        return "–"
+    return f"{n:.0f}/{ref:.0f}" if ref is not None and math.isfinite(ref) else f"{n:.0f}"
+
+
+def _show_coverage(measured) -> bool:
+    """Coverage is shown when some model lacks images of the reference or of another model."""
+    if "n_scored" not in measured.columns:
+        return False
+    n = measured["n_scored"].astype(float)
+    return bool((n != measured["n_images"].astype(float)).any() or (n < measured["n_reference"].astype(float)).any())
+
+
 def _display(lb, with_ci: bool, units: str, by) -> tuple[list[str], list[list[str]]]:
-    """Header and string cells of the measured rows."""
+    """Header and string cells of the measured rows; ``#`` counts within each group."""
     h = HEADERS[units]
-    cols = ["#", "model"] + ([by] if by else []) + ["n"] + [h[m] for m in METRICS] + ["avg rank"]
+    coverage = _show_coverage(lb)
+    cols = (["#", "model"] + ([by] if by else []) + ["n"] + (["coverage"] if coverage else [])
+            + [h[m] for m in METRICS] + ["avg rank"])
     has_run = "run" in lb.columns and lb["run"].fillna("").astype(str).ne("").any()
     if has_run:
         cols.append("run")
-    body = []
-    for i, r in enumerate(lb.to_dict(orient="records"), 1):
-        cells = [str(i), str(r["model"])] + ([str(r[by])] if by else []) + [str(r["n_images"])]
+    body, place, last = [], 0, object()
+    for r in lb.to_dict(orient="records"):
+        group = r[by] if by else None
+        place = place + 1 if group == last else 1
+        last = group
+        cells = [str(place), str(r["model"])] + ([str(group)] if by else []) + [f"{r['n_images']:.0f}"]
+        if coverage:
+            cells.append(_coverage(r))
         for m in METRICS:
             s = _fmt(r[m], m, units)
             if with_ci and f"{m}_lo" in r and math.isfinite(r.get(f"{m}_lo", math.nan)):
@@ -305,12 +490,42 @@ def _display(lb, with_ci: bool, units: str, by) -> tuple[list[str], list[list[st
     return cols, body
 
 
+def _display_own(lb, units: str, by) -> tuple[list[str], list[list[str]]]:
+    """Each model's means over all its own images (present when the image sets differ)."""
+    h = HEADERS[units]
+    cols = ["model"] + ([by] if by else []) + ["coverage"] + [h[m] for m in METRICS]
+    body = [[str(r["model"])] + ([str(r[by])] if by else []) + [_coverage(r)]
+            + [_fmt(r[f"{m}_own"], m, units) for m in METRICS] for r in lb.to_dict(orient="records")]
+    return cols, body
+
+
 def _display_published(pub, units: str) -> tuple[list[str], list[list[str]]]:
     h = HEADERS[units]
     cols = ["method"] + [h[m] for m in METRICS] + ["source"]
     body = [[str(r["model"])] + [_fmt(r[m], m, units) for m in METRICS] + [str(r["source"])]
             for _, r in pub.iterrows()]
     return cols, body
+
+
+OWN_HEADING = "Means over each model's own images (different image sets: not comparable across models, not ranked)"
+
+
+def _published_heading(info) -> str:
+    info = info or {}
+    what = f"{info['dataset']} results" if info.get("dataset") else f"results ({info.get('file')} names no dataset)"
+    return f"Published {what} (copied from papers, not measured here, not ranked)"
+
+
+def _sections(lb):
+    """``(heading, class, cols, body)`` of the measured, own-image and published tables."""
+    units, by, ci = lb.attrs.get("units", "paper"), lb.attrs.get("by"), lb.attrs.get("ci", True)
+    measured, pub = _split(lb)
+    out = [(None, "measured", *_display(measured, ci, units, by))]
+    if "sad_own" in measured.columns:
+        out.append((OWN_HEADING, "own", *_display_own(measured, units, by)))
+    if len(pub):
+        out.append((_published_heading(lb.attrs.get("published")), "published", *_display_published(pub, units)))
+    return out
 
 
 def _md_table(cols, body) -> str:
@@ -320,56 +535,59 @@ def _md_table(cols, body) -> str:
     return "\n".join(lines)
 
 
+def _html_table(cls, cols, body) -> str:
+    head = "".join(f"<th>{_html.escape(c)}</th>" for c in cols)
+    rows = "".join("<tr>" + "".join(f"<td>{_html.escape(c)}</td>" for c in row) + "</tr>\n" for row in body)
+    return f'<table class="{cls}">\n<thead><tr>{head}</tr></thead>\n<tbody>\n{rows}</tbody>\n</table>\n'
+
+
 def format_leaderboard(lb, fmt: str = "md", *, title: str | None = None) -> str:
     """Render a :func:`leaderboard` table as ``md``, ``csv``, ``latex``, ``html`` or ``json``.
 
-    Every rendering states the units; published rows are in a separate section (md, html,
-    latex) or marked by ``kind`` (csv, json).
+    Each rendering is readable on its own: units in the headers (CSV: ``sad/1e3``,
+    ``mse*1e3``; LaTeX: ``SAD ($\\div 10^{3}$)``) and in the notes or the JSON ``units``
+    object; provenance (matbench version, date, reference set, prediction folders) in the
+    notes (md, html), ``%`` comments (latex) or ``provenance`` (json); CSV has only the
+    unit-bearing headers (no comment lines, see :mod:`matbench.scorefiles`). Published rows
+    are in a separate section (md, html, latex) or marked by ``kind`` (csv, json).
     """
     if fmt not in FORMATS:
         raise MatbenchError(f"--format {fmt}: expected one of {', '.join(FORMATS)}")
     units = lb.attrs.get("units", "paper")
     notes = lb.attrs.get("notes") or [UNITS_NOTE[units]]
-    by = lb.attrs.get("by")
-    ci = lb.attrs.get("ci", True)
-    measured, pub = _split(lb)
+    prov = _provenance_lines(lb.attrs.get("provenance"))
     title = title or "Matting leaderboard"
     if fmt == "csv":
-        return lb.to_csv(index=False, lineterminator="\n")
+        counts = {c: "Int64" for c in ("n_images", "n_scored", "n_reference") if c in lb.columns}
+        table = lb.astype(counts).rename(columns={c: file_column(c, units) for c in lb.columns})
+        return table.to_csv(index=False, lineterminator="\n")
     if fmt == "json":
-        def records(frame):
-            return [{k: (None if isinstance(v, float) and not math.isfinite(v) else
-                         (v.item() if hasattr(v, "item") else v)) for k, v in row.items()}
-                    for row in frame.to_dict(orient="records")]
-
-        return json.dumps({"title": title, "units": units, "headers": HEADERS[units], "notes": notes, "by": by,
-                           "measured": records(measured), "published": records(pub)}, indent=2,
-                          ensure_ascii=False) + "\n"
+        return _json(lb, title, units, notes)
+    if fmt == "latex":
+        return _latex(lb, units, notes, prov, title)
+    sections = _sections(lb)
     if fmt == "md":
-        cols, body = _display(measured, ci, units, by)
-        out = [f"## {title} ({units} units)", "", _md_table(cols, body), ""]
-        out += [f"- {n}" for n in notes]
-        if len(pub):
-            pcols, pbody = _display_published(pub, units)
-            out += ["", "### Published Composition-1K results (not measured here, not ranked)", "",
-                    _md_table(pcols, pbody)]
+        out = [f"## {title} ({units} units)", "", _md_table(*sections[0][2:]), ""]
+        out += [f"- {n}" for n in [*notes, *prov]]
+        for heading, _, cols, body in sections[1:]:
+            out += ["", f"### {heading}", "", _md_table(cols, body)]
         return "\n".join(out) + "\n"
-    if fmt == "html":
-        cols, body = _display(measured, ci, units, by)
+    out = [f"<h2>{_html.escape(title)} ({units} units)</h2>\n", _html_table(*sections[0][1:]),
+           '<ul class="notes">\n' + "".join(f"<li>{_html.escape(n)}</li>\n" for n in notes) + "</ul>\n",
+           '<ul class="provenance">\n' + "".join(f"<li>{_html.escape(n)}</li>\n" for n in prov) + "</ul>\n"]
+    for heading, cls, cols, body in sections[1:]:
+        out += [f"<h3>{_html.escape(heading)}</h3>\n", _html_table(cls, cols, body)]
+    return "".join(out)
 
-        def table(cols, body, cls):
-            head = "".join(f"<th>{_html.escape(c)}</th>" for c in cols)
-            rows = "".join("<tr>" + "".join(f"<td>{_html.escape(c)}</td>" for c in row) + "</tr>\n" for row in body)
-            return f'<table class="{cls}">\n<thead><tr>{head}</tr></thead>\n<tbody>\n{rows}</tbody>\n</table>\n'
 
-        out = [f"<h2>{_html.escape(title)} ({units} units)</h2>\n", table(cols, body, "measured"),
-               "<ul>\n" + "".join(f"<li>{_html.escape(n)}</li>\n" for n in notes) + "</ul>\n"]
-        if len(pub):
-            pcols, pbody = _display_published(pub, units)
-            out += ["<h3>Published Composition-1K results (not measured here, not ranked)</h3>\n",
-                    table(pcols, pbody, "published")]
-        return "".join(out)
-    return _latex(measured, pub, units, by, notes, title)
+def _json(lb, title, units, notes) -> str:
+    measured, pub = _split(lb)
+    doc = {"title": title,
+           "units": {"system": units, "summary": UNITS_NOTE[units], "columns": column_units(lb.columns, units)},
+           "headers": HEADERS[units], "notes": notes, "provenance": lb.attrs.get("provenance"),
+           "by": lb.attrs.get("by"), "published_info": lb.attrs.get("published"),
+           "measured": measured.to_dict(orient="records"), "published": pub.to_dict(orient="records")}
+    return json.dumps(jsonable(doc), indent=2, ensure_ascii=False) + "\n"
 
 
 def _tex(s: str) -> str:
@@ -378,19 +596,27 @@ def _tex(s: str) -> str:
     return "".join(rep.get(ch, ch) for ch in str(s))
 
 
-def _latex(measured, pub, units, by, notes, title) -> str:
-    """A booktabs ``tabular`` ready to paste; the best measured value per column in bold."""
-    heads = {"sad": "SAD", "mse": r"MSE$\times 10^{3}$" if units == "paper" else "MSE", "grad": "Grad",
-             "conn": "Conn"}
+TEX_HEADS = {"paper": {"sad": r"SAD ($\div 10^{3}$)", "mse": r"MSE ($\times 10^{3}$)", "grad": r"Grad ($\div 10^{3}$)",
+                       "conn": r"Conn ($\div 10^{3}$)"},
+             "raw": {"sad": r"SAD ($\div 10^{3}$)", "mse": "MSE", "grad": r"Grad ($\div 10^{3}$)",
+                     "conn": r"Conn ($\div 10^{3}$)"}}
+
+
+def _latex(lb, units, notes, prov, title) -> str:
+    """A booktabs ``tabular`` ready to paste; the best measured value per column (and group) in
+    bold; units in the headers, notes and provenance as ``%`` comments."""
+    by = lb.attrs.get("by")
+    measured, pub = _split(lb)
     ncol = 1 + (1 if by else 0) + len(METRICS)
     best = {}
     for m in METRICS:
         vals = measured[m].to_numpy(dtype=float) if len(measured) else np.array([])
         groups = measured[by].astype(str).to_numpy() if by and len(measured) else np.zeros(len(vals))
         best[m] = {g: np.nanmin(vals[groups == g]) for g in set(groups) if np.isfinite(vals[groups == g]).any()}
-    lines = [f"% {_tex(title)}: {UNITS_NOTE[units]}", "% requires \\usepackage{booktabs}",
+    lines = [f"% {title}: {UNITS_NOTE[units]}", *[f"% {p}" for p in prov],
+             "% requires \\usepackage{booktabs}",
              r"\begin{tabular}{l" + ("l" if by else "") + "r" * len(METRICS) + "}", r"\toprule",
-             " & ".join(["Method"] + ([_tex(by)] if by else []) + [heads[m] for m in METRICS]) + r" \\",
+             " & ".join(["Method"] + ([_tex(by)] if by else []) + [TEX_HEADS[units][m] for m in METRICS]) + r" \\",
              r"\midrule"]
     for _, r in measured.iterrows():
         g = str(r[by]) if by else 0.0
@@ -402,17 +628,22 @@ def _latex(measured, pub, units, by, notes, title) -> str:
             cells.append(s)
         lines.append(" & ".join(cells) + r" \\")
     if len(pub):
-        lines += [r"\midrule", r"\multicolumn{" + str(ncol) + r"}{l}{\emph{Published (Composition-1K)}} \\"]
+        label = _tex((lb.attrs.get("published") or {}).get("dataset") or "dataset not named")
+        lines += [r"\midrule", r"\multicolumn{" + str(ncol) + r"}{l}{\emph{Published (" + label
+                  + r"; not measured here)}} \\"]
         for _, r in pub.iterrows():
             cells = [_tex(r["model"])] + (["--"] if by else []) + [_fmt(r[m], m, units) for m in METRICS]
             lines.append(" & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
-    lines += [f"% {_tex(n)}" for n in notes[1:]]
-    return "\n".join(lines) + "\n"
+    lines += [f"% {n}" for n in notes[1:]]
+    return "\n".join(line.replace("\r", " ").replace("\n", " ") if line.startswith("%") else line
+                     for line in lines) + "\n"
 
 
-def write_leaderboard(lb, out_dir, formats=("csv",), *, stem: str = "leaderboard") -> list[Path]:
-    """Write ``lb`` to ``out_dir/<stem>.<ext>`` for each format, atomically; return the paths."""
+def write_leaderboard(lb, out_dir, formats=("csv",), *, stem: str = "leaderboard", title: str | None = None
+                      ) -> list[Path]:
+    """Write ``lb`` to ``out_dir/<stem>.<ext>`` for each format (see :func:`format_leaderboard`),
+    atomically; return the paths."""
     from matbench.io import write_text_atomic
 
     paths = []
@@ -420,6 +651,6 @@ def write_leaderboard(lb, out_dir, formats=("csv",), *, stem: str = "leaderboard
         if fmt not in FORMATS:
             raise MatbenchError(f"--format {fmt}: expected one of {', '.join(FORMATS)}")
         path = Path(out_dir) / f"{stem}.{SUFFIX[fmt]}"
-        write_text_atomic(path, format_leaderboard(lb, fmt))
+        write_text_atomic(path, format_leaderboard(lb, fmt, title=title))
         paths.append(path)
     return paths

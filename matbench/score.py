@@ -32,6 +32,7 @@ from matbench.errors import MatbenchError
 from matbench.io import index_images
 from matbench.mattes import read_matte
 from matbench.parallel import imap, resolve_jobs
+from matbench.scorefiles import score_provenance
 
 __all__ = ["score", "parse_pred_dirs", "reference_items", "read_run_info"]
 
@@ -198,7 +199,8 @@ def score(pred_dirs, *, dataset=None, alpha_dir=None, trimap_dir=None, jobs: int
 
     ``df.attrs`` holds ``mask_known``, ``n_reference`` (reference image count), ``coverage``
     (model -> images scored), ``runs`` (model -> its ``run.json`` or None), ``trimap_other``
-    (image -> pixels not 0/128/255) and ``pred_dirs`` (model -> folder).
+    (image -> pixels not 0/128/255), ``pred_dirs`` (model -> folder) and ``provenance``
+    (matbench version, UTC date, reference set: :func:`matbench.scorefiles.score_provenance`).
     """
     import pandas as pd
 
@@ -280,6 +282,7 @@ def score(pred_dirs, *, dataset=None, alpha_dir=None, trimap_dir=None, jobs: int
         "runs": {model: read_run_info(folder) for model, folder in models},
         "pred_dirs": {model: str(folder) for model, folder in models},
         "trimap_other": trimap_other,
+        "provenance": score_provenance(dataset=dataset, alpha_dir=alpha_dir, trimap_dir=trimap_dir),
     })
     return df
 

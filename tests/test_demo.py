@@ -40,8 +40,11 @@ def test_outputs_exist(demo_run):
 def test_per_image_scores_parse_and_match_an_independent_sad(demo_run):
     result, _ = demo_run
     out = result["out"]
-    df = pd.read_csv(out / "per_image.csv")
-    assert {"model", "image", "sad", "mse", "grad", "conn", "class"} <= set(df.columns)
+    from matbench.scorefiles import read_per_image
+
+    assert {"model", "image", "sad/1e3", "mse", "grad/1e3", "conn/1e3", "class"} <= set(
+        pd.read_csv(out / "per_image.csv").columns)  # units in the headers
+    df = read_per_image(out)
     assert len(df) == 2 * 10 * BGS and set(df["model"]) == {"trimap-mid", "closed-form"}
     manifest = pd.read_csv(out / "dataset" / "manifest.csv").set_index("image")
     # SAD = Σ over the unknown region (trimap 128) of |p − g| / 255, ÷ 1000 (DIM MATLAB code, in

@@ -265,9 +265,9 @@ def test_cli_writes_outputs(tmp_path, golden):
     assert r.returncode == 0, r.stderr
     assert "MSE×1e3" in r.stdout and "Published Composition-1K" in r.stdout and "--mask-known" in r.stdout
     per = pd.read_csv(out / "per_image.csv")
-    assert list(per.columns[:6]) == ["model", "image", *METRICS] and len(per) == 4
+    assert list(per.columns[:6]) == ["model", "image", "sad/1e3", "mse", "grad/1e3", "conn/1e3"] and len(per) == 4
     lb = pd.read_csv(out / "leaderboard.csv")
-    assert list(lb.columns[:6]) == ["model", "n_images", *METRICS]
+    assert list(lb.columns[:6]) == ["model", "n_images", "sad/1e3", "mse*1e3", "grad/1e3", "conn/1e3"]
     assert lb.loc[lb["kind"] == "measured", "model"].tolist() == ["best"]
     assert (out / "leaderboard.md").is_file() and (out / "leaderboard.tex").is_file()
-    assert json.loads((out / "leaderboard.json").read_text())["units"] == "paper"
+    assert json.loads((out / "leaderboard.json").read_text())["units"]["system"] == "paper"

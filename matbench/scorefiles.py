@@ -1,0 +1,295 @@
+"""The files of ``matbench score --out``: unit-bearing column names, provenance, and readers
+that map the files back to the API's DataFrames.
+
+A CSV column's name carries its scale, so one file is enough to read every number in it:
+
+- ``<name>/1e3``: the quantity divided by 1000 (SAD, Grad, Conn and the SAD extras, as the
+  DIM MATLAB code prints them: ``sad/1e3`` = 50.4 means a SAD of 50 400);
+- ``<name>*1e3``: the quantity multiplied by 1000 (MSE in paper units, as Composition-1K
+  tables print it: ``mse*1e3`` = 14.0 means an MSE of 0.014);
+- a bare name: the quantity itself (``mse`` unscaled, ``mad`` a fraction, ranks, counts,
+  ``..._per_second``/``..._seconds...`` in seconds).
+
+Interval ends and own-image means carry the scale of their metric (``sad_lo/1e3``,
+``mse_hi*1e3``, ``conn_own/1e3``). No ``#`` comment lines: spreadsheets, R's ``read.csv``
+and most CSV tools would read them as data. Provenance of a ``per_image.csv`` (matbench
+version, date, reference set, options, coverage, run.json of every model) goes into the
+``per_image.json`` beside it; :func:`read_per_image` restores it into ``df.attrs``.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import warnings
+from pathlib import Path
+
+from matbench.errors import MatbenchError
+
+__all__ = ["file_column", "api_column", "column_units", "score_provenance", "describe_reference",
+           "comp1k_mismatch", "write_per_image", "read_per_image", "read_leaderboard", "COMP1K_LISTS"]
+
+MSE_SCALE = {"paper": 1000.0, "raw": 1.0}
+# sha256 of the Adobe release's test_fg_names.txt / test_bg_names.txt (the files, not their
+# content, are checked: matbench's builder records the same hashes in dataset.json)
+COMP1K_LISTS = {"fg_list_sha256": "4bcd9b634c31d8faadaa116e5a02c5a0fb56cefb59cc5a8a45118f2e237af954",
+                "bg_list_sha256": "7285f9fed96827812a20cfe2976bf1947c2f1df8ef52359609edf0b81875e3a6"}
+COMP1K_IMAGES = 1000
+_THOUSANDS = ("sad", "grad", "conn")  # with every sad_* extra: stored ÷ 1000
+_TEXT = ("model", "image", "fg", "bg", "class", "kind", "source", "run", "dataset")
+_DESCRIBE = {
+    "sad": "SAD ÷ 1000: sum over trimap == 128 of |pred − alpha| / 255, divided by 1000 (DIM MATLAB code)",
+    "grad": "Grad ÷ 1000: sum over trimap == 128 of (|∇pred| − |∇alpha|)², Gaussian-derivative gradients "
+            "(σ = 1.4) of min-max-normalised images, divided by 1000 (DIM MATLAB code)",
+    "conn": "Conn ÷ 1000: connectivity error (threshold step 0.1) summed over trimap == 128, divided by 1000 "
+            "(DIM MATLAB code)",
+    "mad": "fraction: mean over trimap == 128 of |pred − alpha| / 255",
+    "sad_image": "SAD over the whole image ÷ 1000 (mmagic's SAD)",
+    "sad_unknown": "SAD over trimap == 128 ÷ 1000 (GFM/P3M region split)",
+    "sad_fg": "SAD over trimap == 255 ÷ 1000 (GFM/P3M region split)",
+    "sad_bg": "SAD over trimap == 0 ÷ 1000 (GFM/P3M region split)",
+}
+_MSE = "mean over trimap == 128 of ((pred − alpha) / 255)²"
+
+
+def _metric_of(col: str) -> str:
+    """The metric whose scale ``col`` carries: ``sad_lo`` -> ``sad``, ``sad_fg`` -> ``sad_fg``."""
+    for suffix in ("_lo", "_hi", "_own"):
+        if col.endswith(suffix):
+            return col[: -len(suffix)]
+    return col
+
+
+def _scale(col: str, units: str) -> str:
+    """``"/1e3"``, ``"*1e3"`` or ``""``: how ``col``'s values relate to the quantity."""
+    metric = _metric_of(col)
+    if metric == "mse":
+        return "*1e3" if units == "paper" else ""
+    if metric in _THOUSANDS or metric.startswith("sad_"):
+        return "/1e3"
+    return ""
+
+
+def file_column(col: str, units: str = "raw") -> str:
+    """The CSV name of API column ``col`` in ``units`` (``"paper"``: MSE × 1e3; ``"raw"``: MSE
+    unscaled, the reference units of ``per_image.csv``): ``sad`` -> ``sad/1e3``."""
+    return col + _scale(col, units)
+
+
+def api_column(header: str) -> tuple[str, str]:
+    """``(API column, scale)`` of a CSV header: ``"mse*1e3"`` -> ``("mse", "*1e3")``."""
+    for scale in ("/1e3", "*1e3"):
+        if header.endswith(scale):
+            return header[: -len(scale)], scale
+    return header, ""
+
+
+def column_units(columns, units: str = "raw") -> dict:
+    """Column -> its unit in words, for the columns that hold numbers (JSON's ``units``)."""
+    out = {}
+    for col in columns:
+        metric = _metric_of(col)
+        if metric == "mse":
+            text = (f"MSE × 1000: {_MSE}, multiplied by 1000 (Composition-1K tables)" if units == "paper"
+                    else f"MSE unscaled: {_MSE}")
+        elif metric in _DESCRIBE:
+            text = _DESCRIBE[metric]
+        elif col.startswith("rank_") or col == "avg_rank":
+            text = "mean per-image rank, 1 = best (no unit)"
+        elif col.startswith("n_"):
+            text = "count of images"
+        elif col == "wall_images_per_second":
+            text = "images per second of wall-clock time for the whole run, all workers (run.json)"
+        elif col == "worker_seconds_per_image":
+            text = "mean seconds one worker spent per image, one-off compile costs excluded (run.json)"
+        else:
+            continue
+        if col != metric:
+            what = {"_lo": "lower end of the interval of", "_hi": "upper end of the interval of",
+                    "_own": "mean over the model's own images of"}[col[len(metric):]]
+            text = f"{what} {metric}, same unit: {text}"
+        out[col] = text
+    return out
+
+
+# --------------------------------------------------------------------------- provenance
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def score_provenance(*, dataset=None, alpha_dir=None, trimap_dir=None) -> dict:
+    """What a score was computed on: matbench version, UTC date, the reference set (absolute
+    paths; a dataset's ``dataset.json`` build record when it has one)."""
+    from matbench import __version__
+
+    if dataset is not None:
+        root = Path(dataset).resolve()
+        reference = {"dataset": str(root), "dataset_json": _read_json(root / "dataset.json")}
+    else:
+        reference = {"alpha_dir": str(Path(alpha_dir).resolve()), "trimap_dir": str(Path(trimap_dir).resolve())}
+    return {"matbench": __version__, "scored": _now(), "reference": reference}
+
+
+def _read_json(path: Path):
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def describe_reference(reference) -> str:
+    """The reference set of a score in words (for notes and headings)."""
+    if not reference:
+        return "reference set not recorded"
+    if "dataset" in reference:
+        info = reference.get("dataset_json") or {}
+        built = ", ".join(f"{k} {info[k]}" for k in ("kind", "composites", "trimaps") if info.get(k))
+        return f"dataset {reference['dataset']}" + (f" ({built})" if built else " (no dataset.json)")
+    return f"alphas {reference.get('alpha_dir')}, trimaps {reference.get('trimap_dir')}"
+
+
+def comp1k_mismatch(reference, n_images) -> str | None:
+    """Why measured rows on ``reference`` (a score's ``provenance["reference"]``; ``n_images``
+    images in the means) are not comparable with published Composition-1K rows, or why that
+    cannot be checked; None when they are on the full Composition-1K: a matbench build
+    (``dataset.json``) of the Adobe release's test name lists (sha256 in ``COMP1K_LISTS``),
+    1000 composites, the release's official trimaps, all 1000 images in the means."""
+    cannot = "comparability with the published Composition-1K rows cannot be checked: "
+    if not reference or "dataset" not in reference:
+        return cannot + ("the scores were not computed on a dataset built by matbench (--alpha-dir/--trimap-dir, "
+                         "or the reference was not recorded)")
+    root, info = reference["dataset"], reference.get("dataset_json")
+    if not info:
+        return cannot + f"{root} has no readable dataset.json"
+    not_comparable = "the measured rows are not comparable with the published Composition-1K rows: "
+    if any(info.get(k) != v for k, v in COMP1K_LISTS.items()):
+        return not_comparable + (f"{root} is not Composition-1K (built from other name lists than the Adobe "
+                                 f"release's test_fg_names.txt/test_bg_names.txt)")
+    if info.get("composites") != COMP1K_IMAGES:
+        return not_comparable + f"{root} has {info.get('composites')} composites, not 1000"
+    if info.get("trimaps") != "official":
+        return not_comparable + f"{root} has {info.get('trimaps') or 'no'} trimaps, not the release's official ones"
+    if n_images != COMP1K_IMAGES:
+        return not_comparable + f"the means are over {n_images} of the 1000 images"
+    return None
+
+
+# --------------------------------------------------------------------------- per_image
+
+def write_per_image(df, out_dir) -> list[Path]:
+    """Write ``per_image.csv`` (unit-bearing headers, reference units: SAD, Grad, Conn ÷ 1000,
+    raw MSE) and ``per_image.json`` (units of every column, ``df.attrs``: provenance, coverage,
+    run.json of every model) into ``out_dir``, atomically; return both paths."""
+    from matbench.io import write_text_atomic
+
+    out_dir = Path(out_dir)
+    table = df.rename(columns={c: file_column(c) for c in df.columns})
+    csv_path, json_path = out_dir / "per_image.csv", out_dir / "per_image.json"
+    write_text_atomic(csv_path, table.to_csv(index=False, lineterminator="\n"))
+    attrs = dict(df.attrs)
+    if attrs.get("pred_dirs"):
+        attrs["pred_dirs"] = {m: str(Path(p).resolve()) for m, p in attrs["pred_dirs"].items()}
+    doc = {"file": "per_image.csv", "what": "matbench score: one row per model × image",
+           "units": column_units(df.columns), "attrs": attrs}
+    write_text_atomic(json_path, json.dumps(jsonable(doc), indent=2, ensure_ascii=False) + "\n")
+    return [csv_path, json_path]
+
+
+def read_per_image(path):
+    """A ``per_image.csv`` (or the ``score --out`` folder holding it) as the DataFrame of
+    :func:`matbench.score`: API column names, reference units (MSE converted if the file holds
+    ``mse*1e3``), ``df.attrs`` from ``per_image.json`` when present.
+
+    A file from before unit-bearing headers (bare ``sad``) is read as the reference units
+    matbench always wrote, with a warning. Raises MatbenchError for a missing file or a file
+    without ``model, image`` and the four metrics.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / "per_image.csv"
+    df, scales = _read_csv(path)
+    if scales.get("sad") == "":
+        warnings.warn(f"{path}: no units in the headers (written before matbench put them there); read as "
+                      f"reference units: SAD, Grad, Conn ÷ 1000, raw MSE", stacklevel=2)
+    elif scales.get("mse") == "*1e3":
+        df["mse"] = df["mse"] / 1000.0
+    _require(path, df, ("model", "image", "sad", "mse", "grad", "conn"))
+    side = _read_json(path.with_suffix(".json"))
+    if side and isinstance(side.get("attrs"), dict):
+        df.attrs.update(side["attrs"])
+    return df
+
+
+def read_leaderboard(path):
+    """A leaderboard file written by :func:`matbench.leaderboard.write_leaderboard` (``.csv`` or
+    ``.json``) as the DataFrame of :func:`matbench.leaderboard`: API column names, values in the
+    file's units, ``attrs["units"]`` (``paper``/``raw``, from the MSE header or the JSON) and,
+    from JSON, the notes, provenance and grouping. A CSV whose headers carry no units (bare
+    ``sad``: MSE could be either) is refused."""
+    import pandas as pd
+
+    path = Path(path)
+    if path.suffix == ".json":
+        doc = _read_json(path)
+        if not doc or "measured" not in doc:
+            raise MatbenchError(f"{path}: not a matbench leaderboard JSON")
+        lb = pd.DataFrame([*doc["measured"], *doc.get("published", [])])
+        units = doc.get("units", {}).get("system")
+        lb.attrs.update({k: doc.get(k) for k in ("notes", "by", "provenance", "title")})
+    else:
+        lb, scales = _read_csv(path)
+        if scales.get("sad") == "":
+            raise MatbenchError(f"{path}: headers carry no units (bare 'sad'; written before matbench put units "
+                                f"there), so MSE may be paper or raw units; rewrite it with matbench score --out")
+        units = "paper" if scales.get("mse") == "*1e3" else "raw"
+        by = lb.columns[1] if len(lb.columns) > 1 and lb.columns[1] != "n_images" else None
+        lb.attrs["by"] = by
+    if units not in MSE_SCALE:
+        raise MatbenchError(f"{path}: units not stated")
+    lb.attrs["units"] = units
+    _require(path, lb, ("model", "sad", "mse", "grad", "conn"))
+    return lb
+
+
+def _read_csv(path: Path):
+    """``(DataFrame with API names, {API name: scale})``; text columns as given, others numeric."""
+    import pandas as pd
+
+    if not path.is_file():
+        raise MatbenchError(f"{path}: file not found")
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (ValueError, OSError, pd.errors.ParserError) as e:
+        raise MatbenchError(f"{path}: not a readable CSV ({str(e).splitlines()[0]})") from None
+    names = dict(api_column(h) for h in raw.columns)
+    df = raw.rename(columns={h: api_column(h)[0] for h in raw.columns})
+    for col in df.columns:
+        if col not in _TEXT:
+            num = pd.to_numeric(df[col].replace("", math.nan), errors="coerce")
+            if num.notna().sum() == df[col].ne("").sum():  # every non-empty cell is a number
+                df[col] = num
+    return df, names
+
+
+def _require(path, df, columns):
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise MatbenchError(f"{path}: lacks columns {', '.join(missing)} (not written by matbench score?)")
+
+
+def jsonable(value):
+    """``value`` with numpy scalars as Python numbers and non-finite floats as None."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+

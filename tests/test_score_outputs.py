@@ -1,0 +1,118 @@
+"""What ``matbench score`` writes and prints, on real files: statistics that do not depend on
+how the data was given, coverage with --allow-missing, --by tables, the chosen format on
+stdout, and the reference set recorded as provenance."""
+import json
+
+import pandas as pd
+import pytest
+from test_score import _cases, _cli, _expected, _layout, _link
+
+from matbench import leaderboard, score
+from matbench.manifest import write_manifest
+from matbench.scorefiles import read_leaderboard, read_per_image
+
+# manifest order, deliberately not name order
+CASES = ["c14_large120x160", "c01_smooth64_masked", "c06_odd37x53", "c12_alpha153", "c02_smooth64_unmasked",
+         "c10_mmagic_unittest"]
+CLASSES = ["hair", "glass"] * 3
+
+
+def _dataset(tmp, golden):
+    """A dataset folder (manifest in CASES order, classes alternating, a dataset.json as the
+    builder writes it, of other name lists than Composition-1K's) and two models: ``a`` the
+    golden prediction, ``b`` the trimap itself."""
+    root = golden / "metrics" / "cases"
+    rows = []
+    for c, cls in zip(CASES, CLASSES):
+        _link(root / c / "gt.png", tmp / "ds" / "alpha" / f"{c}.png")
+        _link(root / c / "trimap.png", tmp / "ds" / "trimaps" / f"{c}_0.png")
+        _link(root / c / "pred.png", tmp / "a" / f"{c}_0.png")
+        _link(root / c / "trimap.png", tmp / "b" / f"{c}_0.png")
+        rows.append({"split": "test", "image": f"{c}_0", "fg": f"{c}.png", "bg": "bg.jpg", "k": 0,
+                     "merged": f"merged/{c}_0.png", "alpha": f"alpha/{c}.png", "trimap": f"trimaps/{c}_0.png",
+                     "class": cls})
+    write_manifest(tmp / "ds", rows)
+    (tmp / "ds" / "dataset.json").write_text(json.dumps({
+        "kind": "composition-1k", "composites": len(CASES), "trimaps": "official",
+        "fg_list_sha256": "0" * 64, "bg_list_sha256": "1" * 64}))
+    return tmp / "ds"
+
+
+def test_leaderboard_same_for_dataset_and_folder_modes_and_any_jobs(tmp_path, golden):
+    ds = _dataset(tmp_path, golden)
+    models = {"a": tmp_path / "a", "b": tmp_path / "b"}
+    by_manifest = score(models, dataset=ds, jobs=1, progress=False)
+    by_folders = score(models, alpha_dir=ds / "alpha", trimap_dir=ds / "trimaps", jobs=2, progress=False)
+    assert list(by_manifest["image"]) != list(by_folders["image"])  # the same rows in another order
+    one, two = leaderboard(by_manifest, n_boot=200), leaderboard(by_folders, n_boot=200)
+    pd.testing.assert_frame_equal(one, two)
+    assert one.set_index("model").loc["a", "sad"] == pytest.approx(_expected(golden).loc[CASES, "sad"].mean(),
+                                                                   rel=1e-5)
+    assert by_manifest.attrs["provenance"]["reference"]["dataset_json"]["composites"] == len(CASES)
+
+
+def test_cli_by_prints_and_writes_the_overall_and_the_group_tables(tmp_path, golden):
+    ds = _dataset(tmp_path, golden)
+    out = tmp_path / "out"
+    r = _cli("score", tmp_path / "a", tmp_path / "b", "--dataset", ds, "--by", "class", "--out", out, "-q")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.index("## Matting leaderboard (paper units)") < r.stdout.index("## Matting leaderboard by class")
+    overall, by = read_leaderboard(out / "leaderboard.csv"), read_leaderboard(out / "leaderboard_by_class.csv")
+    assert list(overall["n_images"]) == [6, 6] and "class" not in overall.columns
+    assert by.attrs["by"] == "class" and sorted(zip(by["class"], by["model"])) == [
+        ("glass", "a"), ("glass", "b"), ("hair", "a"), ("hair", "b")]
+    exp = _expected(golden)
+    hair = [c for c, cls in zip(CASES, CLASSES) if cls == "hair"]
+    assert by.set_index(["class", "model"]).loc[("hair", "a"), "sad"] == pytest.approx(exp.loc[hair, "sad"].mean(),
+                                                                                       rel=1e-5)
+    table = r.stdout[r.stdout.index("by class"):]
+    places = [line.split("|")[1].strip() for line in table.splitlines() if line.startswith("| ")][1:5]
+    assert places == ["1", "2", "1", "2"]  # ranked within each class
+    per = read_per_image(out)
+    assert per.attrs["provenance"]["reference"]["dataset"] == str(ds.resolve()) and len(per) == 12
+
+
+def test_cli_allow_missing_compares_models_on_common_images(tmp_path, golden):
+    cases = _cases(golden, big=False)[:6]
+    alpha, trimap = _layout(tmp_path, golden, cases, models=("full", "part"))
+    for c in cases[2:]:
+        (tmp_path / "part" / f"{c}.png").unlink()
+    out = tmp_path / "out"
+    r = _cli("score", tmp_path / "full", tmp_path / "part", "--alpha-dir", alpha, "--trimap-dir", trimap,
+             "--allow-missing", "--out", out, "-q")
+    assert r.returncode == 0, r.stderr
+    assert "part: 2 of 6 images scored" in r.stderr
+    lb = read_leaderboard(out / "leaderboard.csv").set_index("model")
+    exp = _expected(golden)
+    for m in ("sad", "grad", "conn"):
+        assert lb.loc["full", m] == pytest.approx(exp.loc[cases[:2], m].mean(), rel=1e-5)
+        assert lb.loc["full", f"{m}_own"] == pytest.approx(exp.loc[cases, m].mean(), rel=1e-5)
+    assert list(lb.loc[["full", "part"], "n_images"]) == [2, 2]
+    assert list(lb.loc[["full", "part"], "n_scored"]) == [6, 2] and set(lb["n_reference"]) == {6}
+    assert "coverage" in r.stdout and "2/6" in r.stdout and "over the 2 images every measured model has" in r.stdout
+
+
+def test_cli_prints_the_chosen_format(tmp_path, golden):
+    cases = _cases(golden, big=False)[:3]
+    alpha, trimap = _layout(tmp_path, golden, cases)
+    ref = ["--alpha-dir", alpha, "--trimap-dir", trimap, "-q"]
+    r = _cli("score", tmp_path / "m1", *ref, "--format", "latex", "--with-published", "comp1k")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("% Matting leaderboard") and "\\begin{tabular}" in r.stdout and "| model |" not in r.stdout
+    assert "matbench: warning: --with-published comp1k: comparability with the published Composition-1K rows " \
+           "cannot be checked" in r.stderr
+    js = _cli("score", tmp_path / "m1", *ref, "--format", "json")
+    assert json.loads(js.stdout)["measured"][0]["model"] == "m1"
+    for args, msg in ((["--format", "md,latex"], "several formats need --out"),
+                      (["--format", "csv", "--by", "class"], "two tables")):
+        bad = _cli("score", tmp_path / "m1", *ref, *args)
+        err = [line for line in bad.stderr.splitlines() if line.strip()]
+        assert bad.returncode == 2 and len(err) == 1 and msg in err[0], bad.stderr
+
+
+def test_cli_warns_that_comp1k_rows_are_not_comparable_with_another_dataset(tmp_path, golden):
+    ds = _dataset(tmp_path, golden)
+    r = _cli("score", tmp_path / "a", "--dataset", ds, "--with-published", "comp1k", "-q")
+    assert r.returncode == 0, r.stderr
+    assert "the measured rows are not comparable with the published Composition-1K rows" in r.stderr
+    assert "is not Composition-1K" in r.stdout  # and the table says so too
