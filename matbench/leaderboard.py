@@ -175,7 +175,8 @@ def published(name_or_path="comp1k", *, units: str = "paper"):
 
 
 def _published_rows(name, units, by, reference, n_common):
-    """Rows of the published table for the leaderboard, and what to say about them."""
+    """Rows of the published table for the leaderboard, and what to say about them (``dataset``
+    label, ``not_comparable`` reason or None, the ``note``); warns when not comparable."""
     import pandas as pd
 
     pub = published(name, units=units)
@@ -199,7 +200,10 @@ def _published_rows(name, units, by, reference, n_common):
     })
     if by is not None:
         rows[by] = "(all)"
-    return rows, {"file": str(name), "dataset": label, "not_comparable": why}
+    note = (f"published rows ({label or 'dataset not named'}, from {name}) are copied from papers and model zoos, "
+            f"each paper's own evaluation; they are not measured here and take no part in ranks or intervals"
+            + (f"; {why}" if why else ""))
+    return rows, {"file": str(name), "dataset": label, "not_comparable": why, "note": note}
 
 
 def _suffix(pub, col):
@@ -273,9 +277,7 @@ def leaderboard(df, *, units: str = "paper", by: str | None = None, with_publish
     if with_published is not None:
         prow, pub_info = _published_rows(with_published, units, by, provenance["reference"], len(common))
         lb = pd.concat([lb, prow], ignore_index=True)
-        notes.append(f"published rows ({pub_info['dataset'] or 'dataset not named'}, from {with_published}) are copied from papers and model "
-                     "zoos, each paper's own evaluation; they are not measured here and take no part in ranks or "
-                     "intervals" + (f"; {pub_info['not_comparable']}" if pub_info["not_comparable"] else ""))
+        notes.append(pub_info["note"])
     lb.attrs.update({"units": units, "headers": HEADERS[units], "notes": notes, "by": by, "ci": ci,
                      "provenance": provenance, "published": pub_info})
     return lb
@@ -372,7 +374,8 @@ def _provenance(attrs, units) -> dict:
     return {"matbench": base.get("matbench", __version__), "scored": base.get("scored"),
             "reference": base.get("reference"), "reference_text": describe_reference(base.get("reference")),
             "n_reference": attrs.get("n_reference"), "units": units, "mask_known": bool(attrs.get("mask_known")),
-            "matte_channel": attrs.get("matte_channel"), "prediction_folders": {m: str(Path(p).resolve()) for m, p in (attrs.get("pred_dirs") or {}).items()},
+            "matte_channel": attrs.get("matte_channel"),
+            "prediction_folders": {m: str(Path(p).resolve()) for m, p in (attrs.get("pred_dirs") or {}).items()},
             "runs": attrs.get("runs") or {}}
 
 

@@ -236,7 +236,8 @@ def read_leaderboard(path):
         if not doc or "measured" not in doc:
             raise MatbenchError(f"{path}: not a matbench leaderboard JSON")
         lb = pd.DataFrame([*doc["measured"], *doc.get("published", [])])
-        units = doc.get("units", {}).get("system")
+        units = doc.get("units")
+        units = units.get("system") if isinstance(units, dict) else units  # older files: "units": "paper"
         lb.attrs.update({k: doc.get(k) for k in ("notes", "by", "provenance", "title")})
     else:
         lb, scales = _read_csv(path)
