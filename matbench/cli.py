@@ -35,7 +35,7 @@ def cli():
     """Build the standard matting datasets exactly, score models as the MATLAB reference does."""
 
 
-# --- dataset building: build-comp1k, build-train, trimap, verify (issue 4) ---
+# --- dataset building: build-comp1k, build-train, build-sim (issue 16), trimap, verify (issue 4) ---
 
 @cli.command("build-comp1k")
 @adobe_root_option
@@ -80,6 +80,28 @@ def build_train_cmd(adobe_root, coco_root, out, bgs_per_fg, write_bg, jobs, comp
     r = build_train(adobe_root, coco_root, out, bgs_per_fg=bgs_per_fg, jobs=jobs, write_bg=write_bg,
                     progress=not quiet, compress_level=compress_level)
     click.echo(f"{r['composites']} composites in {r['out']} ({r['seconds']:.1f} s)")
+
+
+@cli.command("build-sim")
+@click.option("--simd-root", required=True, type=click.Path(file_okay=False),
+              help="The SIMD folder holding <class>/fg and <class>/alpha.")
+@click.option("--voc-root", required=True, type=click.Path(file_okay=False),
+              help="Folder of the VOC 2012 JPEGs (or JPEGImages/VOC2012/VOCdevkit above it).")
+@click.option("--file-list", required=True, type=click.Path(dir_okay=False),
+              help="The authors' SIMD_composition_test_filelist.txt (class:fg:bg per line).")
+@dataset_out_option
+@click.option("--matte-channel", type=click.Choice(["luma"]),
+              help="Accept alphas whose colour channels differ, read as the script does (OpenCV gray).")
+@jobs_option("Parallel workers (by foreground).")
+@compress_level_option
+@quiet_option
+def build_sim_cmd(simd_root, voc_root, file_list, out, matte_channel, jobs, compress_level, quiet):
+    """Build the SIM test set (SIMD), pixel-identical to the authors' generation script."""
+    from matbench.build_sim import build_sim
+
+    r = build_sim(simd_root, voc_root, file_list, out, jobs=jobs, progress=not quiet, matte_channel=matte_channel,
+                  compress_level=compress_level)
+    click.echo(f"{r['composites']} composites of {r['classes']} classes in {r['out']} ({r['seconds']:.1f} s)")
 
 
 @cli.command("trimap")
