@@ -161,8 +161,9 @@ def _formats(values) -> list[str]:
 @jobs_option()
 @click.option("--mask-known", is_flag=True, help="Set predictions to 0/255 where the trimap is 0/255 before scoring.")
 @click.option("--allow-missing", is_flag=True, help="Score the images that have predictions; report coverage.")
-@click.option("--by", type=click.Choice(["fg", "bg", "class"]), help="Per-group means (needs --dataset).")
-@click.option("--with-published", metavar="comp1k|CSV", help="Append published results (marked, never ranked).")
+@click.option("--by", type=click.Choice(["fg", "bg", "class"]),
+              help="Per-group means (needs --dataset); class: the SIM paper's per-class tables (classwise.*).")
+@click.option("--with-published", metavar="comp1k|sim|CSV", help="Append published results (marked, never ranked).")
 @click.option("--units", type=click.Choice(["paper", "raw"]), default="paper", show_default=True,
               help="paper: MSE x1e3 as Composition-1K tables; raw: MSE unscaled. SAD/Grad/Conn are sums / 1000.")
 @quiet_option
@@ -184,12 +185,22 @@ def score_cmd(pred_dirs, dataset, alpha_dir, trimap_dir, out, formats, jobs, mas
 
     df = score(list(pred_dirs), dataset=dataset, alpha_dir=alpha_dir, trimap_dir=trimap_dir, jobs=jobs,
                mask_known=mask_known, allow_missing=allow_missing, progress=not quiet)
-    lb = leaderboard(df, units=units, by=by, with_published=with_published)
+    lb = leaderboard(df, units=units, by=None if by == "class" else by, with_published=with_published)
     click.echo(format_leaderboard(lb, "md"), nl=False)
+    cw = None
+    if by == "class":  # overall table above, the paper's per-class tables (matbench.classwise) below
+        from matbench.classwise import class_means, format_classwise
+
+        cw = class_means(df, units=units, with_published="sim" if with_published == "sim" else None)
+        click.echo("\n" + format_classwise(cw, "md"), nl=False)
     if out:
         out = Path(out)
         write_text_atomic(out / "per_image.csv", df.to_csv(index=False, lineterminator="\n"))
         paths = write_leaderboard(lb, out, ["csv", *[f for f in fmts if f != "csv"]])
+        if cw is not None:
+            from matbench.classwise import write_classwise
+
+            paths += write_classwise(cw, out, ["csv", "latex", *fmts])
         click.echo(f"wrote {out / 'per_image.csv'}, " + ", ".join(str(p) for p in paths))
 
 # --- baselines: run (issue 6) ---

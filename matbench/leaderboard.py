@@ -14,7 +14,7 @@ SAD, Grad, Conn ÷ 1000; raw MSE). Conventions, stated in every rendering:
   of those ranks over images, ``avg_rank`` the mean of the four.
 - 95% intervals of the means: percentile bootstrap over images, ``n_boot`` resamples drawn
   with ``numpy.random.default_rng(seed)`` (seed 0), so they are reproducible.
-- Published rows (``with_published="comp1k"`` or a CSV path) are appended with
+- Published rows (``with_published="comp1k"``, ``"sim"`` or a CSV path) are appended with
   ``kind = "published"`` and their source; they take no part in ranks or intervals.
 """
 from __future__ import annotations
@@ -44,7 +44,9 @@ UNITS_NOTE = {
     "raw": "raw units: SAD, Grad, Conn are the DIM MATLAB sums ÷ 1000; MSE unscaled",
 }
 GROUPS = ("fg", "bg", "class")
-PUBLISHED = {"comp1k": "published_comp1k.csv"}
+PUBLISHED = {"comp1k": "published_comp1k.csv", "sim": "published_sim.csv"}
+# The dataset each shipped file reports on, and its image count (for labels and notes).
+PUBLISHED_DATASETS = {"comp1k": ("Composition-1K", 1000), "sim": ("SIM test set (SIMD)", 890)}
 
 
 # --------------------------------------------------------------------------- statistics
@@ -91,31 +93,40 @@ def average_ranks(df, metrics=METRICS):
 
 # --------------------------------------------------------------------------- published
 
+def read_published_table(name_or_path, shipped: dict, required, what: str = "published table"):
+    """A published-results CSV as a DataFrame: a name of ``shipped`` (name -> file shipped in
+    ``matbench.manifests``) or a path; lines starting with ``#`` are comments. MatbenchError when
+    the file is missing or lacks a ``required`` column."""
+    import pandas as pd
+
+    if str(name_or_path) in shipped:
+        from importlib.resources import files
+
+        with (files("matbench.manifests") / shipped[str(name_or_path)]).open("r", encoding="utf-8") as f:
+            pub = pd.read_csv(f, comment="#")
+    else:
+        path = Path(name_or_path)
+        if not path.is_file():
+            raise MatbenchError(f"{path}: {what} not found (known: {', '.join(shipped)})")
+        pub = pd.read_csv(path, comment="#")
+    missing = [c for c in required if c not in pub.columns]
+    if missing:
+        raise MatbenchError(f"{name_or_path}: {what} lacks columns {', '.join(missing)}")
+    return pub
+
+
 def published(name_or_path="comp1k", *, units: str = "paper"):
     """Published results as a DataFrame (``method, venue, year, sad, mse, grad, conn, source,
     verified, note``), MSE converted to ``units`` (the file stores paper units, MSE × 1e3).
 
-    ``name_or_path``: ``"comp1k"`` (the Composition-1K file shipped in ``matbench.manifests``)
+    ``name_or_path``: ``"comp1k"`` or ``"sim"`` (the Composition-1K and SIMD files shipped in
+    ``matbench.manifests``)
     or the path of a CSV with the same columns.
     """
     import pandas as pd
 
     _check_units(units)
-    if str(name_or_path) in PUBLISHED:
-        from importlib.resources import files
-
-        res = files("matbench.manifests") / PUBLISHED[str(name_or_path)]
-        with res.open("r", encoding="utf-8") as f:
-            pub = pd.read_csv(f, comment="#")
-    else:
-        path = Path(name_or_path)
-        if not path.is_file():
-            raise MatbenchError(f"{path}: published results not found (known: {', '.join(PUBLISHED)})")
-        pub = pd.read_csv(path, comment="#")
-    missing = [c for c in ("method", *METRICS, "source") if c not in pub.columns]
-    if missing:
-        raise MatbenchError(f"{name_or_path}: published table lacks columns {', '.join(missing)}")
-    pub = pub.copy()
+    pub = read_published_table(name_or_path, PUBLISHED, ("method", *METRICS, "source"))
     for m in METRICS:
         pub[m] = pd.to_numeric(pub[m], errors="coerce")
     pub["mse"] = pub["mse"] / 1000.0 * MSE_SCALE[units]
@@ -158,6 +169,10 @@ def leaderboard(df, *, units: str = "paper", by: str | None = None, with_publish
     runs = df.attrs.get("runs") or {}
     models = list(dict.fromkeys(df["model"]))
     group_keys = [None] if by is None else sorted(df[by].fillna("").astype(str).unique())
+    if by == "class":
+        from matbench.classwise import class_order  # the paper's class order
+
+        group_keys = class_order(group_keys)
     rows = []
     for model in models:
         mdf = df[df["model"] == model]
@@ -216,9 +231,10 @@ def leaderboard(df, *, units: str = "paper", by: str | None = None, with_publish
 
     if with_published is not None:
         pub = published(with_published, units=units)
+        pub_label, pub_n = PUBLISHED_DATASETS.get(str(with_published), ("another dataset", np.nan))
         prow = pd.DataFrame({
             "model": pub["method"].astype(str),
-            "n_images": 1000 if str(with_published) == "comp1k" else np.nan,
+            "n_images": pub_n,
             **{m: pub[m] for m in METRICS},
             "kind": "published",
             "source": pub["source"].astype(str) + _suffix(pub, "verified"),
@@ -227,8 +243,10 @@ def leaderboard(df, *, units: str = "paper", by: str | None = None, with_publish
         if by is not None:
             prow[by] = "(all)"
         lb = pd.concat([lb, prow], ignore_index=True)
-        notes.append("published rows are copied from papers/model zoos (Composition-1K, 1000 images, each "
+        size = f", {pub_n} images" if pub_n == pub_n else ""
+        notes.append(f"published rows are copied from papers/model zoos ({pub_label}{size}, each "
                      "paper's own evaluation); they are not measured here and take no part in ranks or intervals")
+        lb.attrs["published_dataset"] = pub_label
     lb.attrs.update({"units": units, "headers": HEADERS[units], "notes": notes, "by": by, "ci": ci})
     return lb
 
@@ -333,6 +351,7 @@ def format_leaderboard(lb, fmt: str = "md", *, title: str | None = None) -> str:
     by = lb.attrs.get("by")
     ci = lb.attrs.get("ci", True)
     measured, pub = _split(lb)
+    pub_label = lb.attrs.get("published_dataset", "Composition-1K")
     title = title or "Matting leaderboard"
     if fmt == "csv":
         return lb.to_csv(index=False, lineterminator="\n")
@@ -351,7 +370,7 @@ def format_leaderboard(lb, fmt: str = "md", *, title: str | None = None) -> str:
         out += [f"- {n}" for n in notes]
         if len(pub):
             pcols, pbody = _display_published(pub, units)
-            out += ["", "### Published Composition-1K results (not measured here, not ranked)", "",
+            out += ["", f"### Published {pub_label} results (not measured here, not ranked)", "",
                     _md_table(pcols, pbody)]
         return "\n".join(out) + "\n"
     if fmt == "html":
@@ -366,10 +385,10 @@ def format_leaderboard(lb, fmt: str = "md", *, title: str | None = None) -> str:
                "<ul>\n" + "".join(f"<li>{_html.escape(n)}</li>\n" for n in notes) + "</ul>\n"]
         if len(pub):
             pcols, pbody = _display_published(pub, units)
-            out += ["<h3>Published Composition-1K results (not measured here, not ranked)</h3>\n",
+            out += [f"<h3>Published {_html.escape(pub_label)} results (not measured here, not ranked)</h3>\n",
                     table(pcols, pbody, "published")]
         return "".join(out)
-    return _latex(measured, pub, units, by, notes, title)
+    return _latex(measured, pub, units, by, notes, title, pub_label)
 
 
 def _tex(s: str) -> str:
@@ -378,7 +397,7 @@ def _tex(s: str) -> str:
     return "".join(rep.get(ch, ch) for ch in str(s))
 
 
-def _latex(measured, pub, units, by, notes, title) -> str:
+def _latex(measured, pub, units, by, notes, title, pub_label="Composition-1K") -> str:
     """A booktabs ``tabular`` ready to paste; the best measured value per column in bold."""
     heads = {"sad": "SAD", "mse": r"MSE$\times 10^{3}$" if units == "paper" else "MSE", "grad": "Grad",
              "conn": "Conn"}
@@ -402,7 +421,7 @@ def _latex(measured, pub, units, by, notes, title) -> str:
             cells.append(s)
         lines.append(" & ".join(cells) + r" \\")
     if len(pub):
-        lines += [r"\midrule", r"\multicolumn{" + str(ncol) + r"}{l}{\emph{Published (Composition-1K)}} \\"]
+        lines += [r"\midrule", r"\multicolumn{" + str(ncol) + r"}{l}{\emph{Published (" + _tex(pub_label) + r")}} \\"]
         for _, r in pub.iterrows():
             cells = [_tex(r["model"])] + (["--"] if by else []) + [_fmt(r[m], m, units) for m in METRICS]
             lines.append(" & ".join(cells) + r" \\")

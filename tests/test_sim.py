@@ -450,3 +450,38 @@ def test_jobs_resume_and_verify(sample, built, tmp_path):
     r = verify(out)
     assert r["missing"] == ["fur/trimap/fur ball (1)_2008_000047.png"]
     assert r["changed"] == ["defocus/merged/defocus-flower_2008_000011.png"]
+
+
+def test_end_to_end_cli(sample, tmp_path):
+    """build-sim -> run trimap-mid -> score --by class (with the published SIM tables) -> report."""
+    data, preds, scores = tmp_path / "SIMD-test", tmp_path / "pred", tmp_path / "scores"
+    p = run_cli("build-sim", "--simd-root", sample.simd_root, "--voc-root", sample.voc_root, "--file-list",
+                sample.file_list, "--out", data, "-q")
+    assert p.returncode == 0, p.stderr
+    assert "11 composites of 5 classes" in p.stdout
+    p = run_cli("run", "trimap-mid", "--dataset", data, "--out", preds, "-q")
+    assert p.returncode == 0, p.stderr
+    assert (preds / "fur ball (1)_2008_000047.png").is_file()
+    exact = tmp_path / "exact"  # a second model: the ground truth itself
+    exact.mkdir()
+    for r in read_manifest(data):
+        (exact / f"{r['image']}.png").write_bytes((data / r["alpha"]).read_bytes())
+    p = run_cli("score", preds, exact, "--dataset", data, "--by", "class", "--with-published", "sim", "--out", scores,
+                "--format", "md,latex", "-q")
+    assert p.returncode == 0, p.stderr
+    out = p.stdout
+    assert "Published SIM test set (SIMD) results" in out and "### SAD/1e3 per class" in out
+    order = [out.index(f"| {c}") for c in ("defocus |", "fur |", "glass_ice |", "hair_hard |", "flower (plant_flower)")]
+    assert order == sorted(order)
+    assert "lace† (texture_holed)" in out and "assumed to be texture_holed" in out
+    tex = (scores / "classwise.tex").read_text()
+    assert r"exact & \textbf{0.00} & -- & \textbf{0.00}" in tex and r"\emph{Published (SIM paper)}" in tex
+    assert "lace$^\\dagger$" in tex
+    import pandas as pd
+
+    from matbench.report import write_report
+
+    per_image = pd.read_csv(scores / "per_image.csv", keep_default_na=False, na_values=[""])
+    assert set(per_image["class"]) == {"defocus", "fur", "glass_ice", "hair_hard", "plant_flower"}
+    report = write_report(tmp_path / "report.html", per_image, dataset=data, pred_dirs={"pred": preds})
+    assert "fur ball (1)_2008_" in report.read_text()
