@@ -81,7 +81,7 @@ def class_means(df, *, units: str = "paper", with_published=None):
     ``df``: per-image scores (:func:`matbench.score` with ``dataset=``). ``units``: ``"paper"``
     or ``"raw"``. ``with_published``: None or ``"sim"`` (or a CSV with the columns of
     ``published_sim_classes.csv``). Returns a long DataFrame with columns ``model, class,
-    label, mapping, n_images, sad, mse, grad, conn, kind, source``: per measured model its
+    label, mapping, n_images, sad, mse, grad, conn, units, kind, source``: per measured model its
     classes in order, then the ``all images`` and ``mean of classes`` rows; published rows
     last. ``attrs``: ``units``, ``notes``. Raises MatbenchError without a class column.
     """
@@ -104,8 +104,9 @@ def class_means(df, *, units: str = "paper", with_published=None):
         per_class = [_means(mdf[mcls == k], scale, model, k) for k in order if (mcls == k).any()]
         rows += per_class
         rows.append(_means(mdf, scale, model, ALL_IMAGES))
-        summary = {m: _nanmean([r[m] for r in per_class]) for m in METRICS}
-        rows.append(dict(_row(model, MEAN_OF_CLASSES, len(per_class)), **summary))
+        named = [r for r in per_class if r["class"]]  # images without a class are no class
+        summary = {m: _nanmean([r[m] for r in named]) for m in METRICS}
+        rows.append(dict(_row(model, MEAN_OF_CLASSES, len(named)), **summary))
     notes = [UNITS_NOTE[units], "per class: the mean over that class's images (each image counts once); "
              f"'{ALL_IMAGES}': mean over every image (the paper's Table 1); '{MEAN_OF_CLASSES}': unweighted mean "
              "of the class means (n = number of classes)"]
@@ -117,7 +118,8 @@ def class_means(df, *, units: str = "paper", with_published=None):
     if cw["class"].isin(ASSUMED).any():
         notes.append(ASSUMPTION_NOTE)
     cw["n_images"] = cw["n_images"].astype("Int64")
-    cw = cw[["model", "class", "label", "mapping", "n_images", *METRICS, "kind", "source"]]
+    cw["units"] = UNITS_NOTE[units].split(":", 1)[1].strip()  # so that the CSV states its units
+    cw = cw[["model", "class", "label", "mapping", "n_images", *METRICS, "units", "kind", "source"]]
     cw.attrs.update({"units": units, "notes": notes})
     return cw
 
@@ -243,7 +245,8 @@ def format_classwise(cw, fmt: str = "md", *, title: str = "Class-wise results") 
         out += [f"### {HEADERS[units][m]} per class", "", "| class | n | " + " | ".join(models) + " |",
                 "|" + "---|" * (2 + len(models))]
         for i, k in enumerate(keys):
-            cells = [_cell(v) for v in measured.iloc[:, i]] + ([_cell(v) for v in pub.iloc[:, i]] if pub is not None else [])
+            cells = [_cell(v) for v in measured.iloc[:, i]]
+            cells += [_cell(v) for v in pub.iloc[:, i]] if pub is not None else []
             count = f"{int(n[k])}" if k in n.index and not pd.isna(n[k]) else ""
             out.append(f"| {_heading(k)} | {count} | " + " | ".join(cells) + " |")
         out.append("")
@@ -267,7 +270,8 @@ def _latex(cw, units, notes, title) -> str:
             lines.append(" & ".join([_tex(model)] + cells) + r" \\")
         if pub is not None:
             lines += [r"\midrule", r"\multicolumn{" + str(len(keys) + 1) + r"}{l}{\emph{Published (SIM paper)}} \\"]
-            lines += [" & ".join([_tex(model)] + [_cell(v, "--") for v in vals]) + r" \\" for model, vals in pub.iterrows()]
+            lines += [" & ".join([_tex(model)] + [_cell(v, "--") for v in vals]) + r" \\"
+                      for model, vals in pub.iterrows()]
         lines += [r"\bottomrule", r"\end{tabular}"]
     lines += [f"% {_tex(n)}" for n in notes[1:]]
     return "\n".join(lines) + "\n"

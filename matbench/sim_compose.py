@@ -26,17 +26,22 @@ Where the script does not do what its code appears to say, and how matbench repr
   pixels equal an independent numpy implementation of OpenCV's fixed-point bilinear formula.
   (OpenCV computes an exact 2:1 downscale with ``INTER_AREA``; the values are the same.)
 - ``cv2.imread`` applies the EXIF orientation of JPEGs (and, in the OpenCV matbench installs,
-  of PNG ``eXIf`` chunks and WebP; the authors' files are all JPEG), for colour and gray reads alike: a portrait photo whose
-  pixels are stored sideways is composited upright. Pillow, which Adobe's script uses, does
-  not. matbench reads with the same calls; header-only size checks apply the same rule
-  (:func:`opencv_size`).
+  of PNG ``eXIf`` chunks and WebP; the authors' files are all JPEG), for colour and gray reads
+  alike: a portrait photo whose pixels are stored sideways is composited upright. Pillow,
+  which Adobe's script uses, does not. matbench reads with the same calls; header-only size
+  checks apply the same rule (:func:`opencv_size`).
 - ``cv2.imread(alpha, 0)`` converts a colour file to gray: for PNG with libpng's fixed-point
   weights, (9797·R + 19234·G + 3737·B) >> 15 (0.299 and 0.587 in 1/32768, truncated; it
-  differs from ``cv2.cvtColor`` by 1 in about half the pixels), for JPEG it decodes the luma; a palette PNG gives its colours' gray (not
-  its indices); an RGBA file's alpha channel is ignored. Where every channel holds the same
-  value (the usual gray matte saved as colour) this is that value and matbench agrees. An
-  alpha whose channels differ is ambiguous (:mod:`matbench.mattes`), so matbench refuses it
-  unless ``matte_channel="luma"`` (``--matte-channel luma``) asks for the script's conversion.
+  differs from ``cv2.cvtColor`` by 1 in about half the pixels), for JPEG it decodes the luma;
+  a palette PNG gives its colours' gray (not its indices); an RGBA file's alpha channel is
+  ignored. Where every channel holds the same value (the usual gray matte saved as colour)
+  this is that value and matbench agrees. An alpha whose channels differ is ambiguous
+  (:mod:`matbench.mattes`), so matbench refuses it unless ``matte_channel="luma"``
+  (``--matte-channel luma``) asks for the script's conversion.
+- The script does not record its OpenCV version, and OpenCV's ``INTER_LINEAR`` is not
+  promised bit-exact across versions and CPUs (``INTER_LINEAR_EXACT`` exists for that).
+  matbench uses the installed OpenCV (>= 4.8) and the tests pin the formulas above, so a
+  change of OpenCV that would change the pixels makes them fail.
 - Size normalisation is not "max side ≤ 1920, min side ≥ 800": (h, w) is the *alpha's*
   size; r = 1920/max(h, w) shrinks only (r < 1), then r2 = 800/min(th, tw) enlarges every
   image whose (shrunk) short side is under 800, so small images are **upscaled**, thin
