@@ -59,23 +59,24 @@ def _is_within(path: Path, folder: Path) -> bool:
         return False
 
 
-def check_out_folder(out, sources) -> Path:
+def check_out_folder(out, sources, subdirs=OUTPUT_DIRS) -> Path:
     """Refuse an output folder inside (or equal to) a source folder, or one whose output
-    subfolders would be a source or contain one."""
+    subfolders (``subdirs``, relative to ``out``) would be a source or contain one."""
     out = Path(out).resolve()
     for src in sources:
         src = Path(src).resolve()
         if _is_within(out, src):
             raise MatbenchError(f"{out}: output folder is inside the source folder {src}; choose another --out")
-        for sub in OUTPUT_DIRS:
+        for sub in subdirs:
             if _is_within(src, out / sub):
                 raise MatbenchError(f"{out}: output subfolder {sub}/ would hold the source folder {src}")
     return out
 
 
-def _remove_stray_temps(out: Path) -> None:
-    """Delete temporary files left by an interrupted run (``.<name>.<random>.tmp``)."""
-    for folder in (out, *(out / d for d in OUTPUT_DIRS)):
+def _remove_stray_temps(out: Path, subdirs=OUTPUT_DIRS) -> None:
+    """Delete temporary files left by an interrupted run (``.<name>.<random>.tmp``) in ``out``
+    and its ``subdirs``."""
+    for folder in (out, *(out / d for d in subdirs)):
         try:
             entries = os.scandir(folder)
         except FileNotFoundError:
@@ -211,20 +212,7 @@ def _run_build(split, out: Path, *, trimaps: str | None, trimap_kernel: int, job
         "recipe": "Adobe Deep Image Matting Composition_code.py (Pillow BICUBIC upscale, top-left crop, "
                   "float64 truncating blend)",
     }
-    ds_path = out / "dataset.json"
-    if ds_path.is_file():
-        try:
-            old = json.loads(ds_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            old = None
-        if isinstance(old, dict):
-            diff = sorted(k for k in params if k in old and old[k] != params[k])
-            if diff:
-                raise MatbenchError(f"{out}: holds a different build ({', '.join(diff)} differ); "
-                                    "use a new --out folder")
-    text = json.dumps(params, indent=2) + "\n"
-    write_text_atomic(ds_path, text)
-    _remove_stray_temps(out)
+    prepare_out(out, params)
     old_rows = _old_rows(out)
 
     tasks = []
@@ -245,33 +233,61 @@ def _run_build(split, out: Path, *, trimaps: str | None, trimap_kernel: int, job
         })
     del old_rows
 
-    total = len(tasks) * split.bgs_per_fg
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=total, unit="img", desc=f"build {params['kind']}", smoothing=0.05)
-    results: dict[int, list[dict]] = {}
-    try:
-        for i, rows in imap_unordered(_build_foreground, tasks, jobs=jobs):
-            results[i] = rows
-            if bar is not None:
-                bar.update(len(rows))
-    finally:
-        if bar is not None:
-            bar.close()
-    rows = [r for i in range(len(tasks)) for r in results[i]]
+    results = run_tasks(_build_foreground, tasks, jobs=jobs, progress=progress, desc=f"build {params['kind']}",
+                        total=len(tasks) * split.bgs_per_fg)
+    rows = [r for rows in results for r in rows]
     write_manifest(out, rows)
     _write_mmagic_list(out, split.kind, rows)
     return {"out": str(out), "composites": len(rows), "seconds": time.perf_counter() - t0,
             "trimaps": trimaps or ""}
 
 
+def prepare_out(out: Path, params: dict, subdirs=OUTPUT_DIRS) -> None:
+    """Start or resume a build in ``out``: refuse a folder whose ``dataset.json`` records other
+    values of ``params``, write ``params`` there, remove stray temporary files."""
+    ds_path = out / "dataset.json"
+    if ds_path.is_file():
+        try:
+            old = json.loads(ds_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            old = None
+        if isinstance(old, dict):
+            diff = sorted(k for k in params if k in old and old[k] != params[k])
+            if diff:
+                raise MatbenchError(f"{out}: holds a different build ({', '.join(diff)} differ); "
+                                    "use a new --out folder")
+    text = json.dumps(params, indent=2) + "\n"
+    write_text_atomic(ds_path, text)
+    _remove_stray_temps(out, subdirs)
+
+
+def run_tasks(fn, tasks: list, *, jobs: int, progress: bool, desc: str, total: int) -> list:
+    """``[fn(task) for task in tasks]`` computed by ``jobs`` workers (``matbench.parallel``); each
+    result is a list of manifest rows, counted on a progress bar of ``total`` composites."""
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, unit="img", desc=desc, smoothing=0.05)
+    results: dict[int, list[dict]] = {}
+    try:
+        for i, rows in imap_unordered(fn, tasks, jobs=jobs):
+            results[i] = rows
+            if bar is not None:
+                bar.update(len(rows))
+    finally:
+        if bar is not None:
+            bar.close()
+    return [results[i] for i in range(len(tasks))]
+
+
 def _write_mmagic_list(out: Path, kind: str, rows) -> None:
 
     items = []
     for r in rows:
-        d = {"alpha_path": r["alpha"], "fg_path": r["fg_path"]}
+        d = {"alpha_path": r["alpha"]}
+        if r.get("fg_path"):
+            d["fg_path"] = r["fg_path"]
         if r.get("bg_path"):
             d["bg_path"] = r["bg_path"]
         d["merged_path"] = r["merged"]

@@ -35,7 +35,7 @@ def cli():
     """Build the standard matting datasets exactly, score models as the MATLAB reference does."""
 
 
-# --- dataset building: build-comp1k, build-train, trimap, verify (issue 4) ---
+# --- dataset building: build-comp1k, build-train, build-sim (issue 16), trimap, verify (issue 4) ---
 
 @cli.command("build-comp1k")
 @adobe_root_option
@@ -80,6 +80,28 @@ def build_train_cmd(adobe_root, coco_root, out, bgs_per_fg, write_bg, jobs, comp
     r = build_train(adobe_root, coco_root, out, bgs_per_fg=bgs_per_fg, jobs=jobs, write_bg=write_bg,
                     progress=not quiet, compress_level=compress_level)
     click.echo(f"{r['composites']} composites in {r['out']} ({r['seconds']:.1f} s)")
+
+
+@cli.command("build-sim")
+@click.option("--simd-root", required=True, type=click.Path(file_okay=False),
+              help="The SIMD folder holding <class>/fg and <class>/alpha.")
+@click.option("--voc-root", required=True, type=click.Path(file_okay=False),
+              help="Folder of the VOC 2012 JPEGs (or JPEGImages/VOC2012/VOCdevkit above it).")
+@click.option("--file-list", required=True, type=click.Path(dir_okay=False),
+              help="The authors' SIMD_composition_test_filelist.txt (class:fg:bg per line).")
+@dataset_out_option
+@click.option("--matte-channel", type=click.Choice(["luma"]),
+              help="Accept alphas whose colour channels differ, read as the script does (OpenCV gray).")
+@jobs_option("Parallel workers (by foreground).")
+@compress_level_option
+@quiet_option
+def build_sim_cmd(simd_root, voc_root, file_list, out, matte_channel, jobs, compress_level, quiet):
+    """Build the SIM test set (SIMD), pixel-identical to the authors' generation script."""
+    from matbench.build_sim import build_sim
+
+    r = build_sim(simd_root, voc_root, file_list, out, jobs=jobs, progress=not quiet, matte_channel=matte_channel,
+                  compress_level=compress_level)
+    click.echo(f"{r['composites']} composites of {r['classes']} classes in {r['out']} ({r['seconds']:.1f} s)")
 
 
 @cli.command("trimap")
@@ -143,8 +165,9 @@ def _formats(values) -> list[str]:
 @click.option("--allow-missing", is_flag=True,
               help="Score the images that have predictions; means and ranks over the images all models have.")
 @click.option("--by", type=click.Choice(["fg", "bg", "class"]),
-              help="Also a leaderboard per group, ranked within each group (needs --dataset).")
-@click.option("--with-published", metavar="comp1k|CSV", help="Append published results (marked, never ranked).")
+              help="Also a leaderboard per group, ranked within each group (needs --dataset); class adds the SIM "
+                   "paper's per-class tables (classwise.*).")
+@click.option("--with-published", metavar="comp1k|sim|CSV", help="Append published results (marked, never ranked).")
 @click.option("--units", type=click.Choice(["paper", "raw"]), default="paper", show_default=True,
               help="paper: MSE x1e3 as Composition-1K tables; raw: MSE unscaled. SAD/Grad/Conn are sums / 1000.")
 @quiet_option
@@ -175,10 +198,18 @@ def score_cmd(pred_dirs, dataset, alpha_dir, trimap_dir, out, formats, jobs, mas
         tables.append((f"leaderboard_by_{by}", f"Matting leaderboard by {by}", leaderboard(df, units=units, by=by)))
     shown = "md" if out else fmts[0]
     click.echo("\n".join(format_leaderboard(lb, shown, title=title) for _, title, lb in tables), nl=False)
+    cw = None
+    if by == "class":  # and the paper's per-class tables (matbench.classwise)
+        from matbench.classwise import class_means, format_classwise, write_classwise
+
+        cw = class_means(df, units=units, with_published="sim" if with_published == "sim" else None)
+        click.echo("\n" + format_classwise(cw, "md" if shown in ("md", "html") else shown), nl=False)
     if out:
         paths = write_per_image(df, Path(out))
         for stem, title, lb in tables:
             paths += write_leaderboard(lb, Path(out), ["csv", *fmts], stem=stem, title=title)
+        if cw is not None:
+            paths += write_classwise(cw, Path(out), ["csv", "latex", *[f for f in fmts if f != "html"]])
         click.echo("wrote " + ", ".join(str(p) for p in paths))
 
 

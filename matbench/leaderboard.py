@@ -59,8 +59,10 @@ UNITS_NOTE = {
     "raw": "raw units: SAD, Grad, Conn are the DIM MATLAB sums ÷ 1000; MSE unscaled",
 }
 GROUPS = ("fg", "bg", "class")
-PUBLISHED = {"comp1k": "published_comp1k.csv"}
+PUBLISHED = {"comp1k": "published_comp1k.csv", "sim": "published_sim.csv"}
 COMP1K = "Composition-1K"
+# Image counts of the datasets the shipped published files report on (their ``dataset`` column).
+DATASET_IMAGES = {COMP1K: 1000, "SIM test set (SIMD)": 890}
 
 
 # --------------------------------------------------------------------------- statistics
@@ -116,11 +118,34 @@ def average_ranks(df, metrics=METRICS):
 
 # --------------------------------------------------------------------------- published
 
+def read_published_table(name_or_path, shipped: dict, required, what: str = "published table", **read_csv):
+    """A published-results CSV as a DataFrame: a name of ``shipped`` (name -> file shipped in
+    ``matbench.manifests``) or a path; lines starting with ``#`` are comments; ``read_csv``
+    goes to :func:`pandas.read_csv`. MatbenchError when the file is missing or lacks a
+    ``required`` column."""
+    import pandas as pd
+
+    if str(name_or_path) in shipped:
+        from importlib.resources import files
+
+        with (files("matbench.manifests") / shipped[str(name_or_path)]).open("r", encoding="utf-8") as f:
+            pub = pd.read_csv(f, comment="#", **read_csv)
+    else:
+        path = Path(name_or_path)
+        if not path.is_file():
+            raise MatbenchError(f"{path}: {what} not found (known: {', '.join(shipped)})")
+        pub = pd.read_csv(path, comment="#", **read_csv)
+    missing = [c for c in required if c not in pub.columns]
+    if missing:
+        raise MatbenchError(f"{name_or_path}: {what} lacks columns {', '.join(missing)}")
+    return pub
+
+
 def published(name_or_path="comp1k", *, units: str = "paper"):
     """Published results as a DataFrame, MSE converted to ``units``.
 
-    ``name_or_path``: ``"comp1k"`` (``published_comp1k.csv`` shipped in ``matbench.manifests``)
-    or the path of a CSV (lines starting with ``#`` are comments) with the columns:
+    ``name_or_path``: ``"comp1k"`` or ``"sim"`` (``published_comp1k.csv`` / ``published_sim.csv``
+    shipped in ``matbench.manifests``) or the path of a CSV (lines starting with ``#`` are comments) with the columns:
 
     - ``method``, ``sad``, ``mse``, ``grad``, ``conn``, ``source`` (required; an empty metric
       cell is a value the paper does not report);
@@ -139,20 +164,8 @@ def published(name_or_path="comp1k", *, units: str = "paper"):
     import pandas as pd
 
     _check_units(units)
-    if str(name_or_path) in PUBLISHED:
-        from importlib.resources import files
-
-        res = files("matbench.manifests") / PUBLISHED[str(name_or_path)]
-        with res.open("r", encoding="utf-8") as f:
-            pub = pd.read_csv(f, comment="#", dtype=str, keep_default_na=False)
-    else:
-        path = Path(name_or_path)
-        if not path.is_file():
-            raise MatbenchError(f"{path}: published results not found (known: {', '.join(PUBLISHED)})")
-        pub = pd.read_csv(path, comment="#", dtype=str, keep_default_na=False)
-    missing = [c for c in ("method", *METRICS, "source") if c not in pub.columns]
-    if missing:
-        raise MatbenchError(f"{name_or_path}: published table lacks columns {', '.join(missing)}")
+    pub = read_published_table(name_or_path, PUBLISHED, ("method", *METRICS, "source"),
+                               dtype=str, keep_default_na=False)
     pub = pub.copy()
     for m in METRICS:
         text = pub[m].str.strip()
@@ -191,7 +204,7 @@ def _published_rows(name, units, by, reference, n_common):
         warnings.warn(f"--with-published {name}: {why}", stacklevel=3)
     rows = pd.DataFrame({
         "model": pub["method"].astype(str),
-        "n_images": np.where(pub["dataset"] == COMP1K, 1000.0, math.nan),
+        "n_images": [float(DATASET_IMAGES.get(d, math.nan)) for d in pub["dataset"]],
         **{m: pub[m] for m in METRICS},
         "kind": "published",
         "source": pub["source"].astype(str) + _suffix(pub, "verified"),
@@ -296,7 +309,12 @@ def _groups(df, by):
     if by is None:
         return [(None, df)]
     keys = df[by].fillna("").astype(str)
-    return [(g, df[keys == g]) for g in sorted(keys.unique())]
+    order = sorted(keys.unique())
+    if by == "class":
+        from matbench.classwise import class_order  # the paper's class order
+
+        order = class_order(order)
+    return [(g, df[keys == g]) for g in order]
 
 
 def _model_row(mine, common, ranks, n_reference, *, scale, ci, n_boot, seed, level, differ) -> dict:

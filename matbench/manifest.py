@@ -26,6 +26,14 @@ class       matting class of the foreground (empty when the release has none)
 sha256      sha256 of the decoded merged pixels (H×W×3 uint8, row-major)
 =========== ===================================================================
 
+``alpha_sha256`` and ``trimap_sha256``: sha256 of the decoded pixels (H×W uint8) of the row's
+``alpha`` and ``trimap`` files, when the builder records them (``<file column>_sha256``).
+
+The SIM test set (``matbench.build_sim``) uses the same columns: ``image`` is
+``<fg stem>_<bg stem>``, ``fg_folder`` and ``class`` the class of the file list, ``k`` the
+composite's index among its foreground's lines, ``width``/``height`` the size after the
+script's size normalisation, and ``alpha``/``trimap`` one file per composite.
+
 ``<dataset>/dataset.json`` holds the build's parameters (kind, bgs per fg, trimap
 source, matbench version).
 """
@@ -42,6 +50,7 @@ MANIFEST_NAME = "manifest.csv"
 COLUMNS = [
     "split", "image", "fg", "fg_folder", "bg", "k", "width", "height", "bg_width",
     "bg_height", "ratio", "merged", "alpha", "fg_path", "bg_path", "trimap", "class", "sha256",
+    "alpha_sha256", "trimap_sha256",
 ]
 
 

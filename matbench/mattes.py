@@ -145,13 +145,14 @@ def _palette_indices(im: Image.Image, path) -> np.ndarray:
     return idx
 
 
-def read_matte(path, matte_channel: str | None = None) -> np.ndarray:
+def read_matte(path, matte_channel: str | None = None, *, how: str = _HOW) -> np.ndarray:
     """Read a matte, trimap or prediction file as the reference reads it (see module doc).
 
     Returns an H×W ``uint8`` array (C-contiguous). ``matte_channel``: None (refuse ambiguous
     files), ``"red"`` (channel 1 of colour files) or ``"alpha"`` (the alpha channel of RGBA/LA
-    files). Raises MatbenchError, one line naming the file, for unreadable, truncated, 1/16-bit,
-    float, non-gray palette and (without ``matte_channel``) colour or transparent files.
+    files). ``how``: the advice that ends the message refusing an ambiguous file. Raises
+    MatbenchError, one line naming the file, for unreadable, truncated, 1/16-bit, float, non-gray
+    palette and (without ``matte_channel``) colour or transparent files.
     """
     from matbench.io import load_image, open_image
 
@@ -161,10 +162,10 @@ def read_matte(path, matte_channel: str | None = None) -> np.ndarray:
         problem = header_problem(_info(im, path), matte_channel)
         if problem:
             raise MatbenchError(problem)
-        return _matte_pixels(load_image(im, path), path, matte_channel)
+        return _matte_pixels(load_image(im, path), path, matte_channel, how)
 
 
-def _matte_pixels(im: Image.Image, path: Path, matte_channel) -> np.ndarray:
+def _matte_pixels(im: Image.Image, path: Path, matte_channel, how: str = _HOW) -> np.ndarray:
     if im.mode == "L":
         return np.asarray(im)
     if im.mode == "P":
@@ -188,7 +189,7 @@ def _matte_pixels(im: Image.Image, path: Path, matte_channel) -> np.ndarray:
         if not has_alpha:
             raise MatbenchError(f"{found}; it has no alpha channel for --matte-channel alpha")
         return np.ascontiguousarray(arr[..., -1])
-    raise MatbenchError(f"{found}; which channel is the matte is ambiguous: {_HOW}")
+    raise MatbenchError(f"{found}; which channel is the matte is ambiguous: {how}")
 
 
 def raise_problems(problems, what: str = "input") -> None:

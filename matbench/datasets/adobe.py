@@ -92,18 +92,22 @@ def check_name(name: str, list_path, line: int) -> None:
         raise MatbenchError(f"{where}: {name!r} is too short for a file name with extension")
 
 
+def read_list_text(path, what: str = "name list") -> str:
+    """The UTF-8 text of a list file; a one-line MatbenchError when it is missing or unreadable."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise MatbenchError(f"{path}: {what} not found") from None
+    except UnicodeDecodeError:
+        raise MatbenchError(f"{path}: {what} is not UTF-8 text") from None
+    except OSError as e:
+        raise MatbenchError(f"{path}: cannot read {what} ({e.strerror})") from None
+
+
 def read_name_list(path) -> list[str]:
     """Names of a release list (LF or CRLF, optional final newline), validated."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise MatbenchError(f"{path}: name list not found") from None
-    except UnicodeDecodeError:
-        raise MatbenchError(f"{path}: name list is not UTF-8 text") from None
-    except OSError as e:
-        raise MatbenchError(f"{path}: cannot read name list ({e.strerror})") from None
-    lines = text.split("\n")
+    lines = read_list_text(path).split("\n")
     while lines and not lines[-1].strip():
         lines.pop()
     names = []
