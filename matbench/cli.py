@@ -209,19 +209,22 @@ def run_command(name, dataset, images, trimaps, out, checkpoint, stage, device, 
 # --- sample benchmark: demo (issue 5) ---
 
 @cli.command("demo")
-@click.option("--out", "out", default="matbench-demo", show_default=True, type=click.Path(file_okay=False),
-              help="Folder for the sample release, dataset, predictions, leaderboards and report.html.")
+@click.option("--out", "out", type=click.Path(file_okay=False),
+              help="Folder for the sample release, datasets, predictions, leaderboards and report.html "
+                   "[default: matbench-demo-<user> in the system's temporary folder].")
 @click.option("--jobs", "-j", type=click.IntRange(min=1),
               help="Worker processes for building, the baselines and scoring [default: all cores].")
 @quiet_option
 def demo_command(out, jobs, quiet):
     """Run the built-in sample benchmark end to end (no download, no licence).
 
-    Generates a small release laid out like Adobe's (10 foregrounds with exact alpha mattes
-    of distinct matting classes, backgrounds from scikit-image's photographs), builds its
-    Composition set (10 × 5), runs the weight-free baselines (trimap-mid, closed-form),
-    scores them, prints the leaderboard (published Composition-1K rows below, as another
-    dataset) and writes OUT/report.html.
+    Generates a small release laid out like Adobe's (test set: 10 foregrounds with exact
+    alpha mattes of distinct matting classes and official trimaps; training set: 4 JPEG
+    foregrounds; backgrounds from scikit-image's photographs, VOC- and COCO-named), builds
+    its test set (10 × 5) and training set (4 × 4), runs the weight-free baselines
+    (trimap-mid, closed-form), scores them, prints the leaderboard (published Composition-1K
+    rows below, as another dataset), writes OUT/report.html and prints the matbench
+    commands that do the same by hand.
     """
     import os
 
