@@ -37,7 +37,7 @@ GOLDEN_DIM = REPO / "tests" / "data" / "golden" / "dim"
 FENCE = re.compile(r"^```([\w+-]*)[ \t]*\n(.*?)^```[ \t]*$", re.M | re.S)
 RUN = ("bash", "python")
 SKIP = ("console", "text")
-PLACEHOLDER = re.compile(r"\bdata/[\w.-]+(?:/[\w.-]+)*")
+PLACEHOLDER = re.compile(r"(?<![\w/.~-])data/[\w.-]+(?:/[\w.-]+)*")  # data/... not inside another path
 SAMPLE = {"size": 64, "bgs_per_fg": 1, "train_bgs_per_fg": 2}
 TIMEOUT = 600
 
