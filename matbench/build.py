@@ -238,8 +238,8 @@ def _run_build(split, out: Path, *, trimaps: str | None, trimap_kernel: int, job
     rows = [r for rows in results for r in rows]
     write_manifest(out, rows)
     _write_mmagic_list(out, split.kind, rows)
-    return {"out": str(out), "composites": len(rows), "seconds": time.perf_counter() - t0,
-            "trimaps": trimaps or ""}
+    return {"out": str(out), "composites": len(rows), "foregrounds": len(tasks), "bgs_per_fg": split.bgs_per_fg,
+            "seconds": time.perf_counter() - t0, "trimaps": trimaps or ""}
 
 
 def prepare_out(out: Path, params: dict, subdirs=OUTPUT_DIRS) -> None:
@@ -298,15 +298,19 @@ def _write_mmagic_list(out: Path, kind: str, rows) -> None:
     write_text_atomic(out / name, json.dumps(items, indent=1) + "\n")
 
 
-def build_comp1k(adobe_root, voc_root, out, *, bgs_per_fg: int = 20, trimaps: str = "official", jobs: int = 1,
-                 progress: bool = True, write_bg: bool = False, trimap_kernel: int | None = None,
+def build_comp1k(adobe_root, voc_root, out, *, bgs_per_fg: int | None = None, trimaps: str = "official",
+                 jobs: int = 1, progress: bool = True, write_bg: bool = False, trimap_kernel: int | None = None,
                  compress_level: int = DEFAULT_COMPRESS_LEVEL) -> dict:
     """Build Composition-1K (the test split, ``bgs_per_fg`` VOC backgrounds per fg) in ``out``.
+
+    ``bgs_per_fg``: None (default) takes the release's lists' ratio, len(test_bg_names) /
+    len(test_fg_names) = 20 on the real release; a number must agree with the lists.
 
     ``trimaps``: ``"official"`` copies the release's ``Test_set/Adobe-licensed images/trimaps``
     when that folder exists and generates them otherwise; ``"generate"`` always generates them
     (``matbench.trimap.erode_dilate`` with ``trimap_kernel``, default
-    ``DEFAULT_TEST_KERNEL``). Returns a summary dict (out, composites, seconds, trimaps).
+    ``DEFAULT_TEST_KERNEL``). Returns a summary dict (out, composites, foregrounds, bgs_per_fg,
+    seconds, trimaps).
     """
 
     if trimaps not in ("official", "generate"):
@@ -319,12 +323,16 @@ def build_comp1k(adobe_root, voc_root, out, *, bgs_per_fg: int = 20, trimaps: st
                       sources=[adobe_root, voc_root, *split.sources])
 
 
-def build_train(adobe_root, coco_root, out, *, bgs_per_fg: int = 100, jobs: int = 1, write_bg: bool = True,
-                progress: bool = True, compress_level: int = DEFAULT_COMPRESS_LEVEL) -> dict:
+def build_train(adobe_root, coco_root, out, *, bgs_per_fg: int | None = None, jobs: int = 1,
+                write_bg: bool = True, progress: bool = True,
+                compress_level: int = DEFAULT_COMPRESS_LEVEL) -> dict:
     """Build the DIM training set (``bgs_per_fg`` COCO backgrounds per fg) in ``out``.
 
+    ``bgs_per_fg``: None (default) takes the release's lists' ratio, len(training_bg_names) /
+    len(training_fg_names) = 100 on the real release; a number must agree with the lists.
     Writes the resized and cropped background of every composite to ``bg/`` unless
-    ``write_bg`` is False. Returns a summary dict (out, composites, seconds).
+    ``write_bg`` is False. Returns a summary dict (out, composites, foregrounds, bgs_per_fg,
+    seconds).
     """
 
     split = load_split(adobe_root, "train", coco_root, bgs_per_fg)

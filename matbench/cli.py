@@ -37,12 +37,18 @@ def cli():
 
 # --- dataset building: build-comp1k, build-train, build-sim (issue 16), trimap, verify (issue 4) ---
 
+def _composites(r) -> str:
+    return f"{r['composites']} composites ({r['foregrounds']} foregrounds × {r['bgs_per_fg']} backgrounds)"
+
+
 @cli.command("build-comp1k")
 @adobe_root_option
 @click.option("--voc-root", required=True, type=click.Path(file_okay=False),
               help="Folder of the VOC 2012 JPEGs (or JPEGImages/VOC2012/VOCdevkit above it).")
 @dataset_out_option
-@click.option("--bgs-per-fg", default=20, show_default=True, type=int)
+@click.option("--bgs-per-fg", type=click.IntRange(min=1), metavar="N",
+              help="Backgrounds per foreground [default: from the release's lists, len(test_bg_names.txt) / "
+                   "len(test_fg_names.txt): 20 for Composition-1K].")
 @click.option("--trimaps", type=click.Choice(["official", "generate"]), default="official", show_default=True,
               help="official: copy the release's trimaps/ when present (else generate).")
 @click.option("--trimap-kernel", type=int, default=None, help="Kernel of generated trimaps [default: 25].")
@@ -59,7 +65,7 @@ def build_comp1k_cmd(adobe_root, voc_root, out, bgs_per_fg, trimaps, trimap_kern
     r = build_comp1k(adobe_root, voc_root, out, bgs_per_fg=bgs_per_fg, trimaps=trimaps, jobs=jobs,
                      progress=not quiet, write_bg=write_bg, trimap_kernel=trimap_kernel,
                      compress_level=compress_level)
-    click.echo(f"{r['composites']} composites in {r['out']} ({r['seconds']:.1f} s; trimaps: {r['trimaps']})")
+    click.echo(f"{_composites(r)} in {r['out']} ({r['seconds']:.1f} s; trimaps: {r['trimaps']})")
 
 
 @cli.command("build-train")
@@ -67,7 +73,9 @@ def build_comp1k_cmd(adobe_root, voc_root, out, bgs_per_fg, trimaps, trimap_kern
 @click.option("--coco-root", required=True, type=click.Path(file_okay=False),
               help="Folder of the COCO train2014 (or train2017) images.")
 @dataset_out_option
-@click.option("--bgs-per-fg", default=100, show_default=True, type=int)
+@click.option("--bgs-per-fg", type=click.IntRange(min=1), metavar="N",
+              help="Backgrounds per foreground [default: from the release's lists, len(training_bg_names.txt) / "
+                   "len(training_fg_names.txt): 100 for the DIM training set].")
 @click.option("--write-bg/--no-write-bg", default=True, show_default=True,
               help="Write each composite's resized and cropped background (for the compositional loss).")
 @jobs_option("Parallel workers (by foreground).")
@@ -79,7 +87,7 @@ def build_train_cmd(adobe_root, coco_root, out, bgs_per_fg, write_bg, jobs, comp
 
     r = build_train(adobe_root, coco_root, out, bgs_per_fg=bgs_per_fg, jobs=jobs, write_bg=write_bg,
                     progress=not quiet, compress_level=compress_level)
-    click.echo(f"{r['composites']} composites in {r['out']} ({r['seconds']:.1f} s)")
+    click.echo(f"{_composites(r)} in {r['out']} ({r['seconds']:.1f} s)")
 
 
 @cli.command("build-sim")
@@ -244,19 +252,22 @@ def run_command(name, dataset, images, trimaps, out, checkpoint, stage, device, 
 # --- sample benchmark: demo (issue 5) ---
 
 @cli.command("demo")
-@click.option("--out", "out", default="matbench-demo", show_default=True, type=click.Path(file_okay=False),
-              help="Folder for the sample release, dataset, predictions, leaderboards and report.html.")
+@click.option("--out", "out", type=click.Path(file_okay=False),
+              help="Folder for the sample release, datasets, predictions, leaderboards and report.html "
+                   "[default: matbench-demo-<user> in the system's temporary folder].")
 @click.option("--jobs", "-j", type=click.IntRange(min=1),
               help="Worker processes for building, the baselines and scoring [default: all cores].")
 @quiet_option
 def demo_command(out, jobs, quiet):
     """Run the built-in sample benchmark end to end (no download, no licence).
 
-    Generates a small release laid out like Adobe's (10 foregrounds with exact alpha mattes
-    of distinct matting classes, backgrounds from scikit-image's photographs), builds its
-    Composition set (10 × 5), runs the weight-free baselines (trimap-mid, closed-form),
-    scores them, prints the leaderboard (published Composition-1K rows below, as another
-    dataset) and writes OUT/report.html.
+    Generates a small release laid out like Adobe's (test set: 10 foregrounds with exact
+    alpha mattes of distinct matting classes and official trimaps; training set: 4 JPEG
+    foregrounds; backgrounds from scikit-image's photographs, VOC- and COCO-named), builds
+    its test set (10 × 5) and training set (4 × 4), runs the weight-free baselines
+    (trimap-mid, closed-form), scores them, prints the leaderboard (published Composition-1K
+    rows below, as another dataset), writes OUT/report.html and prints the matbench
+    commands that do the same by hand.
     """
     import os
 

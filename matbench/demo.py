@@ -4,20 +4,28 @@ Steps (each resumable; a rerun skips what is done):
 
 1. generate the sample release (``matbench.datasets.sample``) in ``OUT/sample-release``
    unless a complete one with the same parameters is there;
-2. build its Composition set (10 foregrounds × ``bgs_per_fg`` backgrounds, trimaps generated
-   from the alphas) with :func:`matbench.build.build_comp1k` into ``OUT/dataset``;
+2. build its test set (10 foregrounds × ``bgs_per_fg`` backgrounds, the release's official
+   trimaps) with :func:`matbench.build.build_comp1k` into ``OUT/dataset``, and its training
+   set (4 foregrounds × ``train_bgs_per_fg`` COCO-named backgrounds) with
+   :func:`matbench.build.build_train` into ``OUT/dim-train``; backgrounds per foreground come
+   from the release's lists, as they do for the real release;
 3. run the baselines that need no weights (``trimap-mid``, ``closed-form``) with
    :func:`matbench.baselines.run_baseline` into ``OUT/predictions/<name>``;
 4. score them (:func:`matbench.score`), rank them (:func:`matbench.leaderboard`, with the
    published Composition-1K rows appended and labelled as another dataset) and write
    ``OUT/per_image.{csv,json}``, ``OUT/leaderboard.{csv,md}``, ``OUT/leaderboard_by_class.csv`` and
-   ``OUT/report.html`` (:mod:`matbench.report`).
+   ``OUT/report.html`` (:mod:`matbench.report`);
+5. print the leaderboard and the ``matbench`` commands that do steps 2–4 by hand
+   (:func:`by_hand_commands`).
 
+``OUT`` defaults to ``matbench-demo-<user>`` in the system's temporary folder
+(:func:`default_out`): outside any source tree, one per user on a shared machine.
 ``closed-form`` goes through PyMatting, whose first import compiles with numba (cached
 afterwards).
 """
 from __future__ import annotations
 
+import shlex
 import time
 import warnings
 from pathlib import Path
@@ -29,18 +37,53 @@ PUBLISHED_NOTE = ("The published rows are Composition-1K results (1000 composite
                   "not comparable with the numbers measured here on the generated sample.")
 
 
-def demo(out="matbench-demo", *, jobs: int = 1, progress: bool = True, baselines=DEMO_BASELINES,
-         bgs_per_fg: int = DEMO_BGS_PER_FG, size: int | None = None, echo=print) -> dict:
-    """Run the sample benchmark end to end in ``out``; return the paths written and timings.
+def default_out() -> Path:
+    """``<system temporary folder>/matbench-demo-<user name>``."""
+    import getpass
+    import tempfile
 
-    ``jobs``: worker processes for building and scoring. ``baselines``: names accepted by
-    :func:`matbench.baselines.run_baseline` that need no checkpoint. ``size``: sample
-    foreground size in px (default ``matbench.datasets.sample.DEFAULT_SIZE``). ``echo``:
-    where the leaderboard and progress lines go (``None`` for silence).
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError, ImportError):  # no user name (some containers)
+        user = "user"
+    return Path(tempfile.gettempdir()) / f"matbench-demo-{user}"
+
+
+def by_hand_commands(out, release, baselines=DEMO_BASELINES, *, jobs: int = 1) -> list[str]:
+    """The ``matbench`` command lines that build, predict and score as :func:`demo` does, with
+    its paths (shell-quoted): ``OUT/dataset``, ``OUT/dim-train``, ``OUT/predictions/<name>``,
+    then ``OUT/per_image.csv`` and ``OUT/leaderboard.{csv,md}``."""
+    out = Path(out)
+    q = lambda p: shlex.quote(str(p))  # noqa: E731
+    j = f" --jobs {jobs}"
+    preds = [out / "predictions" / name for name in baselines]
+    return [
+        f"matbench build-comp1k --adobe-root {q(release.adobe_root)} --voc-root {q(release.voc_root)} "
+        f"--out {q(out / 'dataset')}{j}",
+        f"matbench build-train --adobe-root {q(release.adobe_root)} --coco-root {q(release.coco_root)} "
+        f"--out {q(out / 'dim-train')}{j}",
+        *(f"matbench run {name} --dataset {q(out / 'dataset')} --out {q(p)}{j}" for name, p in zip(baselines, preds)),
+        f"matbench score {' '.join(q(p) for p in preds)} --dataset {q(out / 'dataset')} --with-published comp1k "
+        f"--out {q(out)} --format md{j}",
+    ]
+
+
+def demo(out=None, *, jobs: int = 1, progress: bool = True, baselines=DEMO_BASELINES,
+         bgs_per_fg: int = DEMO_BGS_PER_FG, size: int | None = None, train_bgs_per_fg: int | None = None,
+         echo=print) -> dict:
+    """Run the sample benchmark end to end in ``out`` (default :func:`default_out`); return the
+    paths written, the by-hand commands and timings (seconds per step).
+
+    ``jobs``: worker processes for building, the baselines and scoring. ``baselines``: names
+    accepted by :func:`matbench.baselines.run_baseline` that need no checkpoint. ``size``,
+    ``bgs_per_fg``, ``train_bgs_per_fg``: the sample release's parameters (defaults
+    ``matbench.datasets.sample.DEFAULT_SIZE``, 5, ``DEFAULT_TRAIN_BGS_PER_FG``). ``echo``: where
+    the leaderboard, the commands and progress lines go (``None`` for silence). Raises
+    MatbenchError when ``out`` is a file.
     """
     import matbench
     from matbench.baselines import run_baseline
-    from matbench.build import build_comp1k
+    from matbench.build import build_comp1k, build_train
     from matbench.datasets import sample
     from matbench.errors import MatbenchError
     from matbench.leaderboard import format_leaderboard, write_leaderboard
@@ -48,27 +91,32 @@ def demo(out="matbench-demo", *, jobs: int = 1, progress: bool = True, baselines
     from matbench.scorefiles import write_per_image
 
     say = echo or (lambda *a, **k: None)
-    size = sample.DEFAULT_SIZE if size is None else int(size)
-    out = Path(out)
+    params = {"size": sample.DEFAULT_SIZE if size is None else int(size), "bgs_per_fg": int(bgs_per_fg),
+              "train_bgs_per_fg": sample.DEFAULT_TRAIN_BGS_PER_FG if train_bgs_per_fg is None
+              else int(train_bgs_per_fg)}
+    out = default_out() if out is None else Path(out)
     if out.exists() and not out.is_dir():
-        raise MatbenchError(f"{out}: exists and is not a folder")
+        raise MatbenchError(f"{out}: exists and is not a folder; pass another --out")
+    say(f"matbench demo: working in {out}")
     timings = {}
     t_start = t0 = time.perf_counter()
 
     release_dir = out / "sample-release"
-    if sample.sample_is_complete(release_dir, size=size, bgs_per_fg=bgs_per_fg):
-        release = sample.SampleRelease(release_dir, release_dir / "adobe", release_dir / "voc",
-                                       release_dir / "adobe" / "Combined_Dataset" / "Test_set", bgs_per_fg)
+    if sample.sample_is_complete(release_dir, **params):
+        release = sample.read_sample_release(release_dir)
     else:
         say(f"generating the sample release in {release_dir}")
-        release = sample.make_sample_release(release_dir, size=size, bgs_per_fg=bgs_per_fg, progress=progress)
+        release = sample.make_sample_release(release_dir, progress=progress, **params)
     timings["sample"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     dataset = out / "dataset"
-    build_comp1k(release.adobe_root, release.voc_root, dataset, bgs_per_fg=bgs_per_fg, trimaps="official",
-                 jobs=jobs, progress=progress)
+    build_comp1k(release.adobe_root, release.voc_root, dataset, jobs=jobs, progress=progress)
     timings["build"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    train = out / "dim-train"
+    trained = build_train(release.adobe_root, release.coco_root, train, jobs=jobs, progress=progress)
+    timings["build-train"] = time.perf_counter() - t0
 
     pred_dirs = {}
     for name in baselines:
@@ -90,21 +138,31 @@ def demo(out="matbench-demo", *, jobs: int = 1, progress: bool = True, baselines
     written = write_leaderboard(board, out, ("csv", "md"))
     write_leaderboard(by_class, out, ("csv",), stem="leaderboard_by_class", title="Matting leaderboard by class")
     n_fg = per_image["fg"].nunique() if "fg" in per_image.columns else 0
-    title = f"matbench sample benchmark ({n_fg} generated foregrounds × {bgs_per_fg} backgrounds)"
+    title = f"matbench sample benchmark ({n_fg} generated foregrounds × {release.bgs_per_fg} backgrounds)"
     report = write_report(out / "report.html", per_image, dataset=dataset, pred_dirs=pred_dirs, leaderboard=board,
                           published_label=PUBLISHED_NOTE, title=title,
                           notes="Generated with `matbench demo`: a synthetic release with exact alpha mattes, "
-                                "composited by the Composition-1K recipe; trimaps generated from the alphas.")
+                                "composited by the Composition-1K recipe; the release's official trimaps "
+                                "(erode/dilate of the alphas, kernel 25).")
     timings["score+report"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - t_start
 
+    commands = by_hand_commands(out, release, baselines, jobs=jobs)
     say("")
     say(format_leaderboard(board, "md", title=title).rstrip())
     say("")
     say(PUBLISHED_NOTE)
     say("")
+    say(f"training set: {trained['composites']} composites in {train}")
     say(f"report: {report}")
     say(f"done in {timings['total']:.0f} s")
-    return {"out": out, "release": release_dir, "dataset": dataset, "predictions": pred_dirs,
+    say("")
+    say("The same by hand (copy-paste; a rerun skips finished files, so delete a folder to rebuild it; "
+        "report.html and leaderboard_by_class.csv come from matbench.report.write_report and "
+        "matbench.leaderboard(..., by='class') in Python):")
+    for line in commands:
+        say(f"  {line}")
+    return {"out": out, "release": release_dir, "dataset": dataset, "train": train, "predictions": pred_dirs,
             "per_image": out / "per_image.csv", "leaderboard": written[0], "leaderboard_md": written[1],
-            "leaderboard_by_class": out / "leaderboard_by_class.csv", "report": report, "seconds": timings}
+            "leaderboard_by_class": out / "leaderboard_by_class.csv", "report": report, "commands": commands,
+            "seconds": timings}

@@ -70,7 +70,8 @@ def read_manifest(root) -> list[dict]:
     """Rows of ``root/manifest.csv`` as dicts of strings, in file order."""
     path = Path(root) / MANIFEST_NAME
     if not path.is_file():
-        raise MatbenchError(f"{path}: no manifest; is {root} a dataset built by matbench?")
+        raise MatbenchError(f"{path}: no manifest; is {root} a dataset built by matbench (matbench build-comp1k "
+                            f"or build-train --out {root})?")
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         missing = [c for c in ("image", "merged", "alpha", "trimap") if c not in (reader.fieldnames or [])]

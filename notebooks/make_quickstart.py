@@ -15,27 +15,33 @@ Build a Composition-style test set, run a baseline, score it and look at the res
 through the Python API. It runs on the **built-in sample release** (generated on the spot, no
 download, no licence). With the real Adobe release, pass its folder and your VOC folder to
 `build_comp1k` instead; everything else is the same."""),
-    ("code", """from pathlib import Path
+    ("code", """import tempfile
+from pathlib import Path
 
 import matbench
 from matbench.build import build_comp1k
 from matbench.baselines import run_baseline
 from matbench.datasets.sample import make_sample_release
 
-work = Path("quickstart-work")"""),
+# A new folder in the system's temporary folder, never beside the notebook: point `work` at a
+# folder of your own to keep the results.
+work = Path(tempfile.mkdtemp(prefix="matbench-quickstart-"))
+print(f"working folder: {work}")"""),
     ("md", """## 1. A release laid out like Adobe's
 
 Ten foregrounds with exact alpha mattes, one per matting class (SIM's class names), and
 VOC-style backgrounds cut from scikit-image's photographs. Two backgrounds per foreground keep
-this notebook quick (`matbench demo` uses five)."""),
+this notebook quick (`matbench demo` uses five). The release also holds a small training set
+(`release.training_set`, COCO-named backgrounds in `release.coco_root`) for `build_train`."""),
     ("code", """release = make_sample_release(work / "sample-release", bgs_per_fg=2)
 [(f["name"], f["class"]) for f in release.foregrounds]"""),
     ("md", """## 2. Build the composites
 
-Pixel-identical to Adobe's composition script; trimaps are generated from the alphas because
-the sample has no official ones."""),
+Pixel-identical to Adobe's composition script; the trimaps are the release's official ones
+(the sample ships them, as the real release does), and the number of backgrounds per
+foreground comes from the release's name lists."""),
     ("code", """dataset = work / "dataset"
-summary = build_comp1k(release.adobe_root, release.voc_root, dataset, bgs_per_fg=2, progress=False)
+summary = build_comp1k(release.adobe_root, release.voc_root, dataset, progress=False)
 summary"""),
     ("md", """## 3. Predictions
 

@@ -7,8 +7,14 @@
   checkout (present in CI). Tests that need them skip with the reason when absent.
 - ``sim_lists``: the SIM authors' test file list, likewise (``MATBENCH_SIM_LISTS``, else
   ``../shared/sim-lists``).
+
+Tests write only in temporary folders: the session compares the repository's
+``git status --porcelain --ignored`` before and after (caches excepted, see
+:func:`repository_entries`) and fails when a test, the demo, the notebook or a README block
+left anything new inside the repository.
 """
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -40,3 +46,59 @@ def adobe_lists() -> Path:
 @pytest.fixture(scope="session")
 def sim_lists() -> Path:
     return _external(SIM_LISTS, "the SIM test file list", "MATBENCH_SIM_LISTS", "SIMD_composition_test_filelist.txt")
+
+
+# ----------------------------------------------------------------------------- nothing written in the repository
+
+CACHES = {"__pycache__", ".pytest_cache", ".venv", "venv"}  # numba's cache lives in __pycache__
+
+
+def repository_entries() -> set[str] | None:
+    """``git status --porcelain --ignored`` lines of the repository (untracked, ignored and
+    modified paths), without caches: ``__pycache__`` (Python's and numba's), ``.pytest_cache``,
+    ``.venv``/``venv`` and ``*.egg-info``. None when this is not a git checkout or git is missing."""
+    try:
+        p = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--ignored"],
+                           capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if p.returncode != 0:
+        return None
+    entries = set()
+    for line in p.stdout.splitlines():
+        parts = line[3:].strip('"').rstrip("/").split("/")
+        if CACHES.isdisjoint(parts) and not any(part.endswith(".egg-info") for part in parts):
+            entries.add(line)
+    return entries
+
+
+@pytest.fixture
+def repo_entries():
+    """:func:`repository_entries`, for tests that check a writer themselves."""
+    return repository_entries
+
+
+_BEFORE = pytest.StashKey()
+_WRITTEN = pytest.StashKey()
+
+
+def pytest_sessionstart(session):
+    session.config.stash[_BEFORE] = repository_entries()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    before = session.config.stash.get(_BEFORE, None)
+    after = repository_entries() if before is not None else None
+    if after is not None and after - before:
+        session.config.stash[_WRITTEN] = sorted(after - before)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    written = config.stash.get(_WRITTEN, None)
+    if written:
+        terminalreporter.section("written inside the repository", red=True)
+        terminalreporter.line("the test session left these new entries in the repository (tests must write "
+                              "under tmp_path; git status --porcelain --ignored):", red=True)
+        for line in written:
+            terminalreporter.line(f"  {line}", red=True)

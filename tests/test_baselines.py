@@ -186,4 +186,4 @@ def test_dim_without_torch_is_one_line_error(tmp_path, monkeypatch, capsys):
               "--checkpoint", str(tmp_path / "x.pth")])
     assert e.value.code == 2
     err = capsys.readouterr().err.strip()
-    assert "\n" not in err and "pip install 'matbench[dim]'" in err and "Traceback" not in err
+    assert "\n" not in err and "pip install -e '.[dim]'" in err and "Traceback" not in err

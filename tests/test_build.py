@@ -250,6 +250,9 @@ def test_split_counts_with_real_lists(adobe_lists, tmp_path):
         assert msg.startswith(f"{2 * n_fg + len(bg_names):d} listed files missing")
         for name in fg_names + bg_names[:: max(1, len(bg_names) // 500)] + bg_names[-1:]:
             assert name in msg
+        # without --bgs-per-fg, N is the lists' ratio (20 and 100): only the files are missing
+        with pytest.raises(MatbenchError, match=f"^{2 * n_fg + len(bg_names):d} listed files missing"):
+            load_split(tmp_path / kind, kind, bgs)
         # wrong count is caught before the file checks
         with pytest.raises(MatbenchError, match=rf"expected {n_fg} foregrounds × {n + 1} per foreground"):
             load_split(tmp_path / kind, kind, bgs, n + 1)
@@ -312,6 +315,28 @@ def test_classes_official_trimaps_and_sources_untouched(tmp_path):
     # a different build into the same folder is refused
     with pytest.raises(MatbenchError, match="different build"):
         build_comp1k(adobe, voc, out2, bgs_per_fg=2, trimaps="official", progress=False)
+
+
+def test_bgs_per_fg_comes_from_the_lists_or_must_agree_with_them(tmp_path):
+    """N defaults to len(bg list) / len(fg list); a count that does not work out, or an
+    explicit N the lists contradict, is one line that names --bgs-per-fg."""
+    adobe, voc = make_release(tmp_path / "src", n_fg=2, bgs_per_fg=3)
+    r = build_comp1k(adobe, voc, tmp_path / "o", trimaps="generate", progress=False)
+    assert (r["composites"], r["foregrounds"], r["bgs_per_fg"]) == (6, 2, 3)
+    assert json.loads((tmp_path / "o" / "dataset.json").read_text())["bgs_per_fg"] == 3
+    bg_list = adobe / "Combined_Dataset/Test_set/test_bg_names.txt"
+    with pytest.raises(MatbenchError, match=r"--bgs-per-fg 2; omit --bgs-per-fg to use the lists' 3 per foreground"):
+        build_comp1k(adobe, voc, tmp_path / "o2", bgs_per_fg=2, trimaps="generate", progress=False)
+    bg_list.write_text(bg_list.read_text() + "\n2008_000000.jpg")  # 7 backgrounds for 2 foregrounds
+    p = run_cli("build-comp1k", "--adobe-root", adobe, "--voc-root", voc, "--out", tmp_path / "o2",
+                "--trimaps", "generate", "-q")
+    assert p.returncode == 2 and p.stderr.count("\n") == 1
+    assert f"{bg_list}: 7 backgrounds" in p.stderr and "not a whole number" in p.stderr
+    assert "--bgs-per-fg" in p.stderr
+    p = run_cli("build-comp1k", "--adobe-root", adobe, "--voc-root", voc, "--out", tmp_path / "o2",
+                "--trimaps", "generate", "--bgs-per-fg", "3", "-q")
+    assert p.returncode == 2 and "--bgs-per-fg 3" in p.stderr and "no whole number" in p.stderr
+    assert not (tmp_path / "o2").exists()
 
 
 def test_bad_names_rejected(tmp_path):
@@ -433,7 +458,10 @@ def test_cli_build_and_errors(gin, golden, tmp_path):
     (out / "merged" / "test_fg_00_797080_0.png").unlink()
     p = run_cli("verify", out, "-q")
     assert p.returncode == 1 and "missing: merged/test_fg_00_797080_0.png" in p.stdout
-    for args in (("build-comp1k", "--adobe-root", gin / "adobe", "--voc-root", gin / "voc", "--out", tmp_path / "x"),
+    p = run_cli("build-comp1k", "--adobe-root", gin / "adobe", "--voc-root", gin / "voc", "--out", tmp_path / "d", "-q")
+    assert p.returncode == 0 and p.stdout.startswith("12 composites (3 foregrounds × 4 backgrounds)")  # N from the lists
+    for args in (("build-comp1k", "--adobe-root", gin / "adobe", "--voc-root", gin / "voc", "--out", tmp_path / "x",
+                  "--bgs-per-fg", "20"),
                  ("build-train", "--adobe-root", gin / "adobe", "--coco-root", gin / "coco", "--out",
                   tmp_path / "y", "--bgs-per-fg", "4"),
                  ("build-train", "--adobe-root", tmp_path / "nope", "--coco-root", gin / "coco", "--out", tmp_path / "y"),

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 BGS = 2
+TRAIN_BGS = 2
 SIZE = 192
 
 
@@ -22,14 +23,16 @@ def demo_run(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("demo") / "matbench-demo"
     lines = []
-    result = demo(out, jobs=2, progress=False, bgs_per_fg=BGS, size=SIZE, echo=lines.append)
+    result = demo(out, jobs=2, progress=False, bgs_per_fg=BGS, size=SIZE, train_bgs_per_fg=TRAIN_BGS,
+                  echo=lines.append)
     return result, "\n".join(map(str, lines))
 
 
 def test_outputs_exist(demo_run):
     result, _ = demo_run
     out = result["out"]
-    for rel in ("sample-release/sample.json", "dataset/manifest.csv", "per_image.csv", "leaderboard.csv",
+    for rel in ("sample-release/sample.json", "dataset/manifest.csv", "dim-train/manifest.csv",
+                "dim-train/training_list.json", "per_image.csv", "leaderboard.csv",
                 "leaderboard.md", "leaderboard_by_class.csv", "report.html"):
         assert (out / rel).is_file(), rel
     for name in ("trimap-mid", "closed-form"):
@@ -91,9 +94,57 @@ def test_rerun_resumes_and_ends_identical(demo_run):
 
     result, _ = demo_run
     before = (result["out"] / "per_image.csv").read_bytes()
-    again = demo(result["out"], jobs=1, progress=False, bgs_per_fg=BGS, size=SIZE, echo=None)
+    again = demo(result["out"], jobs=1, progress=False, bgs_per_fg=BGS, size=SIZE, train_bgs_per_fg=TRAIN_BGS,
+                 echo=None)
     assert again["seconds"]["closed-form"] < 5  # nothing left to predict
     assert (result["out"] / "per_image.csv").read_bytes() == before
+
+
+def test_training_set_is_built(demo_run):
+    from matbench.manifest import read_manifest
+
+    result, printed = demo_run
+    rows = read_manifest(result["train"])
+    assert len(rows) == 4 * TRAIN_BGS and {r["fg_folder"] for r in rows} == {"Adobe-licensed images", "Other"}
+    assert all((result["train"] / r["bg_path"]).is_file() for r in rows)  # bg/ for the compositional loss
+    assert f"training set: {4 * TRAIN_BGS} composites in {result['train']}" in printed
+
+
+def test_printed_commands_redo_the_demo(demo_run):
+    """The by-hand commands the demo prints, run as printed after deleting the datasets and
+    the floor's predictions, rebuild the same composites and the same scores."""
+    import shlex
+    import shutil
+
+    from matbench.cli import main
+    from matbench.scorefiles import read_per_image
+
+    result, printed = demo_run
+    out = result["out"]
+    lines = [line.strip() for line in printed.splitlines() if line.startswith("  matbench ")]
+    assert lines == result["commands"] and len(lines) == 5
+    assert [shlex.split(line)[1] for line in lines] == ["build-comp1k", "build-train", "run", "run", "score"]
+    before = {p: (out / p).read_bytes() for p in ("dataset/manifest.csv", "dim-train/manifest.csv")}
+    scores = read_per_image(out / "per_image.csv")
+    for p in ("dataset", "dim-train", "predictions/trimap-mid"):
+        shutil.rmtree(out / p)
+    (out / "per_image.csv").unlink()
+    for line in lines:
+        main(shlex.split(line)[1:] + ["--quiet"])
+    assert {p: (out / p).read_bytes() for p in before} == before
+    again = read_per_image(out / "per_image.csv")
+    cols = ["model", "image", "sad", "mse", "grad", "conn"]
+    pd.testing.assert_frame_equal(again[cols], scores[cols])
+
+
+def test_default_out_is_outside_the_working_folder():
+    import tempfile
+    from pathlib import Path
+
+    from matbench.demo import default_out
+
+    assert default_out().parent == Path(tempfile.gettempdir())
+    assert default_out().name.startswith("matbench-demo-")
 
 
 def test_report_escapes_and_charts_a_small_table():

@@ -1,4 +1,4 @@
-"""The built-in sample release: Adobe layout, exact alphas, determinism.
+"""The built-in sample release: Adobe layout (test and training sets), exact alphas, determinism.
 
 The composites are checked against the compositing equation computed here, independently of
 matbench, from the release's own fg/alpha/bg files and the recipe of
@@ -22,7 +22,7 @@ N = 3  # backgrounds per foreground in these tests (the demo uses 5)
 
 @pytest.fixture(scope="session")
 def release(tmp_path_factory):
-    return sample.make_sample_release(tmp_path_factory.mktemp("sample") / "release", bgs_per_fg=N)
+    return sample.make_sample_release(tmp_path_factory.mktemp("sample") / "release", bgs_per_fg=N, train_bgs_per_fg=2)
 
 
 @pytest.fixture(scope="session")
@@ -60,7 +60,9 @@ def test_layout_is_the_adobe_test_release(release):
         assert len(name) == len("2007_000027.jpg") and name.endswith(".jpg")
         with Image.open(release.voc_root / "JPEGImages" / name) as im:
             assert im.format == "JPEG"
-    assert not (ts / "Adobe-licensed images" / "trimaps").exists()  # the builder generates them
+    # official trimaps, one per composite, like the real release's
+    trimaps = sorted(p.name for p in (ts / "Adobe-licensed images" / "trimaps").iterdir())
+    assert trimaps == sorted(f"{n[:-4]}_{k}.png" for n in fgs for k in range(N))
     with open(ts / "classes.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert [r["fg"] for r in rows] == fgs
@@ -174,31 +176,106 @@ def _tree_digest(root: Path) -> dict:
 
 
 def test_deterministic(tmp_path):
-    a = sample.make_sample_release(tmp_path / "a", size=96, bgs_per_fg=2)
-    b = sample.make_sample_release(tmp_path / "b", size=96, bgs_per_fg=2)
+    a = sample.make_sample_release(tmp_path / "a", size=96, bgs_per_fg=2, train_bgs_per_fg=3)
+    b = sample.make_sample_release(tmp_path / "b", size=96, bgs_per_fg=2, train_bgs_per_fg=3)
     da, db = _tree_digest(a.root), _tree_digest(b.root)
-    assert len(da) == 10 * 2 + 20 + 4  # fgs, alphas, bgs, three lists/tables and sample.json
+    # test: fgs, alphas, trimaps, bgs, three lists/tables; training: fgs, alphas, bgs, three
+    # lists/tables; sample.json
+    assert len(da) == (10 * 2 + 20 + 20 + 3) + (4 * 2 + 12 + 3) + 1
     assert da == db
     # rerunning into the same folder rewrites nothing and changes nothing
-    again = sample.make_sample_release(tmp_path / "a", size=96, bgs_per_fg=2)
+    again = sample.make_sample_release(tmp_path / "a", size=96, bgs_per_fg=2, train_bgs_per_fg=3)
     assert _tree_digest(again.root) == da
-    assert sample.sample_is_complete(tmp_path / "a", size=96, bgs_per_fg=2)
-    assert not sample.sample_is_complete(tmp_path / "a", size=96, bgs_per_fg=3)
+    assert sample.read_sample_release(tmp_path / "a") == again
+    assert sample.sample_is_complete(tmp_path / "a", size=96, bgs_per_fg=2, train_bgs_per_fg=3)
+    assert not sample.sample_is_complete(tmp_path / "a", size=96, bgs_per_fg=3, train_bgs_per_fg=3)
+    assert not sample.sample_is_complete(tmp_path / "a", size=96, bgs_per_fg=2, train_bgs_per_fg=2)
 
 
-def test_official_trimaps_option(tmp_path):
-    rel = sample.make_sample_release(tmp_path / "r", size=96, bgs_per_fg=2, official_trimaps=True)
-    tdir = rel.test_set / "Adobe-licensed images" / "trimaps"
-    names = sorted(p.name for p in tdir.iterdir())
-    assert len(names) == 20 and "sharp-gear_1.png" in names
+def test_official_trimaps(release, tmp_path):
     from matbench.build import build_comp1k
+    from matbench.trimap import erode_dilate
 
-    out = build_comp1k(rel.adobe_root, rel.voc_root, tmp_path / "out", bgs_per_fg=2, trimaps="official",
-                       progress=False)
-    assert out["trimaps"] == "official"
-    for name in names:  # copied as they are
-        assert (tmp_path / "out" / "trimaps" / name).read_bytes() == (tdir / name).read_bytes()
-        assert set(np.unique(np.asarray(Image.open(tdir / name)))) <= {0, 128, 255}
+    tdir = release.test_set / "Adobe-licensed images" / "trimaps"
+    out = build_comp1k(release.adobe_root, release.voc_root, tmp_path / "out", trimaps="official", progress=False)
+    assert out["trimaps"] == "official" and out["bgs_per_fg"] == N  # from the lists
+    for f in release.foregrounds:
+        alpha = np.asarray(Image.open(_test_set(release) / "Adobe-licensed images" / "alpha" / f["name"]))
+        for k in range(N):
+            name = f"{f['name'][:-4]}_{k}.png"
+            assert (tmp_path / "out" / "trimaps" / name).read_bytes() == (tdir / name).read_bytes()  # copied
+            tri = np.asarray(Image.open(tdir / name))
+            np.testing.assert_array_equal(tri, erode_dilate(alpha))
+            # 0 where α == 0 and 255 where α == 255, away from the band: a trimap of this alpha
+            assert set(np.unique(tri)) <= {0, 128, 255}
+            assert (alpha[tri == 0] == 0).all() and (alpha[tri == 255] == 255).all()
+
+
+def test_without_official_trimaps(tmp_path):
+    rel = sample.make_sample_release(tmp_path / "r", size=96, bgs_per_fg=1, train_bgs_per_fg=1,
+                                     official_trimaps=False)
+    assert not (rel.test_set / "Adobe-licensed images" / "trimaps").exists()
+    assert not sample.sample_is_complete(tmp_path / "r", size=96, bgs_per_fg=1, train_bgs_per_fg=1)
+    assert sample.sample_is_complete(tmp_path / "r", size=96, bgs_per_fg=1, train_bgs_per_fg=1,
+                                     official_trimaps=False)
+
+
+# ------------------------------------------------------------------ the training set
+
+def test_training_set_is_laid_out_like_the_release(release):
+    tr = release.training_set
+    assert tr == release.adobe_root / "Combined_Dataset" / "Training_set"
+    fg_text = (tr / "training_fg_names.txt").read_bytes()
+    bg_text = (tr / "training_bg_names.txt").read_bytes()
+    for text in (fg_text, bg_text):
+        assert b"\r" not in text and not text.endswith(b"\n") and b"\n\n" not in text
+    fgs, bgs = fg_text.decode().split("\n"), bg_text.decode().split("\n")
+    # sorted case-insensitively across both folders, as the real list (not a plain sort)
+    assert fgs == sorted(fgs, key=str.lower) != sorted(fgs)
+    folders = {}
+    for name in fgs:
+        (folder,) = [f for f in ("Adobe-licensed images", "Other") if (tr / f / "fg" / name).is_file()]
+        folders[name] = folder
+        with Image.open(tr / folder / "fg" / name) as fg, Image.open(tr / folder / "alpha" / name) as alpha:
+            assert fg.format == alpha.format == "JPEG" and name.endswith(".jpg")
+            assert fg.mode == "RGB" and alpha.mode == "L" and fg.size == alpha.size
+    assert set(folders.values()) == {"Adobe-licensed images", "Other"}
+    assert [folders[n] for n in fgs] != sorted(folders[n] for n in fgs)  # the folders interleave
+    assert len(bgs) == len(fgs) * release.train_bgs_per_fg and len(set(bgs)) == len(bgs)
+    ids = []
+    for name in bgs:  # COCO 2014 names: COCO_train2014_ + 12-digit id
+        assert name.startswith("COCO_train2014_") and name.endswith(".jpg") and len(name) == 31
+        ids.append(int(name[15:27]))
+        with Image.open(release.coco_root / name) as im:
+            assert im.format == "JPEG"
+    assert ids == sorted(ids)
+    with open(tr / "classes.csv", newline="") as f:
+        assert [r["fg"] for r in csv.DictReader(f)] == fgs
+    test_fgs = (_test_set(release) / "test_fg_names.txt").read_text().split("\n")
+    assert not {n[:-4] for n in fgs} & {n[:-4] for n in test_fgs}  # disjoint splits
+
+
+def test_build_train_satisfies_the_compositing_equation(release, tmp_path):
+    """build-train on the sample with the lists' own N; each composite equals the recipe
+    computed independently from the release's files (the decoded JPEG alpha)."""
+    from matbench.build import build_train
+    from matbench.manifest import read_manifest
+
+    r = build_train(release.adobe_root, release.coco_root, tmp_path / "train", jobs=2, progress=False)
+    tr = release.training_set
+    fgs = (tr / "training_fg_names.txt").read_text().split("\n")
+    bgs = (tr / "training_bg_names.txt").read_text().split("\n")
+    n = release.train_bgs_per_fg
+    assert r["bgs_per_fg"] == n and r["composites"] == len(fgs) * n
+    rows = read_manifest(tmp_path / "train")
+    assert [(row["fg"], int(row["k"]), row["bg"]) for row in rows] == [
+        (name, k, bgs[i * n + k]) for i, name in enumerate(fgs) for k in range(n)]
+    for row in rows[::3]:
+        folder = row["fg_folder"]
+        ref, *_ = _reference_composite(tr / folder / "fg" / row["fg"], tr / folder / "alpha" / row["fg"],
+                                       release.coco_root / row["bg"])
+        merged = np.asarray(Image.open(tmp_path / "train" / row["merged"]).convert("RGB"))
+        np.testing.assert_array_equal(merged, ref, err_msg=row["image"])
 
 
 def test_bad_arguments(tmp_path):
@@ -208,3 +285,7 @@ def test_bad_arguments(tmp_path):
         sample.make_sample_release(tmp_path / "x", size=10)
     with pytest.raises(MatbenchError, match="bgs per fg"):
         sample.make_sample_release(tmp_path / "x", bgs_per_fg=0)
+    with pytest.raises(MatbenchError, match="bgs per fg"):
+        sample.make_sample_release(tmp_path / "x", train_bgs_per_fg=0)
+    with pytest.raises(MatbenchError, match="no sample release here"):
+        sample.read_sample_release(tmp_path / "x")

@@ -43,8 +43,10 @@ def _version(pkg: str) -> str | None:
         return None
 
 
-TORCH_MISSING = ("DIM needs PyTorch, which the core install leaves out: pip install 'matbench[dim]' "
-                 "(CPU-only build: pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu)")
+# From the clone: the name "matbench" on PyPI is another project (a materials-science benchmark).
+TORCH_MISSING = ("DIM needs PyTorch, which the core install leaves out: in the matbench clone, "
+                 "pip install -e '.[dim]' (for the CPU-only build first: pip install torch==2.13.0 "
+                 "--index-url https://download.pytorch.org/whl/cpu)")
 
 
 def import_dim():

@@ -73,7 +73,8 @@ def find_combined(adobe_root) -> Path:
     for cand in (root / "Combined_Dataset", root):
         if (cand / "Test_set").is_dir() or (cand / "Training_set").is_dir():
             return cand
-    raise MatbenchError(f"{root}: not the Adobe release (no Combined_Dataset/Test_set or Training_set inside)")
+    raise MatbenchError(f"{root}: not the Adobe release (no Combined_Dataset/Test_set or Training_set inside); "
+                        "pass the folder that holds Combined_Dataset as --adobe-root")
 
 
 def check_name(name: str, list_path, line: int) -> None:
@@ -207,18 +208,45 @@ def check_alpha_sizes(foregrounds) -> None:
         raise MatbenchError(f"{len(bad)} alphas differ in size from their foregrounds: " + "; ".join(bad))
 
 
-def load_split(adobe_root, kind: str, bg_root, bgs_per_fg: int, *, official_trimaps: bool = False) -> Split:
+def bgs_per_fg_from_lists(fg_list, bg_list, n_fg: int, n_bg: int, bgs_per_fg: int | None = None) -> int:
+    """Backgrounds per foreground N: the lists' own ratio ``n_bg / n_fg`` (20 for Composition-1K,
+    100 for the DIM training set), or ``bgs_per_fg`` when given, which must agree with the lists
+    (fg i is composited onto bgs i·N … i·N+N−1, so ``n_bg`` must be exactly ``n_fg × N``).
+
+    Raises MatbenchError naming ``--bgs-per-fg`` when the count does not work out.
+    """
+    implied = n_bg // n_fg if n_bg % n_fg == 0 else None
+    if bgs_per_fg is None:
+        if implied is None:
+            raise MatbenchError(
+                f"{bg_list}: {n_bg} backgrounds for the {n_fg} foregrounds of {fg_list} is not a whole number "
+                f"per foreground (fg i takes bgs i·N … i·N+N−1); fix the lists, or pass --bgs-per-fg N for a list "
+                f"of {n_fg} × N names")
+        return implied
+    bgs_per_fg = int(bgs_per_fg)
+    if bgs_per_fg < 1:
+        raise MatbenchError(f"--bgs-per-fg {bgs_per_fg}: must be at least 1 (omit it to use the lists' ratio)")
+    if n_bg != n_fg * bgs_per_fg:
+        hint = (f"omit --bgs-per-fg to use the lists' {implied} per foreground" if implied is not None
+                else "the lists hold no whole number per foreground")
+        raise MatbenchError(
+            f"{bg_list}: {n_bg} backgrounds, expected {n_fg} foregrounds × {bgs_per_fg} per foreground "
+            f"= {n_fg * bgs_per_fg} for --bgs-per-fg {bgs_per_fg}; {hint}")
+    return bgs_per_fg
+
+
+def load_split(adobe_root, kind: str, bg_root, bgs_per_fg: int | None = None, *,
+               official_trimaps: bool = False) -> Split:
     """Find and validate one split of the release, before any output is written.
 
-    Checks: the name lists (plain relative names, no duplicate foregrounds), that the bg
-    list has exactly fgs × ``bgs_per_fg`` entries, and that every listed fg, alpha, bg
-    (and, with ``official_trimaps`` and a ``trimaps/`` folder present, every trimap) exists;
-    all missing files are reported together in one MatbenchError.
+    Checks: the name lists (plain relative names, no duplicate foregrounds), backgrounds per
+    foreground (``bgs_per_fg``; None: the lists' ratio, see :func:`bgs_per_fg_from_lists`),
+    and that every listed fg, alpha, bg (and, with ``official_trimaps`` and a ``trimaps/``
+    folder present, every trimap) exists; all missing files are reported together in one
+    MatbenchError.
     """
     if kind not in SPLIT_DIRS:
         raise ValueError(kind)
-    if int(bgs_per_fg) < 1:
-        raise MatbenchError(f"bgs per fg must be >= 1 (got {bgs_per_fg})")
     combined = find_combined(adobe_root)
     split_dir = combined / SPLIT_DIRS[kind]
     if not split_dir.is_dir():
@@ -233,11 +261,7 @@ def load_split(adobe_root, kind: str, bg_root, bgs_per_fg: int, *, official_trim
             raise MatbenchError(f"{fg_list}, line {i}: {name!r} repeats line {seen[name[:-4]]} "
                                 f"(same output name {name[:-4]!r})")
         seen[name[:-4]] = i
-    expected = len(fg_names) * int(bgs_per_fg)
-    if len(bg_names) != expected:
-        raise MatbenchError(
-            f"{bg_list}: {len(bg_names)} backgrounds, expected {len(fg_names)} foregrounds × "
-            f"{bgs_per_fg} per foreground = {expected}")
+    bgs_per_fg = bgs_per_fg_from_lists(fg_list, bg_list, len(fg_names), len(bg_names), bgs_per_fg)
 
     missing: dict[Path, list[str]] = {}
     classes = read_classes(split_dir)
@@ -282,13 +306,13 @@ def load_split(adobe_root, kind: str, bg_root, bgs_per_fg: int, *, official_trim
             trimap_dir = cand
             tl = _listdir(cand)
             for fg in foregrounds:
-                for k in range(int(bgs_per_fg)):
+                for k in range(bgs_per_fg):
                     if f"{fg.stem}_{k}.png" not in tl:
                         missing.setdefault(cand, []).append(f"{fg.stem}_{k}.png")
 
     if missing:
         raise MatbenchError(_missing_message(missing))
     check_alpha_sizes(foregrounds)
-    return Split(kind, combined, split_dir, bg_dir, int(bgs_per_fg), foregrounds, bg_names,
+    return Split(kind, combined, split_dir, bg_dir, bgs_per_fg, foregrounds, bg_names,
                  [bg_dir / f for f in bg_files], fg_list, bg_list, trimap_dir,
                  sources=[combined, bg_dir])

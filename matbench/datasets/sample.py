@@ -1,23 +1,38 @@
 """The built-in sample release: a small matting benchmark generated on the spot, laid out
 exactly like the Adobe Deep Image Matting release, so that the same build code runs on it.
 
-``make_sample_release(root)`` writes (no download, no licence)::
+``make_sample_release(root)`` writes a whole release (no download, no licence)::
 
     root/adobe/Combined_Dataset/Test_set/
         Adobe-licensed images/fg/NAME.png      10 foregrounds (one RGBA, like some Adobe fgs)
         Adobe-licensed images/alpha/NAME.png   their exact alpha mattes (8-bit gray)
+        Adobe-licensed images/trimaps/STEM_K.png  official trimaps, one per composite
         test_fg_names.txt                      10 names (LF, no newline after the last)
         test_bg_names.txt                      10 × N VOC-style names; fg i gets bgs i·N … i·N+N−1
         classes.csv                            columns fg,class (SIM's class names)
+    root/adobe/Combined_Dataset/Training_set/
+        Adobe-licensed images/{fg,alpha}/NAME.jpg   2 of the 4 training foregrounds (JPEG, as
+        Other/{fg,alpha}/NAME.jpg                   the real ones), 2 in each folder
+        training_fg_names.txt                  4 names sorted case-insensitively across both folders
+        training_bg_names.txt                  4 × M COCO train2014 names
+        classes.csv                            columns fg,class
     root/voc/JPEGImages/2007_000001.jpg ...    backgrounds cut from the photographs that
                                                scikit-image ships in its wheel
+    root/coco/train2014/COCO_train2014_000000000009.jpg ...  training backgrounds, the same way
     root/sample.json                           the generator's parameters
 
-Trimaps: no ``trimaps/`` folder is written by default, so ``build_comp1k`` generates them
-from the alphas (erode/dilate, ``matbench.trimap``), as it does for a release without
-official trimaps; ``official_trimaps=True`` also writes ``trimaps/STEM_K.png`` (the
-same erode/dilate trimap for every k, as the official Composition-1K ones) so the copy path
-can be tried.
+So the release's own lists imply N = ``bgs_per_fg`` (default 5) for the test set and M =
+``train_bgs_per_fg`` (default 4) for the training set, as the real lists imply 20 and 100.
+
+Trimaps: like the real release, the test set ships official trimaps ``trimaps/STEM_K.png``:
+the erode/dilate trimap of the alpha (``matbench.trimap.erode_dilate``, kernel 25), the same
+for every k, as the official Composition-1K ones are per foreground. ``official_trimaps=False``
+leaves them out (a release without official trimaps; build with ``trimaps="generate"``).
+
+Training set: four more objects drawn by the same makers with other seeds and sizes (so no
+training foreground is a test foreground), saved as JPEG (quality 95, 4:2:0) with JPEG alphas
+like the release's training set; the composites use the decoded JPEG alpha, as they do on the
+real release, so the training alphas are exact only up to JPEG's error.
 
 Every alpha is exact by construction: it *is* the coverage of a procedural object, computed
 by supersampling (``SUPERSAMPLE``² samples per pixel) and rounded to 8 bits, and the
@@ -68,7 +83,11 @@ SUPERSAMPLE = 4
 SEED = 20170721  # CVPR 2017, Deep Image Matting
 DEFAULT_SIZE = 320
 DEFAULT_BGS_PER_FG = 5
+DEFAULT_TRAIN_BGS_PER_FG = 4
 FG_DIR = "Adobe-licensed images"
+OTHER_DIR = "Other"
+JPEG_QUALITY_TRAIN = 95
+COCO2014_NAME = "COCO_train2014_{:012d}.jpg"
 # Photographs shipped inside scikit-image's wheel (no pooch download). Grayscale ones too.
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "camera", "immunohistochemistry",
           "hubble_deep_field", "coins", "gravel")
@@ -83,6 +102,10 @@ class SampleRelease:
     test_set: Path            # .../Combined_Dataset/Test_set
     bgs_per_fg: int
     foregrounds: list[dict] = field(default_factory=list)  # name, class, width, height, rgba, area
+    coco_root: Path | None = None      # pass to build_train(coco_root=...)
+    training_set: Path | None = None   # .../Combined_Dataset/Training_set
+    train_bgs_per_fg: int = 0
+    train_foregrounds: list[dict] = field(default_factory=list)  # name, folder, class, width, height
 
 
 # ----------------------------------------------------------------------------- rendering helpers
@@ -403,6 +426,23 @@ FOREGROUNDS = (
 )
 CLASSES = {name: klass for name, klass, *_ in FOREGROUNDS}
 
+# The training set's foregrounds: (name, folder, SIM class, maker, width factor, height factor).
+# Other seeds and sizes than the test objects; JPEG like the release's training set. The list
+# file orders them case-insensitively across both folders, as the real training_fg_names.txt
+# (which interleaves 'Adobe-licensed images' and 'Other'; a case-sensitive sort would not).
+TRAIN_FOREGROUNDS = (
+    ("Long-hair.jpg", FG_DIR, "hair_hard", _hair, 1.1, 1.25),
+    ("bottle-green.jpg", FG_DIR, "glass_ice", _glass, 0.85, 1.3),
+    ("fur-orange.jpg", OTHER_DIR, "fur", _fur, 1.1, 1.1),
+    ("Smoke-chimney.jpg", OTHER_DIR, "smoke_cloud", _smoke, 1.1, 1.3),
+)
+
+
+def coco_name(j: int) -> str:
+    """COCO train2014 name of the sample's training background ``j`` (ascending ids, as in
+    the real training_bg_names.txt)."""
+    return COCO2014_NAME.format(9 + 4253 * j)
+
 
 # ----------------------------------------------------------------------------- writing
 
@@ -411,6 +451,13 @@ def _png_bytes(array: np.ndarray, mode: str) -> bytes:
 
     buf = io.BytesIO()
     Image.fromarray(array, mode).save(buf, format="PNG", compress_level=6)
+    return buf.getvalue()
+
+
+def _jpeg_bytes(im, quality: int) -> bytes:
+    """Baseline JPEG bytes of a Pillow image (Pillow's default 4:2:0 subsampling for colour)."""
+    buf = io.BytesIO()
+    im.save(buf, format="JPEG", quality=quality, optimize=False, progressive=False)
     return buf.getvalue()
 
 
@@ -443,9 +490,7 @@ def _background(photo: np.ndarray, rng, fg_size) -> bytes:
     size = (max(16, int(round(cw * scale))), max(16, int(round(ch * scale))))
     im = Image.fromarray(np.ascontiguousarray(crop), "L" if crop.ndim == 2 else "RGB")
     im = im.resize(size, Image.LANCZOS)
-    buf = io.BytesIO()
-    im.save(buf, format="JPEG", quality=90, optimize=False, progressive=False)
-    return buf.getvalue()
+    return _jpeg_bytes(im, 90)
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -456,23 +501,79 @@ def _write(path: Path, data: bytes) -> None:
     write_bytes_atomic(path, data)
 
 
+def _write_backgrounds(folder: Path, names: list[str], fg_sizes, per_fg: int, seed: int, stream: int,
+                       bar=None) -> None:
+    """Background ``j`` (``names[j]``) for foreground ``j // per_fg``, from the rng ``[seed, stream + j]``."""
+    photos: dict[str, np.ndarray] = {}
+    for j, bg_name in enumerate(names):
+        pname = PHOTOS[j % len(PHOTOS)]
+        if pname not in photos:
+            photos[pname] = _photo(pname)
+        rng = np.random.default_rng([seed, stream + j])
+        _write(folder / bg_name, _background(photos[pname], rng, fg_sizes[j // per_fg]))
+        if bar is not None:
+            bar.update(1)
+
+
+def _write_lists(split_dir: Path, fg_list: str, bg_list: str, fg_names, bg_names, classes) -> None:
+    """The split's name lists (LF, no newline after the last) and ``classes.csv``."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["fg", "class"])
+    for name in fg_names:
+        writer.writerow([name, classes[name]])
+    _write(split_dir / "classes.csv", buf.getvalue().encode())
+    _write(split_dir / fg_list, "\n".join(fg_names).encode())
+    _write(split_dir / bg_list, "\n".join(bg_names).encode())
+
+
+def _write_training_set(root: Path, *, size: int, per_fg: int, seed: int, bar=None) -> list[dict]:
+    """The sample's Training_set and COCO folder (see the module docstring); returns the
+    foregrounds' infos in list order."""
+    from PIL import Image
+
+    train_set = root / "adobe" / "Combined_Dataset" / "Training_set"
+    infos = {}
+    for i, (name, folder, klass, maker, fw, fh) in enumerate(TRAIN_FOREGROUNDS):
+        w, h = int(round(size * fw)), int(round(size * fh))
+        alpha, colour, _ = maker(np.random.default_rng([seed, 2000 + i]), w, h)
+        _write(train_set / folder / "fg" / name, _jpeg_bytes(Image.fromarray(_to_u8(colour), "RGB"),
+                                                             JPEG_QUALITY_TRAIN))
+        _write(train_set / folder / "alpha" / name, _jpeg_bytes(Image.fromarray(_to_u8(alpha), "L"),
+                                                                JPEG_QUALITY_TRAIN))
+        infos[name] = {"name": name, "folder": folder, "class": klass, "width": w, "height": h}
+        if bar is not None:
+            bar.update(1)
+    fg_names = sorted(infos, key=str.lower)  # the release's order: case-insensitive, both folders
+    bg_names = [coco_name(j) for j in range(len(fg_names) * per_fg)]
+    sizes = [(infos[n]["width"], infos[n]["height"]) for n in fg_names]
+    _write_backgrounds(root / "coco" / "train2014", bg_names, sizes, per_fg, seed, 3000, bar)
+    _write_lists(train_set, "training_fg_names.txt", "training_bg_names.txt", fg_names, bg_names,
+                 {n: infos[n]["class"] for n in fg_names})
+    return [infos[n] for n in fg_names]
+
+
 def make_sample_release(root, *, size: int = DEFAULT_SIZE, bgs_per_fg: int = DEFAULT_BGS_PER_FG,
-                        seed: int = SEED, official_trimaps: bool = False, progress: bool = False) -> SampleRelease:
+                        seed: int = SEED, official_trimaps: bool = True, progress: bool = False,
+                        train_bgs_per_fg: int = DEFAULT_TRAIN_BGS_PER_FG) -> SampleRelease:
     """Generate the sample release in ``root`` (see the module docstring) and return its paths.
 
     ``size``: foreground scale in pixels (about size × size per foreground). ``bgs_per_fg``:
-    backgrounds per foreground (the bg list holds 10 × ``bgs_per_fg`` names).
-    ``official_trimaps``: also write ``trimaps/STEM_K.png`` (else the builder generates them).
+    backgrounds per test foreground (the test bg list holds 10 × ``bgs_per_fg`` names);
+    ``train_bgs_per_fg``: per training foreground (4 × ``train_bgs_per_fg`` COCO names).
+    ``official_trimaps``: write ``trimaps/STEM_K.png`` like the real release (default); False
+    leaves them out, and the test set must then be built with ``trimaps="generate"``.
     Deterministic: the same arguments write the same bytes. Safe to rerun (files are written
-    atomically; the name lists and ``sample.json`` last).
+    atomically; the name lists and ``sample.json`` last). Raises MatbenchError for a size
+    under 64 px or fewer than 1 background per foreground.
     """
     from matbench.errors import MatbenchError
 
-    size, bgs_per_fg = int(size), int(bgs_per_fg)
+    size, bgs_per_fg, train_bgs_per_fg = int(size), int(bgs_per_fg), int(train_bgs_per_fg)
     if size < 64:
         raise MatbenchError(f"sample size {size}: must be at least 64 px")
-    if bgs_per_fg < 1:
-        raise MatbenchError(f"bgs per fg {bgs_per_fg}: must be at least 1")
+    if bgs_per_fg < 1 or train_bgs_per_fg < 1:
+        raise MatbenchError(f"bgs per fg {min(bgs_per_fg, train_bgs_per_fg)}: must be at least 1")
     root = Path(root)
     test_set = root / "adobe" / "Combined_Dataset" / "Test_set"
     voc = root / "voc" / "JPEGImages"
@@ -482,7 +583,8 @@ def make_sample_release(root, *, size: int = DEFAULT_SIZE, bgs_per_fg: int = DEF
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(FOREGROUNDS) * (1 + bgs_per_fg), unit="file", desc="sample release")
+        total = len(FOREGROUNDS) * (1 + bgs_per_fg) + len(TRAIN_FOREGROUNDS) * (1 + train_bgs_per_fg)
+        bar = tqdm(total=total, unit="file", desc="sample release")
     infos, sizes = [], []
     try:
         for i, (name, klass, maker, fw, fh) in enumerate(FOREGROUNDS):
@@ -507,41 +609,47 @@ def make_sample_release(root, *, size: int = DEFAULT_SIZE, bgs_per_fg: int = DEF
             sizes.append((w, h))
             if bar is not None:
                 bar.update(1)
-
-        bg_names = []
-        photos: dict[str, np.ndarray] = {}
-        for j in range(len(FOREGROUNDS) * bgs_per_fg):
-            pname = PHOTOS[j % len(PHOTOS)]
-            if pname not in photos:
-                photos[pname] = _photo(pname)
-            rng = np.random.default_rng([seed, 1000 + j])
-            bg_name = f"2007_{j + 1:06d}.jpg"
-            _write(voc / bg_name, _background(photos[pname], rng, sizes[j // bgs_per_fg]))
-            bg_names.append(bg_name)
-            if bar is not None:
-                bar.update(1)
+        bg_names = [f"2007_{j + 1:06d}.jpg" for j in range(len(FOREGROUNDS) * bgs_per_fg)]
+        _write_backgrounds(voc, bg_names, sizes, bgs_per_fg, seed, 1000, bar)
+        train_infos = _write_training_set(root, size=size, per_fg=train_bgs_per_fg, seed=seed, bar=bar)
     finally:
         if bar is not None:
             bar.close()
 
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["fg", "class"])
-    for name, klass, *_ in FOREGROUNDS:
-        writer.writerow([name, klass])
-    _write(test_set / "classes.csv", buf.getvalue().encode())
-    _write(test_set / "test_fg_names.txt", "\n".join(n for n, *_ in FOREGROUNDS).encode())
-    _write(test_set / "test_bg_names.txt", "\n".join(bg_names).encode())
+    _write_lists(test_set, "test_fg_names.txt", "test_bg_names.txt", [n for n, *_ in FOREGROUNDS], bg_names,
+                 CLASSES)
     params = {"generator": "matbench.datasets.sample", "size": size, "bgs_per_fg": bgs_per_fg, "seed": seed,
               "official_trimaps": bool(official_trimaps), "foregrounds": infos,
+              "train_bgs_per_fg": train_bgs_per_fg, "train_foregrounds": train_infos,
               "photos": list(PHOTOS)}
     _write(root / "sample.json", (json.dumps(params, indent=2) + "\n").encode())
-    return SampleRelease(root=root, adobe_root=root / "adobe", voc_root=root / "voc", test_set=test_set,
-                         bgs_per_fg=bgs_per_fg, foregrounds=infos)
+    return read_sample_release(root)
+
+
+def read_sample_release(root) -> SampleRelease:
+    """The paths of the sample release generated in ``root`` (read from its ``sample.json``).
+
+    Raises MatbenchError when ``root`` holds no complete sample release."""
+    from matbench.errors import MatbenchError
+
+    root = Path(root)
+    try:
+        params = json.loads((root / "sample.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise MatbenchError(f"{root}: no sample release here (sample.json missing or unreadable); "
+                            "make one with matbench.datasets.sample.make_sample_release") from None
+    combined = root / "adobe" / "Combined_Dataset"
+    return SampleRelease(root=root, adobe_root=root / "adobe", voc_root=root / "voc",
+                         test_set=combined / "Test_set", bgs_per_fg=params["bgs_per_fg"],
+                         foregrounds=params["foregrounds"], coco_root=root / "coco" / "train2014",
+                         training_set=combined / "Training_set",
+                         train_bgs_per_fg=params.get("train_bgs_per_fg", 0),
+                         train_foregrounds=params.get("train_foregrounds", []))
 
 
 def sample_is_complete(root, *, size: int = DEFAULT_SIZE, bgs_per_fg: int = DEFAULT_BGS_PER_FG,
-                       seed: int = SEED, official_trimaps: bool = False) -> bool:
+                       seed: int = SEED, official_trimaps: bool = True,
+                       train_bgs_per_fg: int = DEFAULT_TRAIN_BGS_PER_FG) -> bool:
     """True when ``root`` holds a sample release made with these parameters (its
     ``sample.json``, written last, says so)."""
     p = Path(root) / "sample.json"
@@ -549,5 +657,6 @@ def sample_is_complete(root, *, size: int = DEFAULT_SIZE, bgs_per_fg: int = DEFA
         params = json.loads(p.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return (params.get("size"), params.get("bgs_per_fg"), params.get("seed"), params.get("official_trimaps")) == (
-        int(size), int(bgs_per_fg), int(seed), bool(official_trimaps))
+    have = (params.get("size"), params.get("bgs_per_fg"), params.get("seed"), params.get("official_trimaps"),
+            params.get("train_bgs_per_fg"))
+    return have == (int(size), int(bgs_per_fg), int(seed), bool(official_trimaps), int(train_bgs_per_fg))
