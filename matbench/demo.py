@@ -65,7 +65,7 @@ def demo(out="matbench-demo", *, jobs: int = 1, progress: bool = True, baselines
 
     t0 = time.perf_counter()
     dataset = out / "dataset"
-    build_comp1k(release.adobe_root, release.voc_root, dataset, bgs_per_fg=bgs_per_fg, trimaps="official",
+    build_comp1k(release.adobe_root, release.voc_root, dataset, bgs_per_fg=bgs_per_fg, trimaps="generate",
                  jobs=jobs, progress=progress)
     timings["build"] = time.perf_counter() - t0
 

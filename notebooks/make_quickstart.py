@@ -35,7 +35,8 @@ this notebook quick (`matbench demo` uses five)."""),
 Pixel-identical to Adobe's composition script; trimaps are generated from the alphas because
 the sample has no official ones."""),
     ("code", """dataset = work / "dataset"
-summary = build_comp1k(release.adobe_root, release.voc_root, dataset, bgs_per_fg=2, progress=False)
+summary = build_comp1k(release.adobe_root, release.voc_root, dataset, bgs_per_fg=2, trimaps="generate",
+                       progress=False)
 summary"""),
     ("md", """## 3. Predictions
 
