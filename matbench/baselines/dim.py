@@ -291,8 +291,8 @@ def _forward(model: DIM, x: np.ndarray, device, fast: bool = False) -> np.ndarra
     input wins a near-tied max-pool, by CPU). Measured with ``benchmarks/dim_fast.py`` (golden
     cases and synthetic 320×240 / 640×480 composites, seed-5 synthetic weights, one AVX-512
     machine): ``fast`` differs from the default by at most 3.6e-4 of a level (1/255) in float and
-    by one level in at most 0.001 % of the pixels, reproduced mmagic's floats bit for bit on the
-    golden cases, and was 3.9–4.9× faster. Both paths keep the promise of the module doc on the
+    by one level in at most one pixel per image (0.0013 %), reproduced mmagic's floats bit for bit
+    on the golden cases, and was 2.9–4.9× faster. Both paths keep the promise of the module doc on the
     golden cases; only the default one is tested for it.
     """
     h, w = x.shape[:2]
