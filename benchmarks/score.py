@@ -4,7 +4,8 @@ Makes a few distinct Composition-1K-sized cases (1000×1500 ≈ 1.5 Mpx: a soft-
 alpha, a noisy blurred prediction, an erode/dilate trimap), writes ``--images`` prediction,
 trimap and alpha PNGs (copies of those cases) to a temporary folder, then prints:
 
-- decode: reading the three PNGs of every image with ``matbench.io.read_matte`` (1 process),
+- decode: reading the three PNGs of every image with ``matbench.mattes.read_matte`` (1 process),
+- header checks: what ``score`` does first for every file (size, mode, bit depth; no decoding),
 - score with ``jobs=1`` and ``jobs=2`` (everything: pairing, decoding, checks, all metrics
   and extras), as images/s and as the ratio to the decode time.
 
@@ -29,7 +30,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from matbench.io import write_png_atomic  # noqa: E402
-from matbench.mattes import read_matte
+from matbench.mattes import InputCheck, read_matte  # noqa: E402
 from matbench.score import score  # noqa: E402
 
 H, W = 1000, 1500
@@ -96,6 +97,14 @@ def main():
         decode = time.perf_counter() - t0
         n = len(stems)
         print(f"decode only (3 PNGs/image, 1 process): {decode:7.1f} s  {n / decode:6.2f} images/s")
+        t0 = time.perf_counter()
+        check = InputCheck()
+        for s in stems:
+            gt = check.matte(root / "alpha" / f"{s}.png", "ground-truth alpha")
+            check.matte(root / "trimap" / f"{s}.png", "trimap", like=gt)
+            check.matte(root / "pred" / f"{s}.png", "prediction", like=gt)
+        headers = time.perf_counter() - t0
+        print(f"header checks (3 files/image, part of score): {headers:7.2f} s  {headers / decode:5.3f}× decode")
 
         base = None
         for jobs in (1, 2):

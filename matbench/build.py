@@ -1,9 +1,13 @@
 """Build Composition-1K and the DIM training set from the Adobe release, pixel-identical
 to Adobe's composition script, and verify a built dataset.
 
-``build_comp1k`` / ``build_train`` validate every input first (``matbench.datasets.adobe``),
-then composite foreground by foreground (``matbench.compose``), optionally in parallel
-with joblib. Each worker loads one foreground and its alpha once and composites its N
+``build_comp1k`` / ``build_train`` validate every input first: the release's layout and
+every listed file (``matbench.datasets.adobe``), the headers of every foreground, alpha and
+official trimap, then the pixels of every alpha and official trimap by the one matte rule
+(:mod:`matbench.mattes`); all problems in one message, before anything is written. Then they
+composite foreground by foreground (``matbench.compose``), optionally in parallel
+with joblib. A file that turns out unreadable while compositing (a truncated background) is
+collected with the others and reported at the end, without a manifest, so a rerun resumes. Each worker loads one foreground and its alpha once and composites its N
 backgrounds; memory is one foreground's worth per worker. Every file is written
 atomically, so a file under its final name is complete: a rerun after an interruption
 (even ``kill -9``) removes stray temporary files, skips the composites whose files all
@@ -15,8 +19,10 @@ Output folder ``out``::
     alpha/<fg stem>.png         one alpha per foreground (8-bit gray PNG)
     fg/<fg stem>.png            one foreground per foreground (8-bit RGB PNG)
     bg/<fg stem>_<k>.png        resized + cropped background (training; optional)
-    trimaps/<fg stem>_<k>.png   one trimap per composite (test)
-    manifest.csv                see matbench.manifest
+    trimaps/<fg stem>_<k>.png   one trimap per composite (test; an official 8-bit gray PNG is
+                                copied as released, any other official file is written as the
+                                8-bit gray PNG of the values the matte rule reads)
+    manifest.csv                see matbench.manifest (with the sha256 of every file's pixels)
     dataset.json                build parameters
     training_list.json | test_list.json   mmagic annotation lists (paths relative to out)
 
@@ -35,13 +41,12 @@ import time
 from functools import partial
 from pathlib import Path
 
-import numpy as np
-
 from matbench import compose
 from matbench.datasets.adobe import load_split
 from matbench.errors import MatbenchError
-from matbench.io import encode_png, open_image, read_rgb8, write_bytes_atomic, write_png_atomic, write_text_atomic
-from matbench.manifest import MANIFEST_NAME, read_manifest, write_manifest
+from matbench.io import encode_png, open_image, write_bytes_atomic, write_png_atomic, write_text_atomic
+from matbench.manifest import HASH_COLUMNS, MANIFEST_NAME, decoded_sha256, read_manifest, write_manifest
+from matbench.mattes import Notes, probe, raise_problems, read_matte, trimap_odd_count, try_read_matte
 from matbench.parallel import imap, imap_unordered
 from matbench.trimap import DEFAULT_TEST_KERNEL, generate
 
@@ -95,11 +100,6 @@ def _file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _decoded_sha256(path: Path) -> str:
-
-    return compose.pixels_sha256(read_rgb8(path))
-
-
 def _old_rows(out: Path) -> dict[str, dict]:
     """Rows of a previous manifest in ``out`` (to skip re-hashing finished composites)."""
 
@@ -113,57 +113,82 @@ def _old_rows(out: Path) -> dict[str, dict]:
 
 # ----------------------------------------------------------------------------- one foreground
 
-def _build_foreground(task: dict) -> list[dict]:
-    """Composite one foreground onto its N backgrounds; returns its manifest rows.
+_SIZES = ("width", "height", "bg_width", "bg_height", "ratio")
+_SAME = ("fg", "bg", "k", "merged", "bg_path", "trimap")
 
-    Runs in a worker. Skips composites whose files all exist (reusing the old manifest
-    row when it matches, else hashing the decoded merged file).
+
+def _build_foreground(task: dict) -> tuple[list[dict], list[str]]:
+    """Composite one foreground onto its N backgrounds; returns its manifest rows and the
+    problems met while decoding (then its rows are incomplete and no manifest is written).
+
+    Runs in a worker. Skips what :func:`_plan` finds done; otherwise the files found are
+    hashed as they are (an interrupted build, or a manifest of an older matbench). Files
+    written now are hashed from the pixels written (:data:`matbench.manifest.HASH_COLUMNS`).
     """
-    from PIL import Image
+    rows, todo = _plan(task)
+    if todo is None:
+        return rows, []
+    try:
+        rows += _composite_foreground(task, todo, Path(task["out"]))
+    except MatbenchError as e:  # a file unreadable in its pixels: collected with the others'
+        return rows, [str(e)]
+    return sorted(rows, key=lambda r: int(r["k"])), []
 
 
+def _plan(task: dict):
+    """``(rows reused, todo)`` of one foreground: a composite whose files all exist and whose old
+    manifest row matches and holds every hash is reused; the others are to do, as ``(row, bg
+    path, official trimap or "", its files all exist)``. ``todo`` is None when nothing is left
+    (nor the per-foreground alpha and fg)."""
     out = Path(task["out"])
-    level = task["compress_level"]
     stem = task["stem"]
-    rows = []
-    todo = []
+    rows, todo = [], []
     base = {"split": task["split"], "fg": task["fg"], "fg_folder": task["fg_folder"],
             "alpha": f"alpha/{stem}.png", "fg_path": f"fg/{stem}.png", "class": task["class"]}
-    per_fg_done = (out / base["alpha"]).is_file() and (out / base["fg_path"]).is_file()
     for k, bg_name, bg_path, trimap_src in task["bgs"]:
         image = f"{stem}_{k}"
         row = dict(base, image=image, bg=bg_name, k=k, merged=f"merged/{image}.png",
                    bg_path=f"bg/{image}.png" if task["write_bg"] else "",
                    trimap=f"trimaps/{image}.png" if task["trimaps"] else "")
         needed = [row["merged"]] + [row[c] for c in ("bg_path", "trimap") if row[c]]
-        if all((out / p).is_file() for p in needed):
-            old = task["old_rows"].get(image)
-            if old and all(str(old.get(c, "")) == str(row[c]) for c in ("fg", "bg", "k", "merged", "bg_path", "trimap")):
-                row.update({c: old[c] for c in ("width", "height", "bg_width", "bg_height", "ratio", "sha256")})
-                rows.append(row)
-                continue
-            todo.append((row, bg_path, trimap_src, True))
+        finished = all((out / p).is_file() for p in needed)
+        old = task["old_rows"].get(image)
+        hashes = [h for c, (h, _) in HASH_COLUMNS.items() if row.get(c)]
+        same = old and all(str(old.get(c, "")) == str(row[c]) for c in _SAME) and all(old.get(h) for h in hashes)
+        if finished and same:
+            rows.append(dict(row, **{c: old[c] for c in (*_SIZES, *hashes)}))
         else:
-            todo.append((row, bg_path, trimap_src, False))
-    if not todo and per_fg_done:
-        return rows
+            todo.append((row, bg_path, trimap_src, finished))
+    if not todo and (out / base["alpha"]).is_file() and (out / base["fg_path"]).is_file():
+        return rows, None
+    return rows, todo
 
+
+def _composite_foreground(task: dict, todo, out: Path) -> list[dict]:
+    """The rows of ``todo`` (``(row, bg path, official trimap or "", finished)``), writing the
+    files of the unfinished ones and the per-foreground alpha and fg when missing."""
+    from PIL import Image
+
+    level = task["compress_level"]
     fg = compose.load_fg(task["fg_path"])
-    alpha = compose.load_alpha(task["alpha_path"])
+    alpha = compose.load_alpha(task["alpha_path"], task["matte_channel"])
     compose.check_sizes(fg, alpha, task["alpha_path"])
-    h, w = alpha.shape[:2]
-    if not (out / base["alpha"]).is_file():
-        write_png_atomic(out / base["alpha"], alpha, level)
-    if not (out / base["fg_path"]).is_file():
-        write_png_atomic(out / base["fg_path"], fg, level)
-
-    generated_trimap = None
+    h, w = alpha.shape
+    per_fg = {}
+    for col, array in (("alpha", alpha), ("fg_path", fg)):
+        path = out / (f"alpha/{task['stem']}.png" if col == "alpha" else f"fg/{task['stem']}.png")
+        per_fg[HASH_COLUMNS[col][0]] = _write_or_hash(path, array, HASH_COLUMNS[col][1], level)
+    generated = {}
+    rows = []
     for row, bg_path, trimap_src, finished in todo:
+        hashes = dict(per_fg)
         if finished:
             with Image.open(bg_path) as im:  # header only: sizes for the row
                 bw, bh = im.size
             ratio, _ = compose.bg_resize_size((w, h), (bw, bh))
-            sha = _decoded_sha256(out / row["merged"])
+            for col in ("merged", "bg_path", "trimap"):
+                if row[col]:
+                    hashes[HASH_COLUMNS[col][0]] = decoded_sha256(out / row[col], HASH_COLUMNS[col][1])
         else:
             bg_im = open_image(bg_path)
             bw, bh = bg_im.size
@@ -171,32 +196,84 @@ def _build_foreground(task: dict) -> list[dict]:
             del bg_im
             if row["bg_path"]:
                 write_png_atomic(out / row["bg_path"], bg_crop, level)
-            if row["trimap"] and not (out / row["trimap"]).is_file():
-                if trimap_src:
-                    data = Path(trimap_src).read_bytes()
-                else:
-                    if generated_trimap is None:
-                        generated_trimap = encode_png(
-                            generate(alpha if alpha.ndim == 2 else alpha[..., 0], "erode-dilate",
-                                     kernel=task["trimap_kernel"]), level)
-                    data = generated_trimap
+                hashes["bg_sha256"] = compose.pixels_sha256(bg_crop)
+            if row["trimap"] and (out / row["trimap"]).is_file():
+                hashes["trimap_sha256"] = decoded_sha256(out / row["trimap"], "matte")
+            elif row["trimap"]:
+                data, hashes["trimap_sha256"] = _trimap_file(task, trimap_src, alpha, generated)
                 write_bytes_atomic(out / row["trimap"], data)
-            sha = compose.pixels_sha256(merged)
+            hashes["sha256"] = compose.pixels_sha256(merged)
             write_png_atomic(out / row["merged"], merged, level)  # last: its presence marks the composite done
-        row.update(width=w, height=h, bg_width=bw, bg_height=bh, ratio=repr(float(ratio)), sha256=sha)
+        row.update(width=w, height=h, bg_width=bw, bg_height=bh, ratio=repr(float(ratio)), **hashes)
         rows.append(row)
-    rows.sort(key=lambda r: int(r["k"]))
     return rows
+
+
+def _write_or_hash(path: Path, array, kind: str, level: int) -> str:
+    """Write ``array`` to ``path`` unless the file exists (then hash the file as found, see
+    :func:`_build_foreground`); the sha256 of the pixels now in the file."""
+    if path.is_file():
+        return decoded_sha256(path, kind)
+    write_png_atomic(path, array, level)
+    return compose.pixels_sha256(array)
+
+
+def _trimap_file(task: dict, trimap_src: str, alpha, generated: dict) -> tuple[bytes, str]:
+    """``(PNG bytes, sha256 of its pixels)`` of one composite's trimap. An official 8-bit gray PNG
+    is copied as released (decoded and hashed by :func:`_check_pixels` before the build); any
+    other official file is written as the gray PNG of the values the matte rule reads; the
+    generated trimap is made and encoded once per foreground (``generated`` caches it)."""
+    if trimap_src and task["trimap_sha"].get(trimap_src):
+        return Path(trimap_src).read_bytes(), task["trimap_sha"][trimap_src]
+    if trimap_src:
+        trimap = read_matte(trimap_src, task["matte_channel"])
+        return encode_png(trimap, task["compress_level"]), compose.pixels_sha256(trimap)
+    if not generated:
+        trimap = generate(alpha, "erode-dilate", kernel=task["trimap_kernel"])
+        generated["trimap"] = (encode_png(trimap, task["compress_level"]), compose.pixels_sha256(trimap))
+    return generated["trimap"]
 
 
 # ----------------------------------------------------------------------------- builds
 
+def _check_pixels(tasks, matte_channel, jobs: int) -> None:
+    """Decode the alpha (and official trimaps) of every foreground task by the matte rule before
+    anything is written: problems only visible in the pixels (ambiguous colour, non-gray
+    palette, truncation) of all of them in one MatbenchError; official trimap values other than
+    0/128/255 warned about. Cheap next to the build: one alpha per foreground, small trimaps."""
+    sources = [(t["alpha_path"], [src for _, _, _, src in t["bgs"] if src]) for t in tasks]
+    problems, notes = [], Notes()
+    for task, (bad, odd, shas) in zip(tasks, imap(partial(_read_sources, matte_channel), sources, jobs=jobs)):
+        problems += bad
+        notes.odd_trimaps.update(odd)
+        task["trimap_sha"] = shas
+    raise_problems(problems)
+    notes.warn(stacklevel=4)
+
+
+def _read_sources(matte_channel, task) -> tuple[list[str], dict[str, int], dict[str, str]]:
+    """``(problems, {official trimap: pixels not 0/128/255}, {official trimap that is an 8-bit
+    gray PNG: sha256 of its pixels})`` of one foreground's alpha and official trimaps."""
+    alpha_path, trimap_paths = task
+    problems, odd, shas = [], {}, {}
+    try_read_matte(alpha_path, matte_channel, problems)
+    for path in trimap_paths:
+        trimap = try_read_matte(path, matte_channel, problems)
+        if trimap is None:
+            continue
+        if trimap_odd_count(trimap):
+            odd[path] = trimap_odd_count(trimap)
+        info = probe(path)
+        if (info.format, info.mode) == ("PNG", "L"):
+            shas[path] = compose.pixels_sha256(trimap)
+    return problems, odd, shas
+
+
 def _run_build(split, out: Path, *, trimaps: str | None, trimap_kernel: int, jobs: int, write_bg: bool,
-               progress: bool, compress_level: int, sources) -> dict:
+               progress: bool, compress_level: int, sources, matte_channel: str | None) -> dict:
 
     t0 = time.perf_counter()
     out = check_out_folder(out, sources)
-    out.mkdir(parents=True, exist_ok=True)
     params = {
         "kind": "composition-1k" if split.kind == "test" else "dim-train",
         "split": split.kind,
@@ -207,12 +284,13 @@ def _run_build(split, out: Path, *, trimaps: str | None, trimap_kernel: int, job
         "trimap_kernel": trimap_kernel if trimaps and trimaps.startswith("generated") else None,
         "write_bg": bool(write_bg),
         "png_compress_level": int(compress_level),
+        "matte_channel": matte_channel,
         "fg_list_sha256": _file_sha256(split.fg_list),
         "bg_list_sha256": _file_sha256(split.bg_list),
         "recipe": "Adobe Deep Image Matting Composition_code.py (Pillow BICUBIC upscale, top-left crop, "
                   "float64 truncating blend)",
     }
-    prepare_out(out, params)
+    check_resume(out, params)
     old_rows = _old_rows(out)
 
     tasks = []
@@ -227,14 +305,19 @@ def _run_build(split, out: Path, *, trimaps: str | None, trimap_kernel: int, job
             "out": str(out), "split": split.kind, "fg": fg.name, "stem": fg.stem, "fg_folder": fg.folder,
             "class": fg.klass, "fg_path": str(fg.fg_path), "alpha_path": str(fg.alpha_path), "bgs": bgs,
             "write_bg": bool(write_bg), "trimaps": bool(trimaps), "trimap_kernel": trimap_kernel,
-            "compress_level": int(compress_level),
+            "compress_level": int(compress_level), "matte_channel": matte_channel, "trimap_sha": {},
             "old_rows": {f"{fg.stem}_{k}": old_rows[f"{fg.stem}_{k}"] for k in range(split.bgs_per_fg)
                          if f"{fg.stem}_{k}" in old_rows},
         })
     del old_rows
+    # the sources of every foreground with work left, before anything is written
+    _check_pixels([t for t in tasks if _plan(t)[1] is not None], matte_channel, jobs)
+    prepare_out(out, params)
 
-    results = run_tasks(_build_foreground, tasks, jobs=jobs, progress=progress, desc=f"build {params['kind']}",
-                        total=len(tasks) * split.bgs_per_fg)
+    results, problems = run_tasks(_build_foreground, tasks, jobs=jobs, progress=progress,
+                                  desc=f"build {params['kind']}")
+    raise_problems(problems, "input", done="the composites of the other foregrounds were written, no manifest: "
+                                           "fix these files and rerun the same command to resume")
     rows = [r for rows in results for r in rows]
     write_manifest(out, rows)
     _write_mmagic_list(out, split.kind, rows)
@@ -242,9 +325,8 @@ def _run_build(split, out: Path, *, trimaps: str | None, trimap_kernel: int, job
             "seconds": time.perf_counter() - t0, "trimaps": trimaps or ""}
 
 
-def prepare_out(out: Path, params: dict, subdirs=OUTPUT_DIRS) -> None:
-    """Start or resume a build in ``out``: refuse a folder whose ``dataset.json`` records other
-    values of ``params``, write ``params`` there, remove stray temporary files."""
+def check_resume(out: Path, params: dict) -> None:
+    """Refuse to resume in ``out`` when its ``dataset.json`` records other values of ``params``."""
     ds_path = out / "dataset.json"
     if ds_path.is_file():
         try:
@@ -256,29 +338,39 @@ def prepare_out(out: Path, params: dict, subdirs=OUTPUT_DIRS) -> None:
             if diff:
                 raise MatbenchError(f"{out}: holds a different build ({', '.join(diff)} differ); "
                                     "use a new --out folder")
-    text = json.dumps(params, indent=2) + "\n"
-    write_text_atomic(ds_path, text)
+
+
+def prepare_out(out: Path, params: dict, subdirs=OUTPUT_DIRS) -> None:
+    """Start or resume a build in ``out``: :func:`check_resume`, write ``params`` to its
+    ``dataset.json``, remove stray temporary files."""
+    check_resume(out, params)
+    out.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(out / "dataset.json", json.dumps(params, indent=2) + "\n")
     _remove_stray_temps(out, subdirs)
 
 
-def run_tasks(fn, tasks: list, *, jobs: int, progress: bool, desc: str, total: int) -> list:
-    """``[fn(task) for task in tasks]`` computed by ``jobs`` workers (``matbench.parallel``); each
-    result is a list of manifest rows, counted on a progress bar of ``total`` composites."""
+def run_tasks(fn, tasks: list, *, jobs: int, progress: bool, desc: str) -> tuple[list, list]:
+    """Run ``fn`` on every task with ``jobs`` workers (``matbench.parallel``), with a progress bar
+    counting composites (a task composites its foreground onto ``task["bgs"]``). ``fn(task)``
+    returns ``(manifest rows, problems)``. Returns the rows of each task in task order and all
+    the problems (one-line messages)."""
     bar = None
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=total, unit="img", desc=desc, smoothing=0.05)
+        bar = tqdm(total=sum(len(t["bgs"]) for t in tasks), unit="img", desc=desc, smoothing=0.05)
     results: dict[int, list[dict]] = {}
+    problems = []
     try:
-        for i, rows in imap_unordered(fn, tasks, jobs=jobs):
+        for i, (rows, bad) in imap_unordered(fn, tasks, jobs=jobs):
             results[i] = rows
+            problems += bad
             if bar is not None:
-                bar.update(len(rows))
+                bar.update(len(tasks[i]["bgs"]))
     finally:
         if bar is not None:
             bar.close()
-    return [results[i] for i in range(len(tasks))]
+    return [results[i] for i in range(len(tasks))], problems
 
 
 def _write_mmagic_list(out: Path, kind: str, rows) -> None:
@@ -300,84 +392,121 @@ def _write_mmagic_list(out: Path, kind: str, rows) -> None:
 
 def build_comp1k(adobe_root, voc_root, out, *, bgs_per_fg: int | None = None, trimaps: str = "official",
                  jobs: int = 1, progress: bool = True, write_bg: bool = False, trimap_kernel: int | None = None,
-                 compress_level: int = DEFAULT_COMPRESS_LEVEL) -> dict:
+                 compress_level: int = DEFAULT_COMPRESS_LEVEL, matte_channel: str | None = None) -> dict:
     """Build Composition-1K (the test split, ``bgs_per_fg`` VOC backgrounds per fg) in ``out``.
 
     ``bgs_per_fg``: None (default) takes the release's lists' ratio, len(test_bg_names) /
     len(test_fg_names) = 20 on the real release; a number must agree with the lists.
 
-    ``trimaps``: ``"official"`` copies the release's ``Test_set/Adobe-licensed images/trimaps``
-    when that folder exists and generates them otherwise; ``"generate"`` always generates them
-    (``matbench.trimap.erode_dilate`` with ``trimap_kernel``, default
-    ``DEFAULT_TEST_KERNEL``). Returns a summary dict (out, composites, foregrounds, bgs_per_fg,
-    seconds, trimaps).
+    ``trimaps``: ``"official"`` takes the release's ``Test_set/Adobe-licensed images/trimaps``
+    (a release without that folder is an error naming ``"generate"``: results on other trimaps
+    are not comparable with published ones); ``"generate"`` generates them from the alphas
+    (``matbench.trimap.erode_dilate`` with ``trimap_kernel``, default ``DEFAULT_TEST_KERNEL``).
+    Alphas and official trimaps are read by the one matte rule (:mod:`matbench.mattes`;
+    ``matte_channel`` picks the channel of colour files, recorded in ``dataset.json``); alphas
+    are written as 8-bit gray PNGs of those values, official trimaps copied when they already
+    are 8-bit gray PNGs, else written so. Returns a summary dict (out, composites, foregrounds,
+    bgs_per_fg, seconds, trimaps). Raises MatbenchError listing every input problem before
+    anything is written, or, for files unreadable while compositing, at the end (no manifest;
+    a rerun resumes).
     """
 
     if trimaps not in ("official", "generate"):
         raise MatbenchError(f"--trimaps {trimaps!r}: expected official or generate")
-    split = load_split(adobe_root, "test", voc_root, bgs_per_fg, official_trimaps=(trimaps == "official"))
+    split = load_split(adobe_root, "test", voc_root, bgs_per_fg, official_trimaps=(trimaps == "official"),
+                       matte_channel=matte_channel)
     kernel = DEFAULT_TEST_KERNEL if trimap_kernel is None else int(trimap_kernel)
     source = "official" if split.trimap_dir is not None else f"generated (erode-dilate, kernel {kernel})"
     return _run_build(split, out, trimaps=source, trimap_kernel=kernel, jobs=jobs, write_bg=write_bg,
                       progress=progress, compress_level=compress_level,
-                      sources=[adobe_root, voc_root, *split.sources])
+                      sources=[adobe_root, voc_root, *split.sources], matte_channel=matte_channel)
 
 
 def build_train(adobe_root, coco_root, out, *, bgs_per_fg: int | None = None, jobs: int = 1,
-                write_bg: bool = True, progress: bool = True,
-                compress_level: int = DEFAULT_COMPRESS_LEVEL) -> dict:
+                write_bg: bool = True, progress: bool = True, compress_level: int = DEFAULT_COMPRESS_LEVEL,
+                matte_channel: str | None = None) -> dict:
     """Build the DIM training set (``bgs_per_fg`` COCO backgrounds per fg) in ``out``.
 
     ``bgs_per_fg``: None (default) takes the release's lists' ratio, len(training_bg_names) /
     len(training_fg_names) = 100 on the real release; a number must agree with the lists.
     Writes the resized and cropped background of every composite to ``bg/`` unless
-    ``write_bg`` is False. Returns a summary dict (out, composites, foregrounds, bgs_per_fg,
+    ``write_bg`` is False. The release's JPEG alphas are read as decoded (as Adobe's script
+    does; one warning says so) by the one matte rule (``matte_channel`` as in
+    :func:`build_comp1k`). Returns a summary dict (out, composites, foregrounds, bgs_per_fg,
     seconds).
     """
 
-    split = load_split(adobe_root, "train", coco_root, bgs_per_fg)
+    split = load_split(adobe_root, "train", coco_root, bgs_per_fg, matte_channel=matte_channel)
     return _run_build(split, out, trimaps=None, trimap_kernel=0, jobs=jobs, write_bg=write_bg,
                       progress=progress, compress_level=compress_level,
-                      sources=[adobe_root, coco_root, *split.sources])
+                      sources=[adobe_root, coco_root, *split.sources], matte_channel=matte_channel)
 
 
 # ----------------------------------------------------------------------------- verify
 
-def _verify_row(out: Path, row: dict):
-    missing, changed = [], []
-    for col in ("merged", "alpha", "fg_path", "bg_path", "trimap"):
-        p = row.get(col) or ""
-        if p and not (out / p).is_file():
-            missing.append(p)
-    merged = row.get("merged") or ""
-    if merged and merged not in missing:
-        try:
-            sha = _decoded_sha256(out / merged)
-        except MatbenchError:
-            sha = None
-        if sha != row.get("sha256"):
-            changed.append(merged)
-    return missing, changed
+def _verify_file(out: Path, task) -> tuple[str, str]:
+    """``(path, "missing" | "changed" | "ok")`` for one manifest file ``(path, sha256, kind)``."""
+    path, sha, kind = task
+    if not (out / path).is_file():
+        return path, "missing"
+    try:
+        found = decoded_sha256(out / path, kind)
+    except MatbenchError:  # unreadable, or no longer a matte by the rule
+        found = None
+    return path, "ok" if found == sha else "changed"
+
+
+def _verify_tasks(out: Path, rows: list[dict]) -> list[tuple[str, str, str]]:
+    """One ``(path, expected sha256, kind)`` per distinct file of :data:`HASH_COLUMNS`; a one-line
+    MatbenchError when the manifest lacks hashes (written by an older matbench)."""
+    columns = set(rows[0]) if rows else set()
+    tasks, unhashed = {}, {}
+    for col, (hash_col, kind) in HASH_COLUMNS.items():
+        if col not in columns:
+            continue
+        for row in rows:
+            path = row.get(col) or ""
+            if not path:
+                continue
+            if not row.get(hash_col):
+                unhashed.setdefault(hash_col, 0)
+                unhashed[hash_col] += 1
+                continue
+            # a file shared by rows (one alpha per foreground) is hashed once; rows that
+            # disagree on its hash make it "changed"
+            if tasks.setdefault(path, (path, row[hash_col], kind))[1] != row[hash_col]:
+                tasks[path] = (path, "", kind)
+    if unhashed:
+        what = ", ".join(f"{h} ({n} rows)" for h, n in unhashed.items())
+        raise MatbenchError(f"{out / MANIFEST_NAME}: no pixel hashes for some files ({what}): the dataset was built "
+                            f"by an older matbench, so they cannot be checked; rerun the same build command (it "
+                            f"resumes, hashes the files as they are and adds the hashes), then verify")
+    return list(tasks.values())
 
 
 def verify(out, *, jobs: int = 1, progress: bool = False) -> dict:
-    """Recompute the sha256 of every composite's decoded pixels and check that every file
-    the manifest names exists.
+    """Check every file the manifest lists (composites, alphas, foregrounds, backgrounds,
+    trimaps: every path column of :data:`matbench.manifest.HASH_COLUMNS`) against the sha256
+    of its decoded pixels recorded at build time.
 
-    Returns ``{"checked": n, "missing": [paths], "changed": [paths], "ok": bool}`` (paths
-    relative to ``out``; an unreadable merged file counts as changed).
+    Returns ``{"checked": rows, "files": n, "missing": [paths], "changed": [paths], "ok": bool}``
+    (paths relative to ``out``; an unreadable file counts as changed). A manifest without the
+    per-file hashes (an older matbench) is a one-line MatbenchError saying how to add them.
     """
 
     out = Path(out)
     rows = read_manifest(out)
-    it = imap(partial(_verify_row, out), rows, jobs=jobs, batch_size=16)
+    tasks = _verify_tasks(out, rows)
+    it = imap(partial(_verify_file, out), tasks, jobs=jobs, batch_size=16)
     if progress:
         from tqdm import tqdm
 
-        it = tqdm(it, total=len(rows), unit="img", desc="verify")
+        it = tqdm(it, total=len(tasks), unit="file", desc="verify")
     missing, changed = [], []
-    for m, c in it:
-        missing.extend(m)
-        changed.extend(c)
-    missing = list(dict.fromkeys(missing))
-    return {"checked": len(rows), "missing": missing, "changed": changed, "ok": not missing and not changed}
+    for path, status in it:
+        if status == "missing":
+            missing.append(path)
+        elif status == "changed":
+            changed.append(path)
+    return {"checked": len(rows), "files": len(tasks), "missing": missing, "changed": changed,
+            "ok": not missing and not changed}

@@ -28,13 +28,13 @@ import time
 from pathlib import Path
 
 from matbench import sim_compose
-from matbench.build import (DEFAULT_COMPRESS_LEVEL, _decoded_sha256, _file_sha256, _old_rows, _write_mmagic_list,
-                            check_out_folder, prepare_out, run_tasks)
+from matbench.build import (DEFAULT_COMPRESS_LEVEL, _file_sha256, _old_rows, _write_mmagic_list, check_out_folder,
+                            prepare_out, run_tasks)
 from matbench.compose import pixels_sha256
 from matbench.datasets.sim import load_sim
 from matbench.errors import MatbenchError
 from matbench.io import encode_png, write_bytes_atomic
-from matbench.manifest import write_manifest
+from matbench.manifest import decoded_sha256, write_manifest
 
 RECIPE = ("SIM dataset/generate_testset.py (nowsyn/SIM): cv2.imread with EXIF orientation; size rule 1920/800 on "
           "the alpha; cv2.resize bilinear (the script's INTER_LANCZOS4 is passed as dst); bg upscaled to "
@@ -49,12 +49,11 @@ def _paths(klass: str, image: str) -> dict:
     return {kind: f"{klass}/{kind}/{image}.png" for kind in OUTPUT_KINDS}
 
 
-def _build_sim_foreground(task: dict) -> list[dict]:
-    """Composite one (class, fg) pair onto its backgrounds; returns its manifest rows. Runs in
+def _build_sim_foreground(task: dict) -> tuple[list[dict], list]:
+    """Composite one (class, fg) pair onto its backgrounds; returns its manifest rows (and no
+    problems: its inputs were decoded before anything was written, see ``load_sim``). Runs in
     a worker; skips composites whose three files exist (reusing the old manifest row when it
     matches, else hashing the decoded files)."""
-    from matbench.mattes import read_matte
-
     out = Path(task["out"])
     rows, todo = [], []
     for k, line, bg_name, bg_path in task["bgs"]:
@@ -73,7 +72,7 @@ def _build_sim_foreground(task: dict) -> list[dict]:
         else:
             todo.append((row, bg_path, False))
     if not todo:
-        return rows
+        return rows, []
 
     fg = sim_compose.read_color(task["fg_path"])
     alpha = sim_compose.read_alpha(task["alpha_path"])
@@ -90,8 +89,8 @@ def _build_sim_foreground(task: dict) -> list[dict]:
         if finished:  # files of an interrupted run: describe what is on disk
             bw, bh = sim_compose.opencv_size(bg_path)
             ratio, _ = sim_compose.bg_size((h, w), (bh, bw))
-            sha = _decoded_sha256(out / row["merged"])
-            row_hashes = {f"{kind}_sha256": pixels_sha256(read_matte(out / row[kind])) for kind in ("alpha", "trimap")}
+            sha = decoded_sha256(out / row["merged"], "rgb")
+            row_hashes = {f"{kind}_sha256": decoded_sha256(out / row[kind], "matte") for kind in ("alpha", "trimap")}
         else:
             bg = sim_compose.read_color(bg_path)
             bh, bw = bg.shape[:2]
@@ -107,7 +106,7 @@ def _build_sim_foreground(task: dict) -> list[dict]:
         row.update(width=w, height=h, bg_width=bw, bg_height=bh, ratio=repr(float(ratio)), sha256=sha, **row_hashes)
         rows.append(row)
     rows.sort(key=lambda r: int(r["k"]))
-    return rows
+    return rows, []
 
 
 def build_sim(simd_root, voc_root, file_list, out, *, jobs: int = 1, progress: bool = True,
@@ -150,8 +149,7 @@ def build_sim(simd_root, voc_root, file_list, out, *, jobs: int = 1, progress: b
               "old_rows": {c.image: old_rows[c.image] for _, c, _ in fg.composites if c.image in old_rows}}
              for fg in split.foregrounds]
     del old_rows
-    results = run_tasks(_build_sim_foreground, tasks, jobs=jobs, progress=progress, desc="build sim",
-                        total=split.n_composites)
+    results, _ = run_tasks(_build_sim_foreground, tasks, jobs=jobs, progress=progress, desc="build sim")
     rows = sorted((r for rows in results for r in rows), key=lambda r: r["line"])  # file-list order
     write_manifest(out, rows)
     _write_mmagic_list(out, "test", rows)

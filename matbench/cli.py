@@ -25,6 +25,10 @@ adobe_root_option = click.option("--adobe-root", required=True, type=click.Path(
                                  help="The release's Combined_Dataset folder or its parent.")
 dataset_out_option = click.option("--out", required=True, type=click.Path(file_okay=False),
                                   help="Output dataset folder.")
+matte_channel_option = click.option(
+    "--matte-channel", type=click.Choice(["red", "alpha"]), default=None,
+    help="Read colour matte files that are otherwise refused as ambiguous: red = channel 1 (what the MATLAB "
+         "driver reads), alpha = the alpha channel (RGBA cut-outs). Recorded in the outputs. See README, Strictness.")
 compress_level_option = click.option("--compress-level", default=1, show_default=True, type=click.IntRange(0, 9),
                                      help="PNG zlib level (pixels are the same for any level).")
 
@@ -50,21 +54,22 @@ def _composites(r) -> str:
               help="Backgrounds per foreground [default: from the release's lists, len(test_bg_names.txt) / "
                    "len(test_fg_names.txt): 20 for Composition-1K].")
 @click.option("--trimaps", type=click.Choice(["official", "generate"]), default="official", show_default=True,
-              help="official: copy the release's trimaps/ when present (else generate).")
+              help="official: the release's trimaps/ (an error when it has none); generate: from the alphas.")
 @click.option("--trimap-kernel", type=int, default=None, help="Kernel of generated trimaps [default: 25].")
 @click.option("--write-bg/--no-write-bg", default=False, show_default=True,
               help="Also write each composite's resized and cropped background.")
 @jobs_option("Parallel workers (by foreground).")
 @compress_level_option
+@matte_channel_option
 @quiet_option
 def build_comp1k_cmd(adobe_root, voc_root, out, bgs_per_fg, trimaps, trimap_kernel, write_bg, jobs,
-                     compress_level, quiet):
+                     compress_level, matte_channel, quiet):
     """Build Composition-1K, pixel-identical to Adobe's composition script."""
     from matbench.build import build_comp1k
 
     r = build_comp1k(adobe_root, voc_root, out, bgs_per_fg=bgs_per_fg, trimaps=trimaps, jobs=jobs,
                      progress=not quiet, write_bg=write_bg, trimap_kernel=trimap_kernel,
-                     compress_level=compress_level)
+                     compress_level=compress_level, matte_channel=matte_channel)
     click.echo(f"{_composites(r)} in {r['out']} ({r['seconds']:.1f} s; trimaps: {r['trimaps']})")
 
 
@@ -80,13 +85,14 @@ def build_comp1k_cmd(adobe_root, voc_root, out, bgs_per_fg, trimaps, trimap_kern
               help="Write each composite's resized and cropped background (for the compositional loss).")
 @jobs_option("Parallel workers (by foreground).")
 @compress_level_option
+@matte_channel_option
 @quiet_option
-def build_train_cmd(adobe_root, coco_root, out, bgs_per_fg, write_bg, jobs, compress_level, quiet):
+def build_train_cmd(adobe_root, coco_root, out, bgs_per_fg, write_bg, jobs, compress_level, matte_channel, quiet):
     """Build the Deep Image Matting training set, pixel-identical to Adobe's script."""
     from matbench.build import build_train
 
     r = build_train(adobe_root, coco_root, out, bgs_per_fg=bgs_per_fg, jobs=jobs, write_bg=write_bg,
-                    progress=not quiet, compress_level=compress_level)
+                    progress=not quiet, compress_level=compress_level, matte_channel=matte_channel)
     click.echo(f"{_composites(r)} in {r['out']} ({r['seconds']:.1f} s)")
 
 
@@ -121,13 +127,16 @@ def build_sim_cmd(simd_root, voc_root, file_list, out, matte_channel, jobs, comp
               help="Band half-width in px or small/medium/large (5/12/20); erode-dilate uses a 2w+1 kernel.")
 @click.option("--kernel", type=int, default=None, help="erode-dilate kernel size in px [default: 25].")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random method (with the name).")
+@matte_channel_option
 @quiet_option
-def trimap_cmd(alpha_dir, out_dir, method, width, kernel, seed, quiet):
+def trimap_cmd(alpha_dir, out_dir, method, width, kernel, seed, matte_channel, quiet):
     """Generate trimaps (values 0/128/255) for every alpha in ALPHA_DIR."""
     from matbench.trimap import make_trimaps
 
-    n = make_trimaps(alpha_dir, out_dir, method, seed=seed, width=width, kernel=kernel, progress=not quiet)
-    click.echo(f"{n} trimaps written to {out_dir}")
+    n = make_trimaps(alpha_dir, out_dir, method, seed=seed, width=width, kernel=kernel, matte_channel=matte_channel,
+                     progress=not quiet)
+    channel = f" (alphas read with --matte-channel {matte_channel})" if matte_channel else ""
+    click.echo(f"{n} trimaps written to {out_dir}{channel}")
 
 
 @cli.command("verify")
@@ -135,7 +144,7 @@ def trimap_cmd(alpha_dir, out_dir, method, width, kernel, seed, quiet):
 @jobs_option()
 @quiet_option
 def verify_cmd(dataset, jobs, quiet):
-    """Recompute the pixel hashes of a built dataset; exit 1 if files are missing or changed."""
+    """Recompute the pixel hashes of every file of a built dataset; exit 1 if files are missing or changed."""
     from matbench.build import verify
 
     r = verify(dataset, jobs=jobs, progress=not quiet)
@@ -143,8 +152,8 @@ def verify_cmd(dataset, jobs, quiet):
         click.echo(f"missing: {p}")
     for p in r["changed"]:
         click.echo(f"changed: {p}")
-    click.echo(f"{r['checked']} composites checked: {len(r['missing'])} missing files, "
-               f"{len(r['changed'])} changed composites")
+    click.echo(f"{r['files']} files of {r['checked']} composites checked: {len(r['missing'])} missing, "
+               f"{len(r['changed'])} changed")
     if not r["ok"]:
         sys.exit(1)
 
@@ -178,9 +187,10 @@ def _formats(values) -> list[str]:
 @click.option("--with-published", metavar="comp1k|sim|CSV", help="Append published results (marked, never ranked).")
 @click.option("--units", type=click.Choice(["paper", "raw"]), default="paper", show_default=True,
               help="paper: MSE x1e3 as Composition-1K tables; raw: MSE unscaled. SAD/Grad/Conn are sums / 1000.")
+@matte_channel_option
 @quiet_option
 def score_cmd(pred_dirs, dataset, alpha_dir, trimap_dir, out, formats, jobs, mask_known, allow_missing, by,
-              with_published, units, quiet):
+              with_published, units, matte_channel, quiet):
     """Score prediction folders (one model each; NAME=PATH renames) with the DIM MATLAB metrics."""
     from pathlib import Path
 
@@ -200,7 +210,7 @@ def score_cmd(pred_dirs, dataset, alpha_dir, trimap_dir, out, formats, jobs, mas
         raise MatbenchError(f"--by {by} needs --dataset (the groups come from its manifest)")
 
     df = score(list(pred_dirs), dataset=dataset, alpha_dir=alpha_dir, trimap_dir=trimap_dir, jobs=jobs,
-               mask_known=mask_known, allow_missing=allow_missing, progress=not quiet)
+               mask_known=mask_known, allow_missing=allow_missing, matte_channel=matte_channel, progress=not quiet)
     tables = [("leaderboard", "Matting leaderboard", leaderboard(df, units=units, with_published=with_published))]
     if by:
         tables.append((f"leaderboard_by_{by}", f"Matting leaderboard by {by}", leaderboard(df, units=units, by=by)))
@@ -234,18 +244,21 @@ def score_cmd(pred_dirs, dataset, alpha_dir, trimap_dir, out, formats, jobs, mas
 @click.option("--device", default="cpu", show_default=True, help="dim: cpu or cuda[:N].")
 @click.option("--max-side", type=click.IntRange(32), help="dim: downscale images whose longer side exceeds N, upscale the alpha back.")
 @click.option("--tile", type=click.IntRange(64), help="dim: predict in overlapping N×N windows (approximate; for huge images).")
-@click.option("--fast", is_flag=True, help="dim on CPU: oneDNN convolutions, ~2x faster, may differ from the reference by 1/255 at near-ties.")
-@click.option("--threads", type=click.IntRange(1), help="dim: torch CPU threads.")
+@click.option("--fast", is_flag=True, help="dim on CPU: oneDNN convolutions, faster; values may differ from the "
+              "reference (README, Running baselines, gives the measured difference).")
+@click.option("--threads", type=click.IntRange(1),
+              help="dim: torch CPU threads (recorded; resuming needs the same count).")
 @jobs_option("Worker processes (classical methods and trimap-mid).")
+@matte_channel_option
 @quiet_option
 def run_command(name, dataset, images, trimaps, out, checkpoint, stage, device, max_side, tile, fast, threads, jobs,
-                quiet):
+                matte_channel, quiet):
     """Predict alpha mattes with baseline NAME; resume skips predictions already in --out."""
     from matbench.baselines import run_baseline
 
     run_json = run_baseline(name, out, dataset=dataset, images=images, trimaps=trimaps, checkpoint=checkpoint,
                             stage=stage, device=device, max_side=max_side, tile=tile, fast=fast, threads=threads,
-                            jobs=jobs, progress=not quiet)
+                            jobs=jobs, matte_channel=matte_channel, progress=not quiet)
     click.echo(f"{name}: predictions in {out} ({run_json.name} written)")
 
 

@@ -17,14 +17,14 @@ The recipe (``Composition_code.py`` from the Adobe release; spec in
 Everything here is vectorised with numpy (see :func:`blend` for why the integer form is
 bit-identical to the script's float64 arithmetic).
 
-Alpha modes (the release's alphas are all mode ``L``): ``L`` and ``P`` are used as stored
-(the script reads the raw values; for ``P`` those are palette indices), ``1`` becomes 0/255
-(what Pillow's pixel access returns). An RGB alpha (e.g. a gray matte saved as a colour JPEG)
-gives ``np.array(alpha) / 255`` of shape H×W×3 in the numpy form of the script, which
-blends each channel with its own alpha; that is what :func:`blend` does, and when the three
-channels are equal (the usual case) the alpha is returned as H×W. LA and RGBA alphas (which
-make both forms of the script fail) use their colour channels the same way. Anything that is
-not 8 bits is rejected.
+Alphas are read by the one matte rule of :mod:`matbench.mattes`, as every command reads a
+matte (the release's alphas are all mode ``L``). Where the script's reading is unambiguous the
+values are the script's, bit for bit: ``L`` as stored, ``P`` with a gray-identity palette as
+its indices (the raw values the script reads), ``RGB``/``RGBA``/``LA`` whose colour channels
+are equal (and alpha all 255) as channel 1. Anything else is refused unless ``matte_channel``
+says which channel is the matte: a colour ``RGB`` alpha (the numpy form of the script would
+blend each colour channel with its own alpha, the loop form would fail), a cut-out, a
+non-gray palette (the script reads indices, a viewer shows colours), 1-bit and 16-bit files.
 """
 from __future__ import annotations
 
@@ -55,21 +55,12 @@ def _to_rgb(im: Image.Image, path) -> Image.Image:
         raise MatbenchError(f"{path}: cannot convert {im.mode} image to RGB ({e})") from None
 
 
-def load_alpha(path) -> np.ndarray:
-    """Alpha as H×W uint8 with the values the script divides by 255 (see module doc)."""
-    im = open_image(path)
-    if im.mode in ("L", "P"):
-        return np.asarray(im)
-    if im.mode == "1":
-        return np.asarray(im.convert("L"))
-    if im.mode in ("RGB", "RGBA", "LA", "RGBX"):
-        arr = np.asarray(im)
-        colour = arr[..., :1] if im.mode == "LA" else arr[..., :3]
-        first = colour[..., 0]
-        if colour.shape[-1] == 1 or (colour == first[..., None]).all():
-            return np.ascontiguousarray(first)
-        return np.ascontiguousarray(colour)  # per-channel alpha, H×W×3
-    raise MatbenchError(f"{path}: {im.mode} alpha is not an 8-bit grayscale image")
+def load_alpha(path, matte_channel: str | None = None) -> np.ndarray:
+    """Alpha as H×W uint8 with the values the script divides by 255 (see module doc; errors
+    as :func:`matbench.mattes.read_matte`)."""
+    from matbench.mattes import read_matte
+
+    return read_matte(path, matte_channel)
 
 
 def bg_resize_size(fg_size, bg_size):
@@ -169,10 +160,10 @@ def composite(fg: np.ndarray, alpha: np.ndarray, bg: Image.Image):
     return blend(fg, bg_arr, alpha), bg_arr, ratio
 
 
-def composite_files(fg_path, alpha_path, bg_path):
+def composite_files(fg_path, alpha_path, bg_path, matte_channel: str | None = None):
     """Composite from file paths; returns ``(merged, bg_crop, ratio)``."""
     fg = load_fg(fg_path)
-    alpha = load_alpha(alpha_path)
+    alpha = load_alpha(alpha_path, matte_channel)
     check_sizes(fg, alpha, alpha_path)
     return composite(fg, alpha, open_image(bg_path))
 

@@ -24,18 +24,30 @@ bg_path     path of the resized-and-cropped background PNG (training sets)
 trimap      path of the composite's trimap PNG (test sets)
 class       matting class of the foreground (empty when the release has none)
 sha256      sha256 of the decoded merged pixels (H×W×3 uint8, row-major)
+alpha_sha256, fg_sha256, bg_sha256, trimap_sha256
+            sha256 of the decoded pixels of ``alpha``, ``fg_path``, ``bg_path``,
+            ``trimap`` (empty when the path is)
 =========== ===================================================================
-
-``alpha_sha256`` and ``trimap_sha256``: sha256 of the decoded pixels (H×W uint8) of the row's
-``alpha`` and ``trimap`` files, when the builder records them (``<file column>_sha256``).
 
 The SIM test set (``matbench.build_sim``) uses the same columns: ``image`` is
 ``<fg stem>_<bg stem>``, ``fg_folder`` and ``class`` the class of the file list, ``k`` the
 composite's index among its foreground's lines, ``width``/``height`` the size after the
 script's size normalisation, and ``alpha``/``trimap`` one file per composite.
 
+Hashes (the convention every builder follows, and what ``matbench verify`` checks):
+:data:`HASH_COLUMNS` maps each path column to its hash column and to how the file's pixels
+are read before hashing: ``"rgb"`` as H×W×3 uint8 RGB (:func:`matbench.io.read_rgb8`),
+``"matte"`` as H×W uint8 by the one matte rule (:func:`matbench.mattes.read_matte`). The
+hash is sha256 of those bytes, row-major (:func:`decoded_sha256`), so it does not depend on
+the PNG encoder. The composite keeps its historical column ``sha256``; every other path
+column ``X`` has ``<X without _path>_sha256``. A builder that adds a path column adds its
+entry here, and ``verify`` checks it with no other change. Manifests written before the
+per-file hashes (matbench 0.1.0 before issue 11) have only ``sha256``: ``verify`` refuses
+them with a one-line message; rerunning the same build command resumes, hashes the files
+as they are on disk and adds the columns.
+
 ``<dataset>/dataset.json`` holds the build's parameters (kind, bgs per fg, trimap
-source, matbench version).
+source, ``matte_channel``, matbench version).
 """
 from __future__ import annotations
 
@@ -47,11 +59,38 @@ from matbench.errors import MatbenchError
 from matbench.io import write_text_atomic
 
 MANIFEST_NAME = "manifest.csv"
+# path column -> (its hash column, how its pixels are read: "rgb" or "matte")
+HASH_COLUMNS = {
+    "merged": ("sha256", "rgb"),
+    "alpha": ("alpha_sha256", "matte"),
+    "fg_path": ("fg_sha256", "rgb"),
+    "bg_path": ("bg_sha256", "rgb"),
+    "trimap": ("trimap_sha256", "matte"),
+}
 COLUMNS = [
     "split", "image", "fg", "fg_folder", "bg", "k", "width", "height", "bg_width",
     "bg_height", "ratio", "merged", "alpha", "fg_path", "bg_path", "trimap", "class", "sha256",
-    "alpha_sha256", "trimap_sha256",
+    "alpha_sha256", "fg_sha256", "bg_sha256", "trimap_sha256",
 ]
+
+
+def pixels_of(path, kind: str):
+    """The pixels of ``path`` as hashed for a column of ``kind`` (see :data:`HASH_COLUMNS`)."""
+    if kind == "rgb":
+        from matbench.io import read_rgb8
+
+        return read_rgb8(path)
+    from matbench.mattes import read_matte
+
+    return read_matte(path)
+
+
+def decoded_sha256(path, kind: str) -> str:
+    """sha256 of the decoded pixels of ``path`` read as ``kind`` (``"rgb"`` or ``"matte"``);
+    MatbenchError when the file cannot be read so."""
+    from matbench.compose import pixels_sha256
+
+    return pixels_sha256(pixels_of(path, kind))
 
 
 def write_manifest(root, rows) -> Path:

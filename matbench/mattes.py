@@ -29,9 +29,21 @@ Odd values are reported, not refused, the same way by every command: trimap pixe
 lossy WebP) mattes, whose values are read as decoded. :class:`Notes` collects both and
 :meth:`Notes.warn` emits one warning per kind, naming the files and counting the pixels.
 
-Headers (size, mode, bit depth) can be checked for a whole input set before anything is
-decoded (:func:`probe`, :func:`header_problem`); :func:`raise_problems` reports every problem
-found in one message.
+Every command applies this rule, and the same checks, to every matte it reads: ``score``
+(predictions, ground-truth alphas, trimaps), ``run`` (trimaps), ``trimap`` (alphas), the
+builders (the release's alphas and official trimaps) and their Python functions, each with
+``--matte-channel`` / ``matte_channel=``. Colour images (composites, foregrounds,
+backgrounds) are not mattes: they are read as RGB (:func:`matbench.io.read_rgb8`).
+
+Order of the checks, so that a run never stops at the first bad file of many:
+
+1. headers (size, mode, bit depth) of the whole input set, before anything is decoded
+   (:func:`probe`, :func:`header_problem`, :class:`InputCheck`);
+2. problems only visible in the pixels (ambiguous colour, non-gray palette, truncated data)
+   are collected over all files while they are read;
+3. :func:`raise_problems` reports every problem found in one message (capped, with a count)
+   before anything is written, or, where results of good files were already written
+   atomically (``run``, the builders), at the end, so that a rerun resumes.
 """
 from __future__ import annotations
 
@@ -125,6 +137,16 @@ def header_problem(info: ImageInfo, matte_channel: str | None = None) -> str | N
     return None
 
 
+def image_header_problem(info: ImageInfo) -> str | None:
+    """Why the header rules the file out as a colour image for a baseline (a one-line message),
+    or None. Only 8-bit samples are taken: Pillow reads a 16-bit RGB PNG as 8-bit by dropping
+    the low byte, OpenCV (mmagic's reader) by rounding, so such a file has no single reading."""
+    if info.bits != 8:
+        return (f"{info.path}: {info.format} {info.mode} has {info.bits}-bit samples; images are read as "
+                f"8-bit RGB and matbench never rescales: convert it to 8-bit yourself")
+    return None
+
+
 def _check_channel(matte_channel):
     if matte_channel not in MATTE_CHANNELS:
         raise MatbenchError(f"--matte-channel {matte_channel}: expected red or alpha")
@@ -192,24 +214,101 @@ def _matte_pixels(im: Image.Image, path: Path, matte_channel, how: str = _HOW) -
     raise MatbenchError(f"{found}; which channel is the matte is ambiguous: {how}")
 
 
-def raise_problems(problems, what: str = "input") -> None:
+NOTHING_WRITTEN = "nothing was computed or written"
+
+
+def raise_problems(problems, what: str = "input", done: str = NOTHING_WRITTEN) -> None:
     """Raise one MatbenchError reporting every problem (one line each, at most
-    ``PROBLEMS_SHOWN`` shown, with the count); do nothing when there is none."""
+    ``PROBLEMS_SHOWN`` shown, with the count); do nothing when there is none.
+
+    ``done`` says what became of the work (default: nothing was computed or written)."""
     problems = list(dict.fromkeys(problems))
     if not problems:
         return
     if len(problems) == 1:
-        raise MatbenchError(problems[0])
+        raise MatbenchError(problems[0] if done == NOTHING_WRITTEN else f"{problems[0]} ({done})")
     shown = problems[:PROBLEMS_SHOWN]
     more = f"\n  … and {len(problems) - len(shown)} more" if len(problems) > len(shown) else ""
-    raise MatbenchError(f"{len(problems)} {what} problems (nothing was computed or written):\n  "
-                        + "\n  ".join(shown) + more)
+    raise MatbenchError(f"{len(problems)} {what} problems ({done}):\n  " + "\n  ".join(shown) + more)
+
+
+def try_read_matte(path, matte_channel, problems: list) -> np.ndarray | None:
+    """:func:`read_matte`, or None with the one-line problem appended to ``problems``."""
+    try:
+        return read_matte(path, matte_channel)
+    except MatbenchError as e:
+        problems.append(str(e))
+        return None
+
+
+def decode_problems(path, matte_channel: str | None = None, trimap: bool = False) -> tuple[list[str], int]:
+    """Decode ``path`` by the rule: ``(problems, pixels that are not 0/128/255)``; the count only
+    for a ``trimap``. For checks that decode a whole input set before anything is written."""
+    problems = []
+    values = try_read_matte(path, matte_channel, problems)
+    return problems, trimap_odd_count(values) if trimap and values is not None else 0
+
+
+class InputCheck:
+    """The header checks of a whole input set, every problem collected (see the module doc).
+
+    ``matte(path, role, like=...)`` and ``image(...)`` probe a file's header once (later calls
+    for the same path return the cached :class:`ImageInfo`), record why it cannot be read
+    (missing, unreadable, not 8-bit, not a matte mode) and, with ``like`` (the info of the file
+    it belongs to), a size mismatch; lossy mattes are noted in :attr:`notes` under ``role``.
+    :meth:`raise_problems` then reports everything at once.
+    """
+
+    def __init__(self, matte_channel: str | None = None):
+        _check_channel(matte_channel)
+        self.matte_channel = matte_channel
+        self.problems: list[str] = []
+        self.notes = Notes()
+        self._seen: dict[Path, tuple[ImageInfo | None, str]] = {}
+
+    def matte(self, path, role: str, *, like: ImageInfo | None = None, shipped: bool = False) -> ImageInfo | None:
+        """Header of a matte file (alpha, prediction, trimap), or None when it is unusable."""
+        return self._check(path, role, like, matte=True, shipped=shipped)
+
+    def image(self, path, role: str, *, like: ImageInfo | None = None, any_depth: bool = False) -> ImageInfo | None:
+        """Header of a colour image (read as 8-bit RGB), or None when it is unusable.
+        ``any_depth``: accept 16-bit samples (the builders read them as Adobe's script does)."""
+        return self._check(path, role, like, matte=False, any_depth=any_depth)
+
+    def _check(self, path, role, like, *, matte, shipped=False, any_depth=False):
+        path = Path(path)
+        if path in self._seen:
+            info = self._seen[path][0]
+        else:
+            try:
+                info = probe(path)
+            except MatbenchError as e:
+                info = None
+                self.problems.append(str(e))
+            if info is not None:
+                problem = (header_problem(info, self.matte_channel) if matte else
+                           None if any_depth else image_header_problem(info))
+                if problem:
+                    self.problems.append(problem)
+                    info = None
+                elif matte:
+                    self.notes.file(info, role, shipped=shipped)
+            self._seen[path] = (info, role)
+        if info is not None and like is not None and info.size != like.size:
+            like_role = self._seen.get(Path(like.path), (None, "file"))[1]
+            self.problems.append(f"{path}: {role} is {info.width}×{info.height} but {like_role} "
+                                 f"{Path(like.path).name} is {like.width}×{like.height}")
+        return info
+
+    def raise_problems(self, what: str = "input") -> None:
+        """Raise every problem found so far in one MatbenchError (nothing when there is none)."""
+        raise_problems(self.problems, what)
 
 
 def trimap_odd_count(trimap: np.ndarray) -> int:
     """Pixels of ``trimap`` whose value is not 0, 128 or 255."""
-    counts = np.bincount(np.asarray(trimap, dtype=np.uint8).ravel(), minlength=256)
-    return int(counts.sum() - counts[0] - counts[128] - counts[255])
+    t = np.asarray(trimap, dtype=np.uint8)  # three vectorised counts: ~20x faster than a histogram
+    return int(t.size - np.count_nonzero(t == 0) - np.count_nonzero(t == 128) - np.count_nonzero(t == 255))
 
 
 @dataclass
@@ -221,20 +320,26 @@ class Notes:
     """
     odd_trimaps: dict[str, int] = field(default_factory=dict)
     lossy: dict[str, list[str]] = field(default_factory=dict)
+    shipped: set[str] = field(default_factory=set)
 
     def trimap(self, path, trimap: np.ndarray) -> None:
         n = trimap_odd_count(trimap)
         if n:
             self.odd_trimaps[str(path)] = n
 
-    def file(self, info: ImageInfo, role: str) -> None:
+    def file(self, info: ImageInfo, role: str, shipped: bool = False) -> None:
+        """Note ``info``'s file under ``role`` when it is lossy. ``shipped``: the file is a
+        dataset release's own (the DIM training alphas are JPEG): worded as what it ships."""
         if info.lossy:
             self.lossy.setdefault(role, []).append(str(info.path))
+            if shipped:
+                self.shipped.add(role)
 
     def update(self, other: "Notes") -> None:
         self.odd_trimaps.update(other.odd_trimaps)
         for role, paths in other.lossy.items():
             self.lossy.setdefault(role, []).extend(paths)
+        self.shipped |= other.shipped
 
     def messages(self) -> list[str]:
         out = []
@@ -242,10 +347,15 @@ class Notes:
             worst = max(self.odd_trimaps, key=self.odd_trimaps.get)
             out.append(f"{len(self.odd_trimaps)} trimap(s) have {sum(self.odd_trimaps.values())} pixels that are "
                        f"not 0/128/255 (most in {worst}: {self.odd_trimaps[worst]}; {_names(self.odd_trimaps)}); "
-                       f"they belong to no region: only exact 128 is unknown, as in the reference")
+                       f"scoring counts them in no region (only exact 128 is unknown, as in the reference); "
+                       f"the baselines predict them as unknown")
         for role, paths in self.lossy.items():
-            out.append(f"{len(paths)} {role} file(s) are lossy (JPEG/WebP), read as decoded: "
-                       f"{_names(paths)}; a lossless PNG keeps the exact values")
+            if role in self.shipped:
+                out.append(f"the release ships its {len(paths)} {role}s as JPEG (lossy): they are used as decoded, "
+                           f"as Adobe's composition script does ({_names(paths)})")
+            else:
+                out.append(f"{len(paths)} {role} file(s) are lossy (JPEG/WebP), read as decoded: "
+                           f"{_names(paths)}; a lossless PNG keeps the exact values")
         return out
 
     def warn(self, stacklevel: int = 2) -> None:

@@ -6,15 +6,23 @@ The reference image set is the dataset's manifest (``dataset=``) or the trimap f
 :func:`matbench.metrics.evaluate`, i.e. the DIM MATLAB evaluation code's definitions, on
 the prediction as given (``mask_known`` applies the usual post-processing first).
 
-Strictness, because a benchmark must never be silently wrong:
+Strictness, because a benchmark must never be silently wrong (the whole rule:
+:mod:`matbench.mattes` and the README's "Strictness" section):
 
+- every file is read by the one matte rule (:func:`matbench.mattes.read_matte`): gray,
+  equal-channel colour and gray-identity palette files are read as the MATLAB driver reads
+  them; colour, cut-out (RGBA), non-gray palette, 1/16-bit and float files are refused unless
+  ``matte_channel`` says which channel holds the matte;
+- the reference set is complete: every trimap has its alpha and every alpha a trimap (or,
+  from a manifest, every listed file exists); all missing files are listed in one error;
 - a prediction missing for any reference image is an error listing all of them (or, with
   ``allow_missing``, the image is skipped and the coverage reported in ``df.attrs``);
-- a missing alpha or trimap is an error naming the file; nothing is substituted;
-- size mismatches, unreadable/truncated files and non-8-bit data are one-line errors
-  naming the file (``MatbenchError``);
-- extra files in a prediction folder, and trimap values other than 0/128/255 (only 128 is
-  "unknown" in the reference), are counted and reported as warnings.
+- the headers of every alpha, trimap and prediction (size, mode, bit depth) are checked
+  before any metric is computed, and problems found while decoding (ambiguous colour,
+  truncated data) are collected over all images; either way every problem is reported in
+  one ``MatbenchError`` and no table is returned;
+- extra files in a prediction folder, trimap values other than 0/128/255 (only 128 is
+  "unknown" in the reference) and lossy (JPEG/WebP) mattes are reported as warnings.
 
 Work is done per reference image (alpha and trimap decoded once for all models), in
 chunks, with joblib processes when ``jobs > 1``; results stream back in order, so memory
@@ -24,13 +32,14 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import warnings
 from functools import partial
 from pathlib import Path
 
 from matbench.errors import MatbenchError
 from matbench.io import index_images
-from matbench.mattes import read_matte
+from matbench.mattes import InputCheck, Notes, raise_problems, try_read_matte
 from matbench.parallel import imap, resolve_jobs
 from matbench.scorefiles import score_provenance
 
@@ -82,48 +91,67 @@ def _split_name(item) -> tuple[str, Path]:
 
 def reference_items(*, dataset=None, alpha_dir=None, trimap_dir=None) -> list[dict]:
     """The reference images: dicts with ``image``, ``alpha``, ``trimap`` (paths) and, from a
-    manifest, ``fg``, ``bg``, ``class``. Checked: every alpha and trimap file exists.
+    manifest, ``fg``, ``bg``, ``class``.
+
+    Checked, every problem listed in one MatbenchError: every alpha and trimap file exists;
+    with folders, every trimap has an alpha (``STEM`` or, for ``STEM_K``, the Adobe layout's
+    one alpha per foreground ``STEM``) and every alpha at least one trimap.
     """
     if dataset is not None:
         if alpha_dir is not None or trimap_dir is not None:
             raise MatbenchError("give either --dataset or --alpha-dir/--trimap-dir, not both")
-        from matbench.manifest import read_manifest
-
-        root = Path(dataset)
-        items, seen = [], set()
-        for row in read_manifest(root):
-            image = row["image"]
-            if image in seen:
-                raise MatbenchError(f"{root / 'manifest.csv'}: image {image!r} listed twice")
-            seen.add(image)
-            for col in ("alpha", "trimap"):
-                if not row.get(col):
-                    raise MatbenchError(f"{root / 'manifest.csv'}: image {image!r} has no {col} "
-                                        f"(a training set? scoring needs a test set with trimaps)")
-            items.append({"image": image, "alpha": root / row["alpha"], "trimap": root / row["trimap"],
-                          "fg": row.get("fg", ""), "bg": row.get("bg", ""), "class": row.get("class", "")})
-        if not items:
-            raise MatbenchError(f"{root / 'manifest.csv'}: no images")
+        items = _manifest_items(Path(dataset))
     else:
         if alpha_dir is None or trimap_dir is None:
             raise MatbenchError("give --dataset DIR, or both --alpha-dir and --trimap-dir")
-        trimaps = index_images(trimap_dir, "trimap")
-        alphas = index_images(alpha_dir, "alpha")
-        if not trimaps:
-            raise MatbenchError(f"{trimap_dir}: no trimap images")
-        items = []
-        for stem, trimap in trimaps.items():
-            alpha = alphas.get(stem)
-            if alpha is None:  # Adobe layout: one alpha per foreground, composites STEM_K
-                m = _SUFFIX_K.match(stem)
-                alpha = alphas.get(m["stem"]) if m else None
-            if alpha is None:
-                raise MatbenchError(f"{Path(alpha_dir) / (stem + '.png')}: alpha not found for trimap {trimap.name}")
-            items.append({"image": stem, "alpha": alpha, "trimap": trimap})
-    for it in items:
-        for col in ("alpha", "trimap"):
-            if not Path(it[col]).is_file():
-                raise MatbenchError(f"{it[col]}: {col} file not found (image {it['image']})")
+        items = _folder_items(Path(alpha_dir), Path(trimap_dir))
+    raise_problems([f"{it[col]}: {col} file not found (image {it['image']})"
+                    for it in items for col in ("alpha", "trimap") if not Path(it[col]).is_file()],
+                   "reference set")
+    return items
+
+
+def _manifest_items(root: Path) -> list[dict]:
+    from matbench.manifest import read_manifest
+
+    items, seen, problems = [], set(), []
+    for row in read_manifest(root):
+        image = row["image"]
+        if image in seen:
+            raise MatbenchError(f"{root / 'manifest.csv'}: image {image!r} listed twice")
+        seen.add(image)
+        empty = [col for col in ("alpha", "trimap") if not row.get(col)]
+        if empty:
+            problems.append(f"{root / 'manifest.csv'}: image {image!r} has no {' and no '.join(empty)} "
+                            f"(a training set? scoring needs a test set with trimaps)")
+            continue
+        items.append({"image": image, "alpha": root / row["alpha"], "trimap": root / row["trimap"],
+                      "fg": row.get("fg", ""), "bg": row.get("bg", ""), "class": row.get("class", "")})
+    raise_problems(problems, "reference set")
+    if not items:
+        raise MatbenchError(f"{root / 'manifest.csv'}: no images")
+    return items
+
+
+def _folder_items(alpha_dir: Path, trimap_dir: Path) -> list[dict]:
+    trimaps = index_images(trimap_dir, "trimap")
+    alphas = index_images(alpha_dir, "alpha")
+    if not trimaps:
+        raise MatbenchError(f"{trimap_dir}: no trimap images")
+    items, used, problems = [], set(), []
+    for stem, trimap in trimaps.items():
+        m = _SUFFIX_K.match(stem)
+        # exact name first, else the Adobe layout: one alpha per foreground, composites STEM_K
+        key = stem if stem in alphas else (m["stem"] if m and m["stem"] in alphas else None)
+        if key is None:
+            also = f" (or {m['stem']}.png)" if m else ""
+            problems.append(f"{alpha_dir / (stem + '.png')}: alpha not found{also} for trimap {trimap.name}")
+            continue
+        used.add(key)
+        items.append({"image": stem, "alpha": alphas[key], "trimap": trimap})
+    problems += [f"{trimap_dir / (stem + '.png')}: trimap not found (nor any {stem}_K) for alpha {alpha.name}"
+                 for stem, alpha in alphas.items() if stem not in used]
+    raise_problems(problems, "reference set")
     return items
 
 
@@ -142,24 +170,26 @@ def read_run_info(folder) -> dict | None:
 
 # --------------------------------------------------------------------------- work
 
-def _score_image(item: dict, preds: list, mask_known: bool) -> tuple[list[dict], int]:
-    """Rows for one reference image and every model that has a prediction for it."""
+def _score_image(item: dict, preds: list, mask_known: bool, matte_channel) -> tuple[list[dict], int, list[str]]:
+    """Rows for one reference image and every model that has a prediction for it, the trimap's
+    count of values other than 0/128/255, and the problems met while decoding (then no rows)."""
     from matbench.metrics import evaluate, trimap_other_count
 
-    gt = read_matte(item["alpha"])
-    trimap = read_matte(item["trimap"])
-    if gt.shape != trimap.shape:
-        raise MatbenchError(f"{item['trimap']}: trimap is {_wh(trimap)} but alpha {Path(item['alpha']).name} "
-                            f"is {_wh(gt)}")
-    # pixels that are none of 0/128/255: belong to no region in the reference
-    other = trimap_other_count(trimap)
+    problems = []
+    gt = try_read_matte(item["alpha"], matte_channel, problems)
+    trimap = try_read_matte(item["trimap"], matte_channel, problems)
+    pred_arrays = [(model, path, try_read_matte(path, matte_channel, problems)) for model, path in preds]
+    if problems:
+        return [], 0, problems
+    if gt.shape != trimap.shape:  # headers were checked; a file changed since
+        problems.append(f"{item['trimap']}: trimap is {_wh(trimap)} but alpha {Path(item['alpha']).name} is {_wh(gt)}")
+    problems += [f"{path}: prediction is {_wh(pred)} but alpha {Path(item['alpha']).name} is {_wh(gt)}"
+                 for _, path, pred in pred_arrays if pred.shape != gt.shape]
+    if problems:
+        return [], 0, problems
     known = (trimap == 0, trimap == 255) if mask_known else None
     rows = []
-    for model, pred_path in preds:
-        pred = read_matte(pred_path)
-        if pred.shape != gt.shape:
-            raise MatbenchError(f"{pred_path}: prediction is {_wh(pred)} but alpha {Path(item['alpha']).name} "
-                                f"is {_wh(gt)}")
+    for model, _, pred in pred_arrays:
         if known is not None:
             pred = pred.copy()
             pred[known[0]] = 0
@@ -167,11 +197,12 @@ def _score_image(item: dict, preds: list, mask_known: bool) -> tuple[list[dict],
         row = {"model": model, "image": item["image"]}
         row.update(evaluate(pred, gt, trimap))
         rows.append(row)
-    return rows, other
+    # pixels that are none of 0/128/255: belong to no region in the reference
+    return rows, trimap_other_count(trimap), []
 
 
-def _score_chunk(chunk, mask_known):
-    return [_score_image(item, preds, mask_known) for item, preds in chunk]
+def _score_chunk(chunk, mask_known, matte_channel):
+    return [_score_image(item, preds, mask_known, matte_channel) for item, preds in chunk]
 
 
 def _wh(a) -> str:
@@ -179,7 +210,7 @@ def _wh(a) -> str:
 
 
 def score(pred_dirs, *, dataset=None, alpha_dir=None, trimap_dir=None, jobs: int = 1, mask_known: bool = False,
-          allow_missing: bool = False, progress: bool = True):
+          allow_missing: bool = False, matte_channel: str | None = None, progress: bool = True):
     """Per-image reference metrics of every model: a ``pandas.DataFrame``, one row per model × image.
 
     ``pred_dirs``: prediction folders (a path, ``"name=path"`` strings, or a dict name -> path);
@@ -196,14 +227,24 @@ def score(pred_dirs, *, dataset=None, alpha_dir=None, trimap_dir=None, jobs: int
     ``mask_known``: set the prediction to 0 where trimap == 0 and 255 where trimap == 255
     before scoring (the reference scores predictions as given). ``allow_missing``: score the
     images that have predictions instead of failing. ``jobs``: worker processes.
+    ``matte_channel``: ``None`` (refuse ambiguous files), ``"red"`` or ``"alpha"``: which
+    channel of an otherwise refused colour file (prediction, alpha or trimap) is the matte
+    (:mod:`matbench.mattes`). ``progress``: a progress bar on stderr, preceded, when numba's
+    cache is cold, by a line announcing the one-off compilation of the metric kernels.
 
-    ``df.attrs`` holds ``mask_known``, ``n_reference`` (reference image count), ``coverage``
-    (model -> images scored), ``runs`` (model -> its ``run.json`` or None), ``trimap_other``
-    (image -> pixels not 0/128/255), ``pred_dirs`` (model -> folder) and ``provenance``
-    (matbench version, UTC date, reference set: :func:`matbench.scorefiles.score_provenance`).
+    Raises MatbenchError listing every problem (missing files, refused or mismatched files)
+    before any metric is computed, or, for problems found while decoding, after all images
+    were read; nothing is returned then.
+
+    ``df.attrs`` holds ``mask_known``, ``matte_channel``, ``n_reference`` (reference image
+    count), ``coverage`` (model -> images scored), ``runs`` (model -> its ``run.json`` or
+    None), ``trimap_other`` (image -> pixels not 0/128/255), ``pred_dirs`` (model -> folder)
+    and ``provenance`` (matbench version, UTC date, reference set:
+    :func:`matbench.scorefiles.score_provenance`).
     """
     import pandas as pd
 
+    check = InputCheck(matte_channel)  # validates matte_channel first
     models = parse_pred_dirs(pred_dirs)
     items = reference_items(dataset=dataset, alpha_dir=alpha_dir, trimap_dir=trimap_dir)
     names = [it["image"] for it in items]
@@ -239,31 +280,33 @@ def score(pred_dirs, *, dataset=None, alpha_dir=None, trimap_dir=None, jobs: int
     total = sum(len(p) for _, p in work)
     if not total:
         raise MatbenchError("no predictions to score: none of the prediction folders has an image of the reference set")
+    _check_headers(check, work)
 
     rows_by_model: dict[str, list] = {model: [] for model, _ in models}
     trimap_other: dict[str, int] = {}
+    odd = Notes()
+    problems = []
+    _prepare_kernels(progress)
     bar = None
     if progress:
         from tqdm import tqdm
 
         bar = tqdm(total=total, unit="pred", desc="score", smoothing=0.05)
     try:
-        for rows, other in _run(work, jobs, mask_known):
+        for (it, preds), (rows, other, bad) in zip(work, _run(work, jobs, mask_known, matte_channel)):
+            problems += bad
             if other:
-                trimap_other[rows[0]["image"]] = other
+                trimap_other[it["image"]] = other
+                odd.odd_trimaps[str(it["trimap"])] = other
             for row in rows:
                 rows_by_model[row["model"]].append(row)
             if bar is not None:
-                bar.update(len(rows))
+                bar.update(len(preds))
     finally:
         if bar is not None:
             bar.close()
-
-    if trimap_other:
-        worst = max(trimap_other, key=trimap_other.get)
-        warnings.warn(f"{len(trimap_other)} trimap(s) have values other than 0/128/255 "
-                      f"({sum(trimap_other.values())} pixels; most in {worst}: {trimap_other[worst]}); "
-                      f"they count as neither unknown nor known, as in the reference", stacklevel=2)
+    raise_problems(problems)
+    odd.warn()
 
     from matbench.metrics import EXTRA_KEYS
 
@@ -277,6 +320,7 @@ def score(pred_dirs, *, dataset=None, alpha_dir=None, trimap_dir=None, jobs: int
         df[key] = df[key].astype(float)
     df.attrs.update({
         "mask_known": bool(mask_known),
+        "matte_channel": matte_channel,
         "n_reference": len(names),
         "coverage": coverage,
         "runs": {model: read_run_info(folder) for model, folder in models},
@@ -287,13 +331,32 @@ def score(pred_dirs, *, dataset=None, alpha_dir=None, trimap_dir=None, jobs: int
     return df
 
 
-def _run(work, jobs, mask_known):
-    """Yield ``(rows, trimap_other)`` per image, in order, streaming from the workers."""
+def _check_headers(check: InputCheck, work) -> None:
+    """Header of every alpha, trimap and prediction: all problems in one error, lossy files warned."""
+    for it, preds in work:
+        gt = check.matte(it["alpha"], "ground-truth alpha")
+        check.matte(it["trimap"], "trimap", like=gt)
+        for _, path in preds:
+            check.matte(path, "prediction", like=gt)
+    check.raise_problems()
+    check.notes.warn(stacklevel=3)
+
+
+def _prepare_kernels(progress: bool) -> None:
+    """Compile or load the metric kernels here, before the progress bar (its ETA would count a
+    compilation), saying so first when numba's cache is cold."""
+    from matbench.metrics import prepare_kernels
+
+    prepare_kernels(announce=(lambda msg: print(f"matbench: {msg}", file=sys.stderr, flush=True)) if progress else None)
+
+
+def _run(work, jobs, mask_known, matte_channel):
+    """Yield ``(rows, trimap_other, problems)`` per image, in order, streaming from the workers."""
     jobs = resolve_jobs(jobs)
     # chunks of a few images: amortise the task overhead, keep the progress bar moving
     size = max(1, min(8, len(work) // (4 * jobs)))
     chunks = [work[i:i + size] for i in range(0, len(work), size)]
-    for chunk in imap(partial(_score_chunk, mask_known=mask_known), chunks, jobs=jobs):
+    for chunk in imap(partial(_score_chunk, mask_known=mask_known, matte_channel=matte_channel), chunks, jobs=jobs):
         yield from chunk
 
 

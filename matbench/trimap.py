@@ -157,27 +157,41 @@ def generate(alpha, method: str = "erode-dilate", *, name: str = "", seed: int =
 
 
 def make_trimaps(alpha_dir, out_dir, method: str = "erode-dilate", *, seed: int = 0, width=None,
-                 kernel: int | None = None, progress: bool = False) -> int:
+                 kernel: int | None = None, matte_channel: str | None = None, progress: bool = False) -> int:
     """Write ``out_dir/<stem>.png`` for every image in ``alpha_dir``; returns the count.
 
     The random method is seeded by ``seed`` and the file stem. ``out_dir`` must differ
-    from ``alpha_dir`` (sources are never written).
+    from ``alpha_dir`` (sources are never written). Alphas are read by the one matte rule
+    (:mod:`matbench.mattes`; ``matte_channel`` ``"red"``/``"alpha"`` picks the channel of a
+    colour alpha, e.g. a cut-out whose matte is in the alpha channel). Every alpha's header is
+    checked before anything is written, all problems in one MatbenchError; alphas that turn
+    out unreadable while decoding are reported together at the end (the other trimaps are
+    written). Lossy (JPEG) alphas are warned about.
     """
     from matbench.io import index_images, write_png_atomic
-    from matbench.mattes import read_matte
+    from matbench.mattes import InputCheck, raise_problems, try_read_matte
 
+    check = InputCheck(matte_channel)
     alpha_dir, out_dir = Path(alpha_dir), Path(out_dir)
     images = index_images(alpha_dir, "alpha")
     if out_dir.resolve() == alpha_dir.resolve():
         raise MatbenchError(f"{out_dir}: output folder is the alpha folder; choose another")
     if method not in METHODS:
         raise MatbenchError(f"trimap method {method!r}: expected one of {', '.join(METHODS)}")
+    for path in images.values():
+        check.matte(path, "alpha")
+    check.raise_problems()
+    check.notes.warn()
     items = list(images.items())
     if progress:
         from tqdm import tqdm
 
         items = tqdm(items, desc="trimaps", unit="img")
+    problems = []
     for stem, path in items:
-        trimap = generate(read_matte(path), method, name=stem, seed=seed, width=width, kernel=kernel)
-        write_png_atomic(out_dir / f"{stem}.png", trimap)
+        alpha = try_read_matte(path, matte_channel, problems)
+        if alpha is not None:
+            write_png_atomic(out_dir / f"{stem}.png",
+                             generate(alpha, method, name=stem, seed=seed, width=width, kernel=kernel))
+    raise_problems(problems, "input", done="the trimaps of the other alphas were written")
     return len(images)

@@ -52,7 +52,7 @@ def gin(golden):
 @pytest.fixture(scope="module")
 def built_test(gin, tmp_path_factory):
     out = tmp_path_factory.mktemp("comp") / "test"
-    build_comp1k(gin / "adobe", gin / "voc", out, bgs_per_fg=4, progress=False)
+    build_comp1k(gin / "adobe", gin / "voc", out, bgs_per_fg=4, trimaps="generate", progress=False)
     return out
 
 
@@ -166,6 +166,8 @@ def test_jobs_identical_and_resume(gin, built_train, tmp_path):
     (out / "merged" / ".26503160_train_4.png.abc123.tmp").write_bytes(b"partial")
     build_train(gin / "adobe", gin / "coco", out, bgs_per_fg=5, jobs=1, progress=False)
     assert tree(out) == tree(built_train)
+    r = verify(out)  # 15 composites, 15 backgrounds, 3 alphas, 3 foregrounds
+    assert r["ok"] and r["files"] == 36
 
 
 SCRIPT = """
@@ -304,7 +306,9 @@ def test_classes_official_trimaps_and_sources_untouched(tmp_path):
     rows = read_manifest(out)
     assert [row["class"] for row in rows] == ["hair", "hair", "solid", "solid"]
     off = adobe / "Combined_Dataset/Test_set/Adobe-licensed images/trimaps/fg1_1.png"
-    assert (out / "trimaps" / "fg1_1.png").read_bytes() == off.read_bytes()
+    # the official trimap's values, as an 8-bit gray PNG (decoded pixels are what count)
+    assert Image.open(out / "trimaps" / "fg1_1.png").mode == "L"
+    np.testing.assert_array_equal(np.asarray(Image.open(out / "trimaps" / "fg1_1.png")), np.asarray(Image.open(off)))
     assert listing(tmp_path / "src") == before
     # generated on request
     out2 = tmp_path / "out2"
@@ -383,14 +387,14 @@ def test_out_inside_sources_refused(tmp_path):
     before = listing(tmp_path / "src")
     for out in (adobe / "built", adobe / "Combined_Dataset" / "Test_set" / "x", voc / "out", voc / "JPEGImages"):
         with pytest.raises(MatbenchError, match="inside the source folder"):
-            build_comp1k(adobe, voc, out, bgs_per_fg=2, progress=False)
+            build_comp1k(adobe, voc, out, bgs_per_fg=2, trimaps="generate", progress=False)
     assert listing(tmp_path / "src") == before
 
 
 def test_alpha_size_mismatch(tmp_path):
     adobe, voc = make_release(tmp_path / "src", alpha_size=(61, 40))
-    with pytest.raises(MatbenchError, match=r"alpha.fg0\.png: alpha is 61x40 but its foreground is 60x40"):
-        build_comp1k(adobe, voc, tmp_path / "o", bgs_per_fg=2, progress=False)
+    with pytest.raises(MatbenchError, match=r"alpha.fg0\.png: test alpha is 61×40 but foreground fg0\.png is 60×40"):
+        build_comp1k(adobe, voc, tmp_path / "o", bgs_per_fg=2, trimaps="generate", progress=False)
 
 
 def test_unreadable_background_parallel(tmp_path):
@@ -398,19 +402,30 @@ def test_unreadable_background_parallel(tmp_path):
     bad = voc / "JPEGImages" / "2008_001001.jpg"
     bad.write_bytes(bad.read_bytes()[:300])
     p = run_cli("build-comp1k", "--adobe-root", adobe, "--voc-root", voc, "--out", tmp_path / "o",
-                "--bgs-per-fg", "2", "--jobs", "2", "-q")
+                "--bgs-per-fg", "2", "--jobs", "2", "--trimaps", "generate", "-q")
     assert p.returncode == 2 and "Traceback" not in p.stderr
     assert p.stderr.startswith(f"matbench: error: {bad}: ") and p.stderr.count("\n") == 1
+    assert "rerun the same command to resume" in p.stderr
+    assert not (tmp_path / "o" / "manifest.csv").exists()  # an incomplete build has no manifest
 
 
 def test_alpha_modes(tmp_path):
+    """Alphas are read by the one matte rule: what the script reads where that is unambiguous."""
     a = np.arange(256, dtype=np.uint8).reshape(16, 16)
     Image.fromarray(np.dstack([a, a, a])).save(tmp_path / "rgb.png")
     np.testing.assert_array_equal(load_alpha(tmp_path / "rgb.png"), a)
+    pal = Image.fromarray(a, "P")
+    pal.putpalette([v for i in range(256) for v in (i, i, i)])
+    pal.save(tmp_path / "p.png")
+    np.testing.assert_array_equal(load_alpha(tmp_path / "p.png"), a)  # the indices, as the script reads them
+    # unequal channels: the numpy form of the script would blend each channel with its own
+    # alpha, the loop form fails; refused unless a channel is chosen
     rgb = np.dstack([a, a, a[::-1]])
     Image.fromarray(rgb).save(tmp_path / "rgb3.png")
-    np.testing.assert_array_equal(load_alpha(tmp_path / "rgb3.png"), rgb)
-    # numpy form of the script: np.array(alpha) / 255 of shape HxWx3 blends channel by channel
+    with pytest.raises(MatbenchError, match=r"rgb3\.png: RGB image whose colour channels differ.*--matte-channel"):
+        load_alpha(tmp_path / "rgb3.png")
+    np.testing.assert_array_equal(load_alpha(tmp_path / "rgb3.png", "red"), a)
+    # blend() still takes one alpha per channel: the numpy form of the script
     rng = np.random.default_rng(2)
     fg = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
     bg = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
@@ -418,7 +433,7 @@ def test_alpha_modes(tmp_path):
     ref = (al * fg + (1 - al) * bg).astype(np.uint8)
     np.testing.assert_array_equal(blend(fg, bg, rgb), ref)
     Image.fromarray(a.astype(np.uint16) * 257).save(tmp_path / "a16.png")
-    with pytest.raises(MatbenchError, match="a16.png: I;16 alpha is not an 8-bit"):
+    with pytest.raises(MatbenchError, match=r"a16\.png: PNG I;16 has 16-bit samples"):
         load_alpha(tmp_path / "a16.png")
 
 
@@ -434,9 +449,18 @@ def test_verify_reports(built_test, tmp_path):
     Image.fromarray(px).save(changed)
     (out / "merged" / "test_fg_02_192827_0.png").unlink()
     (out / "trimaps" / "test_fg_00_797080_3.png").unlink()
+    # every other file the manifest lists is checked by its pixels too: one flipped value each
+    for rel in ("alpha/test_fg_00_797080.png", "fg/test_fg_02_192827.png", "trimaps/test_fg_01_235456_1.png"):
+        px = np.asarray(Image.open(out / rel)).copy()
+        px.flat[5] ^= 1
+        Image.fromarray(px).save(out / rel)
+    # re-saved with other bytes but the same pixels (RGB with equal channels for a matte): unchanged
+    px = np.asarray(Image.open(out / "alpha/test_fg_01_235456.png"))
+    Image.fromarray(np.dstack([px] * 3)).save(out / "alpha/test_fg_01_235456.png", compress_level=9)
     r = verify(out, jobs=1)
-    assert not r["ok"] and r["checked"] == 12
-    assert r["changed"] == ["merged/test_fg_01_235456_2.png"]
+    assert not r["ok"] and r["checked"] == 12 and r["files"] == 30
+    assert sorted(r["changed"]) == ["alpha/test_fg_00_797080.png", "fg/test_fg_02_192827.png",
+                                    "merged/test_fg_01_235456_2.png", "trimaps/test_fg_01_235456_1.png"]
     assert sorted(r["missing"]) == ["merged/test_fg_02_192827_0.png", "trimaps/test_fg_00_797080_3.png"]
 
 
@@ -449,19 +473,23 @@ def run_cli(*args):
 def test_cli_build_and_errors(gin, golden, tmp_path):
     out = tmp_path / "c"
     p = run_cli("build-comp1k", "--adobe-root", gin / "adobe", "--voc-root", gin / "voc", "--out", out,
-                "--bgs-per-fg", "4", "--jobs", "2", "-q")
+                "--bgs-per-fg", "4", "--jobs", "2", "--trimaps", "generate", "-q")
     assert p.returncode == 0, p.stderr
     exp = expected(golden, "test")
     assert all(decoded_sha(out / "merged" / n) == v for n, v in exp.items())
     p = run_cli("verify", out, "-q")
-    assert p.returncode == 0 and "0 missing files, 0 changed" in p.stdout
+    # 12 composites + 12 trimaps + 3 alphas + 3 foregrounds
+    assert p.returncode == 0 and "30 files of 12 composites checked: 0 missing, 0 changed" in p.stdout
     (out / "merged" / "test_fg_00_797080_0.png").unlink()
     p = run_cli("verify", out, "-q")
     assert p.returncode == 1 and "missing: merged/test_fg_00_797080_0.png" in p.stdout
-    p = run_cli("build-comp1k", "--adobe-root", gin / "adobe", "--voc-root", gin / "voc", "--out", tmp_path / "d", "-q")
+    p = run_cli("build-comp1k", "--adobe-root", gin / "adobe", "--voc-root", gin / "voc", "--out", tmp_path / "d",
+                "--trimaps", "generate", "-q")
     assert p.returncode == 0 and p.stdout.startswith("12 composites (3 foregrounds × 4 backgrounds)")  # N from the lists
     for args in (("build-comp1k", "--adobe-root", gin / "adobe", "--voc-root", gin / "voc", "--out", tmp_path / "x",
                   "--bgs-per-fg", "20"),
+                 ("build-comp1k", "--adobe-root", gin / "adobe", "--voc-root", gin / "voc", "--out", tmp_path / "x"),
+                 # ^ no official trimaps in this release: names --trimaps generate
                  ("build-train", "--adobe-root", gin / "adobe", "--coco-root", gin / "coco", "--out",
                   tmp_path / "y", "--bgs-per-fg", "4"),
                  ("build-train", "--adobe-root", tmp_path / "nope", "--coco-root", gin / "coco", "--out", tmp_path / "y"),

@@ -183,29 +183,21 @@ def _missing_message(missing: dict[Path, list[str]]) -> str:
     return f"{total} listed file{'s' if total != 1 else ''} missing: " + "; ".join(parts)
 
 
-def _header_size(path: Path):
-    from PIL import Image
+def check_headers(foregrounds, kind: str, trimap_dir: Path | None, bgs_per_fg: int, matte_channel=None) -> None:
+    """Headers of every foreground, alpha and official trimap (:class:`matbench.mattes.InputCheck`):
+    all problems in one MatbenchError; lossy alphas warned about."""
+    from matbench.mattes import InputCheck
 
-    try:
-        with Image.open(path) as im:
-            return im.size
-    except Image.UnidentifiedImageError:
-        raise MatbenchError(f"{path}: not an image file (unreadable)") from None
-    except (OSError, SyntaxError, ValueError) as e:
-        raise MatbenchError(f"{path}: unreadable image ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
-
-
-def check_alpha_sizes(foregrounds) -> None:
-    """Every alpha must have its foreground's size (read from the file headers only)."""
-    bad = []
+    check = InputCheck(matte_channel)
     for fg in foregrounds:
-        fs, as_ = _header_size(fg.fg_path), _header_size(fg.alpha_path)
-        if fs != as_:
-            bad.append(f"{fg.alpha_path}: alpha is {as_[0]}x{as_[1]} but its foreground is {fs[0]}x{fs[1]}")
-    if len(bad) == 1:
-        raise MatbenchError(bad[0])
-    if bad:
-        raise MatbenchError(f"{len(bad)} alphas differ in size from their foregrounds: " + "; ".join(bad))
+        info = check.image(fg.fg_path, "foreground", any_depth=True)  # read as Adobe's script reads it
+        check.matte(fg.alpha_path, f"{'training' if kind == 'train' else 'test'} alpha", like=info,
+                    shipped=(kind == "train"))
+        if trimap_dir is not None:
+            for k in range(bgs_per_fg):
+                check.matte(trimap_dir / f"{fg.stem}_{k}.png", "official trimap", like=info)
+    check.raise_problems()
+    check.notes.warn(stacklevel=4)
 
 
 def bgs_per_fg_from_lists(fg_list, bg_list, n_fg: int, n_bg: int, bgs_per_fg: int | None = None) -> int:
@@ -236,14 +228,18 @@ def bgs_per_fg_from_lists(fg_list, bg_list, n_fg: int, n_bg: int, bgs_per_fg: in
 
 
 def load_split(adobe_root, kind: str, bg_root, bgs_per_fg: int | None = None, *,
-               official_trimaps: bool = False) -> Split:
+               official_trimaps: bool = False, matte_channel: str | None = None) -> Split:
     """Find and validate one split of the release, before any output is written.
 
     Checks: the name lists (plain relative names, no duplicate foregrounds), backgrounds per
     foreground (``bgs_per_fg``; None: the lists' ratio, see :func:`bgs_per_fg_from_lists`),
-    and that every listed fg, alpha, bg (and, with ``official_trimaps`` and a ``trimaps/``
-    folder present, every trimap) exists; all missing files are reported together in one
-    MatbenchError.
+    and that every listed fg, alpha, bg (and, with ``official_trimaps``, every official
+    trimap) exists; all missing files are reported together in one MatbenchError. With
+    ``official_trimaps`` a release without the ``trimaps/`` folder is an error that names
+    ``--trimaps generate``. Then the headers of every fg, alpha and official trimap: readable,
+    alphas and trimaps 8-bit mattes by the rule of :mod:`matbench.mattes` (``matte_channel``),
+    of their foreground's size; all problems in one MatbenchError. Lossy alphas are warned
+    about (the training set's JPEG alphas as what the release ships).
     """
     if kind not in SPLIT_DIRS:
         raise ValueError(kind)
@@ -301,18 +297,22 @@ def load_split(adobe_root, kind: str, bg_root, bgs_per_fg: int | None = None, *,
 
     trimap_dir = None
     if kind == "test" and official_trimaps:
-        cand = split_dir / "Adobe-licensed images" / "trimaps"
-        if cand.is_dir():
-            trimap_dir = cand
-            tl = _listdir(cand)
-            for fg in foregrounds:
-                for k in range(bgs_per_fg):
-                    if f"{fg.stem}_{k}.png" not in tl:
-                        missing.setdefault(cand, []).append(f"{fg.stem}_{k}.png")
+        trimap_dir = split_dir / "Adobe-licensed images" / "trimaps"
+        tl = _listdir(trimap_dir)
+        for fg in foregrounds:
+            for k in range(bgs_per_fg):
+                if trimap_dir.is_dir() and f"{fg.stem}_{k}.png" not in tl:
+                    missing.setdefault(trimap_dir, []).append(f"{fg.stem}_{k}.png")
 
     if missing:
         raise MatbenchError(_missing_message(missing))
-    check_alpha_sizes(foregrounds)
+    if trimap_dir is not None and not trimap_dir.is_dir():
+        raise MatbenchError(
+            f"{trimap_dir}: the release has no official trimaps folder; "
+            f"results on other trimaps are not comparable with published Composition-1K numbers. Pass --trimaps "
+            f"generate (trimaps=\"generate\") to generate them from the alphas (erode-dilate), or add the "
+            f"official ones")
+    check_headers(foregrounds, kind, trimap_dir, bgs_per_fg, matte_channel)
     return Split(kind, combined, split_dir, bg_dir, bgs_per_fg, foregrounds, bg_names,
                  [bg_dir / f for f in bg_files], fg_list, bg_list, trimap_dir,
                  sources=[combined, bg_dir])
