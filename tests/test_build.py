@@ -499,3 +499,15 @@ def test_cli_build_and_errors(gin, golden, tmp_path):
         assert p.stderr.startswith("matbench: error: ") and p.stderr.count("\n") == 1
         assert "Traceback" not in p.stderr
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_missing_backgrounds_message_is_capped(gin, tmp_path):
+    """A wrong --voc-root misses every background: the one-line error names the first ten and
+    counts the rest instead of listing all of them (43,100 names for the real training list)."""
+    empty = tmp_path / "voc"
+    empty.mkdir()
+    with pytest.raises(MatbenchError) as e:
+        build_comp1k(gin / "adobe", empty, tmp_path / "out", trimaps="generate", progress=False)
+    msg = str(e.value)
+    assert "\n" not in msg and msg.startswith("12 listed files missing: ")
+    assert msg.count(".jpg") == 10 and "… (2 more)" in msg and not (tmp_path / "out").exists()

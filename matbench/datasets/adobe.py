@@ -177,10 +177,23 @@ def read_classes(split_dir: Path) -> dict[str, str]:
         return {row["fg"]: (row["class"] or "").strip() for row in reader}
 
 
+MISSING_SHOWN = 10
+
+
 def _missing_message(missing: dict[Path, list[str]]) -> str:
+    """One message for every listed file that is missing, by folder; at most ``MISSING_SHOWN``
+    names per folder (a wrong ``--voc-root`` would otherwise print all 43,100 COCO names), and
+    a hint when a whole folder's worth is missing."""
     total = sum(len(v) for v in missing.values())
-    parts = [f"{folder}: {', '.join(names)}" for folder, names in missing.items()]
-    return f"{total} listed file{'s' if total != 1 else ''} missing: " + "; ".join(parts)
+    parts = []
+    for folder, names in missing.items():
+        shown = ", ".join(names[:MISSING_SHOWN])
+        more = f", … ({len(names) - MISSING_SHOWN} more)" if len(names) > MISSING_SHOWN else ""
+        parts.append(f"{folder}: {shown}{more}")
+    text = f"{total} listed file{'s' if total != 1 else ''} missing: " + "; ".join(parts)
+    if any(len(names) > MISSING_SHOWN for names in missing.values()):
+        text += " (is the folder the right one? --voc-root/--coco-root may name the folder above the images)"
+    return text
 
 
 def check_headers(foregrounds, kind: str, trimap_dir: Path | None, bgs_per_fg: int, matte_channel=None) -> None:
