@@ -42,12 +42,13 @@ import numpy as np
 
 from matbench.errors import MatbenchError
 from matbench.scorefiles import (MSE_SCALE, column_units, comp1k_mismatch, describe_reference, file_column,
-                                 jsonable)
+                                 jsonable, metric_scales)
 
 __all__ = ["leaderboard", "published", "average_ranks", "bootstrap_ci", "common_images", "format_leaderboard",
            "write_leaderboard", "run_summary", "run_speed", "METRICS", "FORMATS", "HEADERS", "UNITS_NOTE"]
 
 METRICS = ("sad", "mse", "grad", "conn")
+NAMES = {"sad": "SAD", "mse": "MSE", "grad": "Grad", "conn": "Conn"}  # as papers write them
 FORMATS = ("md", "csv", "latex", "html", "json")
 SUFFIX = {"md": "md", "csv": "csv", "latex": "tex", "html": "html", "json": "json"}
 HEADERS = {
@@ -249,7 +250,7 @@ def leaderboard(df, *, units: str = "paper", by: str | None = None, with_publish
                       "means are in their own section)", stacklevel=2)
     shared = df[df["image"].isin(common)]
     ranks = average_ranks(shared)
-    scale = {"sad": 1.0, "mse": MSE_SCALE[units], "grad": 1.0, "conn": 1.0}
+    scale = metric_scales(units)
     own = df.groupby("model")["image"].nunique()
     n_reference = int(attrs.get("n_reference") or df["image"].nunique())
     differ = bool((own != len(common)).any())

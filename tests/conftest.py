@@ -7,6 +7,8 @@
   checkout (present in CI). Tests that need them skip with the reason when absent.
 - ``sim_lists``: the SIM authors' test file list, likewise (``MATBENCH_SIM_LISTS``, else
   ``../shared/sim-lists``).
+- ``small_dataset``: a Composition-style dataset built from the built-in sample release (10
+  foregrounds × 1 background, 128 px; trimaps generated), made once per session.
 """
 import os
 from pathlib import Path
@@ -40,3 +42,15 @@ def adobe_lists() -> Path:
 @pytest.fixture(scope="session")
 def sim_lists() -> Path:
     return _external(SIM_LISTS, "the SIM test file list", "MATBENCH_SIM_LISTS", "SIMD_composition_test_filelist.txt")
+
+
+@pytest.fixture(scope="session")
+def small_dataset(tmp_path_factory) -> Path:
+    from matbench.build import build_comp1k
+    from matbench.datasets.sample import make_sample_release
+
+    root = tmp_path_factory.mktemp("small-dataset")
+    rel = make_sample_release(root / "release", size=128, bgs_per_fg=1, progress=False)
+    build_comp1k(rel.adobe_root, rel.voc_root, root / "dataset", bgs_per_fg=1, trimaps="official", jobs=1,
+                 progress=False)
+    return root / "dataset"

@@ -10,7 +10,6 @@ it is written before the first prediction (``complete: false``) and rewritten at
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 import time
@@ -19,21 +18,13 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from matbench.errors import MatbenchError
-from matbench.io import index_images, read_rgb8, write_png_atomic, write_text_atomic
+from matbench.io import file_sha256, index_images, read_rgb8, write_png_atomic, write_text_atomic
 from matbench.mattes import read_matte
 from matbench.parallel import imap
 
 CLASSICAL = ("closed-form", "knn", "lkm", "random-walk", "shared")
 BASELINES = ("dim",) + CLASSICAL + ("trimap-mid",)
 RUN_JSON = "run.json"
-
-
-def file_sha256(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _version(pkg: str) -> str | None:
@@ -59,32 +50,44 @@ def import_dim():
 
 
 def list_inputs(dataset=None, images=None, trimaps=None) -> list[tuple[str, Path, Path]]:
-    """``(name, image path, trimap path)`` for every image, in manifest or name order."""
+    """``(name, image path, trimap path)`` for every image, in manifest or name order.
+
+    ``dataset`` with ``trimaps``: the dataset's composites with the trimaps of that folder,
+    matched by image name (``<image>.png``, e.g. a set of ``matbench trimap --dataset``)."""
     if dataset is not None:
-        if images is not None or trimaps is not None:
+        if images is not None:
             raise MatbenchError("give either a dataset or --images/--trimaps, not both")
         from matbench.manifest import read_manifest
 
         root = Path(dataset)
+        rows = read_manifest(root)
+        if trimaps is not None:
+            return _with_trimaps([(row["image"], root / row["merged"]) for row in rows], trimaps)
         items = []
-        for row in read_manifest(root):
+        for row in rows:
             if not row.get("trimap"):
                 raise MatbenchError(f"{root / 'manifest.csv'}: image {row['image']} has no trimap; "
-                                    f"baselines need a test set built with trimaps")
+                                    f"baselines need a test set built with trimaps (or --trimaps DIR)")
             items.append((row["image"], root / row["merged"], root / row["trimap"]))
         return items
     if images is None or trimaps is None:
         raise MatbenchError("give a dataset, or both --images and --trimaps")
     image_index = index_images(images, "image")
-    trimap_index = index_images(trimaps, "trimap")
     if not image_index:
         raise MatbenchError(f"{images}: no images found")
-    items = []
-    for stem, path in image_index.items():
-        if stem not in trimap_index:
-            raise MatbenchError(f"{trimaps}: no trimap for image {path.name}")
-        items.append((stem, path, trimap_index[stem]))
-    return items
+    return _with_trimaps(list(image_index.items()), trimaps)
+
+
+def _with_trimaps(images, trimaps) -> list[tuple[str, Path, Path]]:
+    """``(name, image, trimap)`` for ``(name, image)`` pairs, the trimap ``trimaps/<name>.*``."""
+    trimap_index = index_images(trimaps, "trimap")
+    missing = [Path(path).name for name, path in images if name not in trimap_index]
+    if missing:
+        more = f", … ({len(missing) - 5} more)" if len(missing) > 5 else ""
+        which = f"image {missing[0]}" if len(missing) == 1 else f"{len(missing)} of {len(images)} images: "
+        raise MatbenchError(f"{trimaps}: no trimap for {which}"
+                            f"{', '.join(missing[:5]) if len(missing) > 1 else ''}{more}")
+    return [(name, path, trimap_index[name]) for name, path in images]
 
 
 def make_predictor(name: str, *, checkpoint=None, stage=None, device="cpu", max_side=None, tile=None,
@@ -143,6 +146,9 @@ def run_baseline(name: str, out, *, dataset=None, images=None, trimaps=None, che
     # Resuming needs the same method and options; the checkpoint counts by content, not path.
     same = {k: v for k, v in options.items() if k != "checkpoint"}
     before = {k: v for k, v in ((previous or {}).get("options") or {}).items() if k != "checkpoint"}
+    if previous is not None and previous.get("input") not in (None, _input_record(dataset, images, trimaps)):
+        raise MatbenchError(f"{out}: holds predictions of another input ({_describe_input(previous['input'])}); "
+                            f"use a new --out folder")
     if previous is not None and (previous.get("method"), before) != (name, same):
         changed = sorted(k for k in set(same) | set(before) if before.get(k) != same.get(k))
         what = f"method {previous.get('method')}" if previous.get("method") != name else "options " + ", ".join(changed)
@@ -155,8 +161,7 @@ def run_baseline(name: str, out, *, dataset=None, images=None, trimaps=None, che
         "options": options,
         "checkpoint_sha256": options.get("checkpoint_sha256"),
         "versions": versions,
-        "input": {"dataset": str(Path(dataset).resolve())} if dataset is not None else
-                 {"images": str(Path(images).resolve()), "trimaps": str(Path(trimaps).resolve())},
+        "input": _input_record(dataset, images, trimaps),
         "images": len(items),
         "complete": False,
     }
@@ -188,6 +193,16 @@ def run_baseline(name: str, out, *, dataset=None, images=None, trimaps=None, che
                 record[k] = previous[k]
     write_text_atomic(run_path, json.dumps(record, indent=2) + "\n")
     return run_path
+
+
+def _input_record(dataset, images, trimaps) -> dict:
+    """What a run predicts from, for run.json (absolute paths)."""
+    rec = {"dataset": dataset, "images": images, "trimaps": trimaps}
+    return {k: str(Path(v).resolve()) for k, v in rec.items() if v is not None}
+
+
+def _describe_input(record) -> str:
+    return ", ".join(f"{k} {v}" for k, v in record.items()) if isinstance(record, dict) else str(record)
 
 
 def _predict_one(predict, item) -> tuple[float, int]:
