@@ -647,7 +647,8 @@ def _latex(lb, units, notes, prov, title) -> str:
 def write_leaderboard(lb, out_dir, formats=("csv",), *, stem: str = "leaderboard", title: str | None = None
                       ) -> list[Path]:
     """Write ``lb`` to ``out_dir/<stem>.<ext>`` for each format (see :func:`format_leaderboard`),
-    atomically; return the paths."""
+    atomically; return the paths. The HTML file is a complete page (the fragment of
+    :func:`format_leaderboard` in the report's style), pointing to ``matbench report``."""
     from matbench.io import write_text_atomic
 
     paths = []
@@ -655,6 +656,13 @@ def write_leaderboard(lb, out_dir, formats=("csv",), *, stem: str = "leaderboard
         if fmt not in FORMATS:
             raise MatbenchError(f"--format {fmt}: expected one of {', '.join(FORMATS)}")
         path = Path(out_dir) / f"{stem}.{SUFFIX[fmt]}"
-        write_text_atomic(path, format_leaderboard(lb, fmt, title=title))
+        text = format_leaderboard(lb, fmt, title=title)
+        if fmt == "html":
+            from matbench.report import html_page
+
+            text = html_page(title or "Matting leaderboard", text + '<p class="note">Charts, the paired comparison '
+                             "and the worst images: <code>matbench report FOLDER --out report.html</code> on this "
+                             "folder.</p>")
+        write_text_atomic(path, text)
         paths.append(path)
     return paths

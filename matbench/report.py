@@ -39,7 +39,7 @@ import numpy as np
 from matbench.errors import MatbenchError
 from matbench.leaderboard import HEADERS, METRICS, format_leaderboard, leaderboard, run_summary
 
-__all__ = ["write_report", "render_report", "load_scores", "pick_worst", "THUMB", "FULL"]
+__all__ = ["write_report", "render_report", "html_page", "load_scores", "pick_worst", "THUMB", "FULL"]
 
 THUMB = 160  # px, longer side of a gallery thumbnail
 _CI = re.compile(r"(\[[^\]<]*\])")  # an interval in a table cell: kept on one line
@@ -357,9 +357,7 @@ def render_report(per_image, *, dataset=None, predictions=None, units: str = "pa
     models = list(measured["model"])
     colours = charts.model_colours(models)
     n_images = per_image["image"].nunique()
-    parts = [f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-             f'<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>{_e(title)}</title>\n'
-             f"<style>{_CSS}</style>\n</head>\n<body>\n<h1>{_e(title)}</h1>\n"]
+    parts = [f"<h1>{_e(title)}</h1>\n"]
     if notes:
         parts.append(f'<p class="note">{_e(notes)}</p>\n')
     parts.append(f'<p class="note">{len(models)} model(s), {n_images} image(s); lower is better for every metric. '
@@ -407,8 +405,14 @@ def render_report(per_image, *, dataset=None, predictions=None, units: str = "pa
                 else _gallery_html(per_image, models, items, preds, worst, units))
         parts.append(_section("Worst images per model", body, "gallery"))
     parts.append(_footer(per_image, dataset))
-    parts.append("\n</body>\n</html>\n")
-    return "".join(parts)
+    return html_page(title, "".join(parts))
+
+
+def html_page(title: str, body: str) -> str:
+    """A complete HTML5 page with the report's style around ``body`` (HTML)."""
+    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>{_e(title)}</title>\n'
+            f"<style>{_CSS}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n")
 
 
 def write_report(path, scores, *, dataset=None, predictions=None, units: str = "paper", with_published=None,

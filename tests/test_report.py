@@ -233,3 +233,16 @@ def test_report_api_refuses_unreadable_scores(tmp_path):
     (tmp_path / "per_image.csv").write_text("a,b\n1,2\n")
     with pytest.raises(MatbenchError, match="lacks columns"):
         write_report(tmp_path / "r.html", tmp_path)
+
+
+def test_leaderboard_html_file_is_a_complete_page(scored, tmp_path):
+    """score --format html used to write a bare fragment: the file is now a page of its own."""
+    from matbench.leaderboard import leaderboard, write_leaderboard
+    from matbench.scorefiles import read_per_image
+
+    (path,) = write_leaderboard(leaderboard(read_per_image(scored[1]), n_boot=50), tmp_path, ["html"])
+    text = path.read_text(encoding="utf-8")
+    doc = _parse(text)
+    assert text.startswith("<!DOCTYPE html>") and doc.find(".//style") is not None
+    assert doc.find(".//table[@class='measured']") is not None and "matbench report" in text
+    assert _external_references(text) == []
