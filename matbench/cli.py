@@ -29,6 +29,8 @@ matte_channel_option = click.option(
     "--matte-channel", type=click.Choice(["red", "alpha"]), default=None,
     help="Read colour matte files that are otherwise refused as ambiguous: red = channel 1 (what the MATLAB "
          "driver reads), alpha = the alpha channel (RGBA cut-outs). Recorded in the outputs. See README, Strictness.")
+baseline_option = click.option("--baseline", metavar="NAME",
+                               help="Paired comparison of each model against NAME [default: every pair].")
 compress_level_option = click.option("--compress-level", default=1, show_default=True, type=click.IntRange(0, 9),
                                      help="PNG zlib level (pixels are the same for any level).")
 
@@ -119,24 +121,39 @@ def build_sim_cmd(simd_root, voc_root, file_list, out, matte_channel, jobs, comp
 
 
 @cli.command("trimap")
-@click.argument("alpha_dir", type=click.Path(file_okay=False))
-@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.argument("alpha_dir", required=False, type=click.Path(file_okay=False))
+@click.argument("out_dir", required=False, type=click.Path(file_okay=False))
+@click.option("--dataset", type=click.Path(file_okay=False),
+              help="A dataset built by matbench: one trimap per composite, named like it (<image>.png).")
+@click.option("--out", "out_opt", type=click.Path(file_okay=False), help="Output folder (with --dataset).")
 @click.option("--method", type=click.Choice(["erode-dilate", "random", "distance"]), default="erode-dilate",
               show_default=True)
 @click.option("--width", default=None,
-              help="Band half-width in px or small/medium/large (5/12/20); erode-dilate uses a 2w+1 kernel.")
-@click.option("--kernel", type=int, default=None, help="erode-dilate kernel size in px [default: 25].")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random method (with the name).")
+              help="Band half-width in px or small/medium/large (5/12/20); erode-dilate uses a 2w+1 kernel. "
+                   "Several (5,12,20): one subfolder w<px> each. [default: erode-dilate --kernel 25, "
+                   "distance medium]")
+@click.option("--kernel", type=click.IntRange(min=1), default=None,
+              help="erode-dilate kernel size in px (not with --width). [default: 25]")
+@click.option("--seed", type=int, default=None, help="Seed of the random method (with the name). [default: 0]")
+@jobs_option("Worker processes (with --dataset, by foreground).")
 @matte_channel_option
 @quiet_option
-def trimap_cmd(alpha_dir, out_dir, method, width, kernel, seed, matte_channel, quiet):
-    """Generate trimaps (values 0/128/255) for every alpha in ALPHA_DIR."""
-    from matbench.trimap import make_trimaps
+def trimap_cmd(alpha_dir, out_dir, dataset, out_opt, method, width, kernel, seed, jobs, matte_channel, quiet):
+    """Generate trimaps (values 0/128/255): for every alpha in ALPHA_DIR into OUT_DIR, or for
+    every composite of --dataset into --out (e.g. --width 5,12,20 for a trimap-width sweep)."""
+    from matbench.trimap import write_trimaps
 
-    n = make_trimaps(alpha_dir, out_dir, method, seed=seed, width=width, kernel=kernel, matte_channel=matte_channel,
-                     progress=not quiet)
+    if dataset is not None and (alpha_dir is not None or out_dir is not None):
+        raise MatbenchError("give either ALPHA_DIR OUT_DIR or --dataset DIR --out DIR, not both")
+    if dataset is None and (alpha_dir is None or out_dir is None or out_opt is not None):
+        raise MatbenchError("give ALPHA_DIR OUT_DIR, or --dataset DIR --out DIR")
+    if dataset is not None and out_opt is None:
+        raise MatbenchError("--dataset needs --out DIR")
+    written = write_trimaps(out_opt or out_dir, method, dataset=dataset, alpha_dir=alpha_dir, width=width,
+                            kernel=kernel, seed=seed, jobs=jobs, matte_channel=matte_channel, progress=not quiet)
     channel = f" (alphas read with --matte-channel {matte_channel})" if matte_channel else ""
-    click.echo(f"{n} trimaps written to {out_dir}{channel}")
+    for folder, n in written.items():
+        click.echo(f"{n} trimaps written to {folder}{channel}")
 
 
 @cli.command("verify")
@@ -171,7 +188,9 @@ def _formats(values) -> list[str]:
 @click.argument("pred_dirs", nargs=-1, required=True)
 @click.option("--dataset", type=click.Path(file_okay=False), help="Dataset folder built by matbench (manifest.csv).")
 @click.option("--alpha-dir", type=click.Path(file_okay=False), help="Folder of ground-truth alphas (matched by stem).")
-@click.option("--trimap-dir", type=click.Path(file_okay=False), help="Folder of trimaps: the reference image set.")
+@click.option("--trimap-dir", type=click.Path(file_okay=False),
+              help="Folder of trimaps: the reference image set; with --dataset, used instead of the dataset's "
+                   "trimaps (<image>.png, e.g. from matbench trimap --dataset).")
 @click.option("--out", type=click.Path(file_okay=False),
               help="Write per_image.csv/.json, leaderboard.csv (and leaderboard_by_<group>.csv) and the formats here.")
 @click.option("--format", "formats", multiple=True, metavar="md|csv|latex|html|json",
@@ -188,14 +207,16 @@ def _formats(values) -> list[str]:
 @click.option("--units", type=click.Choice(["paper", "raw"]), default="paper", show_default=True,
               help="paper: MSE x1e3 as Composition-1K tables; raw: MSE unscaled. SAD/Grad/Conn are sums / 1000.")
 @matte_channel_option
+@baseline_option
 @quiet_option
 def score_cmd(pred_dirs, dataset, alpha_dir, trimap_dir, out, formats, jobs, mask_known, allow_missing, by,
-              with_published, units, matte_channel, quiet):
+              with_published, units, matte_channel, baseline, quiet):
     """Score prediction folders (one model each; NAME=PATH renames) with the DIM MATLAB metrics."""
     from pathlib import Path
 
+    from matbench.compare import compare, format_comparison, write_comparison
     from matbench.leaderboard import FORMATS, format_leaderboard, leaderboard, write_leaderboard
-    from matbench.score import score
+    from matbench.score import parse_pred_dirs, score
     from matbench.scorefiles import write_per_image
 
     fmts = list(dict.fromkeys(_formats(formats)))
@@ -208,12 +229,16 @@ def score_cmd(pred_dirs, dataset, alpha_dir, trimap_dir, out, formats, jobs, mas
         raise MatbenchError(f"--format {fmts[0]} --by {by}: two tables (overall and by {by}) need --out DIR")
     if by and not dataset:
         raise MatbenchError(f"--by {by} needs --dataset (the groups come from its manifest)")
+    names = [name for name, _ in parse_pred_dirs(list(pred_dirs))]
+    if baseline is not None and baseline not in names:
+        raise MatbenchError(f"--baseline {baseline}: not one of the models ({', '.join(names)})")
 
     df = score(list(pred_dirs), dataset=dataset, alpha_dir=alpha_dir, trimap_dir=trimap_dir, jobs=jobs,
                mask_known=mask_known, allow_missing=allow_missing, matte_channel=matte_channel, progress=not quiet)
     tables = [("leaderboard", "Matting leaderboard", leaderboard(df, units=units, with_published=with_published))]
     if by:
         tables.append((f"leaderboard_by_{by}", f"Matting leaderboard by {by}", leaderboard(df, units=units, by=by)))
+    cmp = compare(df, baseline=baseline, units=units) if df["model"].nunique() > 1 else None
     shown = "md" if out else fmts[0]
     click.echo("\n".join(format_leaderboard(lb, shown, title=title) for _, title, lb in tables), nl=False)
     cw = None
@@ -222,13 +247,61 @@ def score_cmd(pred_dirs, dataset, alpha_dir, trimap_dir, out, formats, jobs, mas
 
         cw = class_means(df, units=units, with_published="sim" if with_published == "sim" else None)
         click.echo("\n" + format_classwise(cw, "md" if shown in ("md", "html") else shown), nl=False)
+    if cmp is not None and shown == "md":
+        click.echo("\n" + format_comparison(cmp, "md"), nl=False)
     if out:
         paths = write_per_image(df, Path(out))
         for stem, title, lb in tables:
             paths += write_leaderboard(lb, Path(out), ["csv", *fmts], stem=stem, title=title)
         if cw is not None:
             paths += write_classwise(cw, Path(out), ["csv", "latex", *[f for f in fmts if f != "html"]])
+        if cmp is not None:
+            paths += write_comparison(cmp, Path(out), ["csv", "json"] + (["md"] if "md" in fmts else []))
         click.echo("wrote " + ", ".join(str(p) for p in paths))
+
+
+@cli.command("report")
+@click.argument("scores", nargs=-1, required=True)
+@click.option("--out", required=True, type=click.Path(), help="The HTML file to write (report.html).")
+@click.option("--dataset", type=click.Path(file_okay=False),
+              help="Dataset folder for the gallery [default: the one the scores record].")
+@click.option("--predictions", multiple=True, metavar="MODEL=DIR",
+              help="Prediction folder of a model for the gallery (repeatable) [default: those the scores record].")
+@baseline_option
+@click.option("--with-published", metavar="comp1k|sim|CSV", help="Show published results apart (never ranked).")
+@click.option("--units", type=click.Choice(["paper", "raw"]), default="paper", show_default=True,
+              help="paper: MSE x1e3 as Composition-1K tables; raw: MSE unscaled. SAD/Grad/Conn are sums / 1000.")
+@click.option("--worst", default=3, show_default=True, type=click.IntRange(min=0),
+              help="Gallery images per model (0: no gallery).")
+@click.option("--title", help="Page title [default: the models' names].")
+def report_cmd(scores, out, dataset, predictions, baseline, with_published, units, worst, title):
+    """Write a self-contained HTML report of SCORES (a `score --out` folder or its per_image.csv).
+
+    Several SCORES (WIDTH=PATH, or folders scored with trimaps from `matbench trimap`) add a
+    trimap-width sweep: each metric against the width, every model; the first is reported in full.
+    """
+    from matbench.report import write_report
+
+    points = [_label_path(s) for s in scores]
+    folders = dict(_label_path(p) for p in predictions)
+    if None in folders:
+        raise MatbenchError(f"--predictions {folders[None]}: expected MODEL=DIR")
+    path = write_report(out, points[0][1], dataset=dataset, predictions=folders,
+                        units=units, with_published=with_published, baseline=baseline,
+                        sweep=points if len(points) > 1 else None, title=title, worst=worst)
+    click.echo(f"report: {path}")
+
+
+def _label_path(text: str) -> tuple[str | None, str]:
+    """``LABEL=PATH`` -> ``(LABEL, PATH)``; a plain path (even one with ``=``) -> ``(None, PATH)``."""
+    from pathlib import Path
+
+    if "=" in text and not Path(text).exists():
+        label, _, path = text.partition("=")
+        if not label or not path:
+            raise MatbenchError(f"{text!r}: expected PATH or LABEL=PATH")
+        return label, path
+    return None, text
 
 
 # --- baselines: run (issue 6) ---
@@ -237,7 +310,9 @@ def score_cmd(pred_dirs, dataset, alpha_dir, trimap_dir, out, formats, jobs, mas
 @click.argument("name", type=click.Choice(BASELINES))
 @click.option("--dataset", type=click.Path(file_okay=False), help="Dataset folder built by matbench (manifest.csv).")
 @click.option("--images", type=click.Path(file_okay=False), help="Folder of images (paired with trimaps by name).")
-@click.option("--trimaps", type=click.Path(file_okay=False), help="Folder of trimaps named like the images.")
+@click.option("--trimaps", type=click.Path(file_okay=False),
+              help="Folder of trimaps named like the images; with --dataset, used instead of the dataset's "
+                   "(<image>.png, e.g. from matbench trimap --dataset).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for <image>.png predictions and run.json.")
 @click.option("--checkpoint", type=click.Path(dir_okay=False), help="dim: mmediting/mmagic DIM checkpoint (.pth).")
 @click.option("--stage", type=click.IntRange(1, 3), help="dim: 1 = encoder-decoder, 2/3 = with refiner (default: from the checkpoint).")

@@ -13,8 +13,9 @@ Steps (each resumable; a rerun skips what is done):
    :func:`matbench.baselines.run_baseline` into ``OUT/predictions/<name>``;
 4. score them (:func:`matbench.score`), rank them (:func:`matbench.leaderboard`, with the
    published Composition-1K rows appended and labelled as another dataset) and write
-   ``OUT/per_image.{csv,json}``, ``OUT/leaderboard.{csv,md}``, ``OUT/leaderboard_by_class.csv`` and
-   ``OUT/report.html`` (:mod:`matbench.report`);
+   ``OUT/per_image.{csv,json}``, ``OUT/leaderboard.{csv,md}``, ``OUT/leaderboard_by_class.csv``,
+   ``OUT/comparison.{csv,json}`` (:mod:`matbench.compare`) and ``OUT/report.html`` (the report of
+   ``matbench report OUT``: :func:`matbench.report.write_report` on the files just written);
 5. print the leaderboard and the ``matbench`` commands that do steps 2–4 by hand
    (:func:`by_hand_commands`).
 
@@ -84,6 +85,7 @@ def demo(out=None, *, jobs: int = 1, progress: bool = True, baselines=DEMO_BASEL
     import matbench
     from matbench.baselines import run_baseline
     from matbench.build import build_comp1k, build_train
+    from matbench.compare import compare, write_comparison
     from matbench.datasets import sample
     from matbench.errors import MatbenchError
     from matbench.leaderboard import format_leaderboard, write_leaderboard
@@ -139,11 +141,13 @@ def demo(out=None, *, jobs: int = 1, progress: bool = True, baselines=DEMO_BASEL
     write_leaderboard(by_class, out, ("csv",), stem="leaderboard_by_class", title="Matting leaderboard by class")
     n_fg = per_image["fg"].nunique() if "fg" in per_image.columns else 0
     title = f"matbench sample benchmark ({n_fg} generated foregrounds × {release.bgs_per_fg} backgrounds)"
-    report = write_report(out / "report.html", per_image, dataset=dataset, pred_dirs=pred_dirs, leaderboard=board,
-                          published_label=PUBLISHED_NOTE, title=title,
-                          notes="Generated with `matbench demo`: a synthetic release with exact alpha mattes, "
-                                "composited by the Composition-1K recipe; the release's official trimaps "
-                                "(erode/dilate of the alphas, kernel 25).")
+    write_comparison(compare(per_image), out)
+    with warnings.catch_warnings():  # as above: PUBLISHED_NOTE says so in the report
+        warnings.filterwarnings("ignore", message="--with-published comp1k: the measured rows are not comparable")
+        report = write_report(out / "report.html", out, with_published="comp1k", published_label=PUBLISHED_NOTE,
+                              title=title, notes="Generated with `matbench demo`: a synthetic release with exact "
+                              "alpha mattes, composited by the Composition-1K recipe; the release's official "
+                              "trimaps (erode/dilate of the alphas, kernel 25).")
     timings["score+report"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - t_start
 

@@ -123,6 +123,17 @@ def write_png_atomic(path, array: np.ndarray, compress_level: int = 1) -> None:
     write_bytes_atomic(path, encode_png(array, compress_level))
 
 
+def file_sha256(path) -> str:
+    """sha256 (hex) of a file's bytes, read in 1 MiB chunks; OSError when unreadable."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def index_images(folder, what: str = "image") -> dict[str, Path]:
     """Map file stem -> path for the images directly inside ``folder``.
 

@@ -42,12 +42,13 @@ import numpy as np
 
 from matbench.errors import MatbenchError
 from matbench.scorefiles import (MSE_SCALE, column_units, comp1k_mismatch, describe_reference, file_column,
-                                 jsonable)
+                                 jsonable, metric_scales)
 
 __all__ = ["leaderboard", "published", "average_ranks", "bootstrap_ci", "common_images", "format_leaderboard",
            "write_leaderboard", "run_summary", "run_speed", "METRICS", "FORMATS", "HEADERS", "UNITS_NOTE"]
 
 METRICS = ("sad", "mse", "grad", "conn")
+NAMES = {"sad": "SAD", "mse": "MSE", "grad": "Grad", "conn": "Conn"}  # as papers write them
 FORMATS = ("md", "csv", "latex", "html", "json")
 SUFFIX = {"md": "md", "csv": "csv", "latex": "tex", "html": "html", "json": "json"}
 HEADERS = {
@@ -262,7 +263,7 @@ def leaderboard(df, *, units: str = "paper", by: str | None = None, with_publish
                       "means are in their own section)", stacklevel=2)
     shared = df[df["image"].isin(common)]
     ranks = average_ranks(shared)
-    scale = {"sad": 1.0, "mse": MSE_SCALE[units], "grad": 1.0, "conn": 1.0}
+    scale = metric_scales(units)
     own = df.groupby("model")["image"].nunique()
     n_reference = int(attrs.get("n_reference") or df["image"].nunique())
     differ = bool((own != len(common)).any())
@@ -664,7 +665,8 @@ def _latex(lb, units, notes, prov, title) -> str:
 def write_leaderboard(lb, out_dir, formats=("csv",), *, stem: str = "leaderboard", title: str | None = None
                       ) -> list[Path]:
     """Write ``lb`` to ``out_dir/<stem>.<ext>`` for each format (see :func:`format_leaderboard`),
-    atomically; return the paths."""
+    atomically; return the paths. The HTML file is a complete page (the fragment of
+    :func:`format_leaderboard` in the report's style), pointing to ``matbench report``."""
     from matbench.io import write_text_atomic
 
     paths = []
@@ -672,6 +674,13 @@ def write_leaderboard(lb, out_dir, formats=("csv",), *, stem: str = "leaderboard
         if fmt not in FORMATS:
             raise MatbenchError(f"--format {fmt}: expected one of {', '.join(FORMATS)}")
         path = Path(out_dir) / f"{stem}.{SUFFIX[fmt]}"
-        write_text_atomic(path, format_leaderboard(lb, fmt, title=title))
+        text = format_leaderboard(lb, fmt, title=title)
+        if fmt == "html":
+            from matbench.report import html_page
+
+            text = html_page(title or "Matting leaderboard", text + '<p class="note">Charts, the paired comparison '
+                             "and the worst images: <code>matbench report FOLDER --out report.html</code> on this "
+                             "folder.</p>")
+        write_text_atomic(path, text)
         paths.append(path)
     return paths

@@ -1,239 +1,448 @@
-"""A self-contained HTML report of a scoring run: leaderboard, per-class chart, worst images.
+"""The HTML report of a scoring: one self-contained file that opens from disk, offline.
 
-``write_report(path, per_image, dataset=..., pred_dirs=...)`` writes one HTML file with no
-external resources (works offline, can be mailed): the measured leaderboard (means over
-images in paper units: SAD, MSE×1e3, Grad, Conn, as Composition-1K tables print them),
-optionally the published rows of another dataset in a separate, labelled table, a per-class
-bar chart of mean SAD (inline SVG, one bar per model), and for each model the images with the
-largest SAD as thumbnails: composite, trimap, prediction, and the error |prediction − alpha|
-(black = 0, white = 255), embedded as base64 PNG. Only those few images are read.
+``write_report(path, scores, ...)`` reads the output of ``matbench score --out`` (the folder
+or its ``per_image.csv``, :func:`matbench.scorefiles.read_per_image`), or takes the
+per-image DataFrame itself, and writes one HTML5 page with:
 
-``per_image`` is the DataFrame of :func:`matbench.score` (columns ``model, image, sad, mse,
-grad, conn`` in the reference units, and ``class`` when the dataset has classes).
+- the leaderboard of :func:`matbench.leaderboard` (units in every header, 95% intervals,
+  coverage, notes, provenance) and the published rows in their own table;
+- the paired comparison of :func:`matbench.compare.compare` (a table and plain sentences);
+- charts (matplotlib, inline SVG, :mod:`matbench.charts`): the means of the four metrics
+  with their intervals, the per-image distribution of each model, error against the size
+  of the unknown region, means per class; per-class and per-foreground tables of the four
+  metrics;
+- with several scorings (``sweep``), each metric against the trimap width
+  (:mod:`matbench.sweep`);
+- a gallery of each model's worst images by SAD, at most one per foreground while there are
+  enough foregrounds: composite, trimap, ground truth, prediction and the error
+  |prediction − alpha| in colour over the unknown region, as thumbnails (≤ ``THUMB`` px);
+  a click shows them larger (≤ ``FULL`` px; pure CSS, no script);
+- a footer: matbench version, dates, the reference set with the sha256 of the dataset's
+  ``manifest.csv``, and each model's run (``run.json``: method, options, versions).
+
+Images and charts are embedded (data URIs, inline SVG): no external resource is loaded. The
+gallery needs the dataset and the prediction folders: by default those the scores record
+(``per_image.json``), or given; without them the report says why it has no gallery.
 """
 from __future__ import annotations
 
 import base64
+import datetime as _dt
 import html
 import math
+import re
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-PAPER_UNITS = {"sad": ("SAD", 1.0), "mse": ("MSE×1e3", 1e3), "grad": ("Grad", 1.0), "conn": ("Conn", 1.0)}
-PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#9c755f")
-THUMB = 160
+from matbench.errors import MatbenchError
+from matbench.leaderboard import HEADERS, METRICS, format_leaderboard, leaderboard, run_summary
+
+__all__ = ["write_report", "render_report", "html_page", "load_scores", "pick_worst", "THUMB", "FULL"]
+
+THUMB = 160  # px, longer side of a gallery thumbnail
+_CI = re.compile(r"(\[[^\]<]*\])")  # an interval in a table cell: kept on one line
+FULL = 800  # px, longer side of an image shown on click
 
 _CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1100px;
-color:#222;padding:0 1em}
-h1{font-size:1.6em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;margin:.5em 0}th,td{padding:.3em .8em;border-bottom:1px solid #e5e5e5;
-text-align:right}th:first-child,td:first-child{text-align:left}thead th{background:#f4f4f4}
-table.published{color:#555;font-style:italic}.note{color:#666;font-size:.9em}
-figure{display:inline-block;margin:.2em;text-align:center}figure img{display:block;image-rendering:pixelated;
-border:1px solid #ccc}figcaption{font-size:.75em;color:#555}.row{margin:.6em 0}
-.legend span{display:inline-block;margin-right:1em}.legend i{display:inline-block;width:.9em;height:.9em;
-margin-right:.3em;vertical-align:-.1em}
+*{box-sizing:border-box}
+body{font-family:"DejaVu Sans",system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:1.5em auto;
+max-width:1400px;color:#222;padding:0 1.2em;line-height:1.4}
+h1{font-size:1.6em;margin-bottom:.2em;overflow-wrap:break-word}h2{font-size:1.25em;margin-top:2em;
+border-bottom:1px solid #ddd}h3{font-size:1.05em;overflow-wrap:break-word}
+.note,.notes,.provenance{color:#555;font-size:.88em}
+.wide{overflow-x:auto;max-width:100%}
+table{border-collapse:collapse;margin:.5em 0;font-size:.86em}
+th,td{padding:.3em .6em;border-bottom:1px solid #e5e5e5;text-align:right;vertical-align:top}
+th{background:#f4f4f4}
+th:first-child,td:first-child,td.text,th.text{text-align:left}
+td{white-space:nowrap}td.text,td:first-child{white-space:normal;overflow-wrap:break-word;min-width:8em;
+max-width:24em}.ci{white-space:nowrap;color:#555}
+table.measured td,table.own td,table.published td{white-space:normal}
+table.measured td:first-child{min-width:0}
+table.measured td:nth-child(2),table.measured th:nth-child(2){text-align:left;overflow-wrap:break-word;
+min-width:9em;max-width:20em}
+table.measured td:last-child,table.published td:last-child,table.measured th:last-child,
+table.published th:last-child{text-align:left;min-width:10em;max-width:22em}
+table.published{color:#555;font-style:italic}
+td.better{background:#e3f4e3}td.worse{background:#fbe4e4}td.best{font-weight:bold}
+svg.chart{width:100%;height:auto;max-width:1150px;display:block;margin:.5em 0}
+ul.statements li{margin:.15em 0;overflow-wrap:break-word}
+.gallery .row{margin:.8em 0 1.2em}.gallery .cap{font-size:.9em;margin-bottom:.2em;overflow-wrap:break-word}
+.gallery figure{display:inline-block;margin:0 .25em .25em 0;text-align:center;vertical-align:top}
+.gallery img{display:block;border:1px solid #ccc}
+figcaption{font-size:.75em;color:#555}
+.lightbox{display:none}
+.lightbox:target{display:block;position:fixed;inset:0;background:#161616;overflow:auto;z-index:10;
+padding:2.5em 1em 1em}
+.lightbox figure{display:inline-block;margin:.4em;vertical-align:top}.lightbox figcaption{color:#ddd}
+.lightbox img{max-width:calc(100vw - 3em);height:auto;border:1px solid #666}
+.lightbox .close{position:fixed;top:.4em;right:1em;color:#fff;font-size:1.6em;text-decoration:none}
+.lightbox .title{color:#eee;margin:0 .4em}
+.colourbar{display:inline-block;width:12em;height:.9em;vertical-align:middle;border:1px solid #999;margin:0 .4em}
+footer{margin-top:3em;border-top:1px solid #ddd;color:#555;font-size:.85em;overflow-wrap:break-word}
 """
 
 
-def _fmt(x, digits: int = 2) -> str:
+# --------------------------------------------------------------------------- inputs
+
+def load_scores(scores):
+    """The per-image table of ``scores``: a ``score --out`` folder or ``per_image.csv``
+    (:func:`matbench.scorefiles.read_per_image`, attrs restored) or a DataFrame as is."""
+    if hasattr(scores, "columns"):
+        return scores
+    from matbench.scorefiles import read_per_image
+
+    per_image = read_per_image(scores)
+    per_image.attrs["source"] = str(scores)
+    return per_image
+
+
+def _gallery_inputs(per_image, dataset, predictions):
+    """``(reference items by image, {model: {image: prediction path}}, why not)``: the
+    dataset and prediction folders given or recorded by ``score``; ``why not`` says what is
+    missing (then no gallery)."""
+    from matbench.io import index_images
+    from matbench.score import reference_items
+
+    reference = (per_image.attrs.get("provenance") or {}).get("reference") or {}
+    if dataset is None:
+        dataset = reference.get("dataset")
+        if dataset is None:
+            return None, None, ("the scores were not computed on a matbench dataset (no composites to show); "
+                                "give --dataset DIR")
+        if not Path(dataset).is_dir():
+            return None, None, f"the dataset the scores record, {dataset}, is not there; give --dataset DIR"
+    trimap_dir = reference.get("trimap_dir")  # the trimaps the scores were computed with
+    if trimap_dir is not None and not Path(trimap_dir).is_dir():
+        return None, None, f"the trimap folder the scores record, {trimap_dir}, is not there"
+    folders = dict(per_image.attrs.get("pred_dirs") or {})
+    folders.update(predictions or {})
+    models = list(dict.fromkeys(per_image["model"]))
+    missing = [m for m in models if m not in folders or not Path(folders[m]).is_dir()]
+    if missing:
+        return None, None, (f"no prediction folder for {', '.join(map(str, missing))} (recorded folders moved or "
+                            f"scores without per_image.json); give MODEL=DIR with --predictions")
+    items = {it["image"]: it for it in reference_items(dataset=dataset, trimap_dir=trimap_dir)}
+    preds = {m: index_images(folders[m], "prediction") for m in models}
+    return items, preds, None
+
+
+# --------------------------------------------------------------------------- small helpers
+
+def _e(x) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def _fmt(x, metric: str = "", units: str = "paper") -> str:
     try:
         x = float(x)
     except (TypeError, ValueError):
-        return html.escape(str(x))
-    if math.isnan(x):
+        return _e(x)
+    if not math.isfinite(x):
         return "–"
-    return f"{x:.{digits}f}"
+    return f"{x:.5f}" if metric == "mse" and units == "raw" else f"{x:.2f}"
 
 
-def summary(per_image):
-    """Mean of each metric per model in paper units, with the image count, best SAD first."""
-    df = per_image.copy()
-    for col, (_, scale) in PAPER_UNITS.items():
-        df[col] = df[col] * scale
-    out = df.groupby("model", sort=False).agg(n_images=("image", "size"), sad=("sad", "mean"), mse=("mse", "mean"),
-                                               grad=("grad", "mean"), conn=("conn", "mean"))
-    return out.sort_values("sad", kind="stable")
+def _section(title: str, body: str, anchor: str) -> str:
+    return f'<section id="{anchor}"><h2>{_e(title)}</h2>\n{body}</section>\n'
 
 
-def _table(rows, columns, headers, cls="") -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = []
-    for row in rows:
-        cells = []
-        for c in columns:
-            v = row.get(c, "")
-            cells.append(f"<td>{_fmt(v) if c in PAPER_UNITS else html.escape(str(v))}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+def _image_uri(array: np.ndarray, max_side: int, jpeg: bool = False) -> str:
+    """``array`` (H×W or H×W×3 uint8) downscaled (area average) to ``max_side`` as a data URI:
+    PNG, or JPEG quality 90 for photographs (``jpeg``)."""
+    import io
 
-
-def leaderboard_html(per_image) -> str:
-    s = summary(per_image).reset_index()
-    headers = ["model", "images"] + [PAPER_UNITS[c][0] for c in PAPER_UNITS]
-    return _table(s.to_dict("records"), ["model", "n_images", *PAPER_UNITS], headers, "leaderboard")
-
-
-def published_html(published) -> str:
-    """The published rows (another dataset), in their own table, columns as given."""
-    if published is None or len(published) == 0:
-        return ""
-    cols = [c for c in published.columns]
-    recs = published.to_dict("records")
-    return _table(recs, cols, cols, "published")
-
-
-def class_chart_svg(per_image, metric: str = "sad", width: int = 760) -> str:
-    """Horizontal bars of the mean ``metric`` per class (rows) and model (one bar each)."""
-    if "class" not in per_image.columns:
-        return ""
-    df = per_image[per_image["class"].astype(str) != ""]
-    if df.empty:
-        return ""
-    label, scale = PAPER_UNITS[metric]
-    means = (df.groupby(["class", "model"], sort=True)[metric].mean() * scale).unstack("model")
-    models = [m for m in dict.fromkeys(per_image["model"]) if m in means.columns]
-    classes = list(means.index)
-    bar_h, gap, left, right = 12, 10, 120, 70
-    group_h = bar_h * len(models) + gap
-    height = group_h * len(classes) + 30
-    vmax = float(np.nanmax(means.to_numpy())) if np.isfinite(means.to_numpy()).any() else 1.0
-    vmax = vmax if vmax > 0 else 1.0
-    plot_w = width - left - right
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'role="img" aria-label="mean {html.escape(label)} per class" font-size="11" '
-             f'font-family="system-ui,sans-serif">']
-    for ci, klass in enumerate(classes):
-        y0 = ci * group_h + 5
-        parts.append(f'<text x="{left - 6}" y="{y0 + bar_h * len(models) / 2 + 4:.1f}" text-anchor="end">'
-                     f'{html.escape(str(klass))}</text>')
-        for mi, model in enumerate(models):
-            v = means.at[klass, model]
-            y = y0 + mi * bar_h
-            if not np.isfinite(v):
-                continue
-            w = max(0.5, plot_w * float(v) / vmax)
-            parts.append(f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar_h - 2}" '
-                         f'fill="{PALETTE[mi % len(PALETTE)]}"><title>{html.escape(model)} · '
-                         f'{html.escape(str(klass))}: {label} {v:.3f}</title></rect>')
-            parts.append(f'<text x="{left + w + 4:.1f}" y="{y + bar_h - 3}">{v:.2f}</text>')
-    axis_y = len(classes) * group_h + 8
-    parts.append(f'<line x1="{left}" y1="{axis_y}" x2="{left + plot_w}" y2="{axis_y}" stroke="#999"/>')
-    parts.append(f'<text x="{left}" y="{axis_y + 14}">0</text>')
-    parts.append(f'<text x="{left + plot_w}" y="{axis_y + 14}" text-anchor="end">{vmax:.2f} {html.escape(label)}'
-                 f'</text></svg>')
-    legend = "".join(f'<span><i style="background:{PALETTE[i % len(PALETTE)]}"></i>{html.escape(m)}</span>'
-                     for i, m in enumerate(models))
-    return f'<div class="legend">{legend}</div>' + "".join(parts)
-
-
-def _png_data_uri(array: np.ndarray) -> str:
-    from matbench.io import encode_png
-
-    return "data:image/png;base64," + base64.b64encode(encode_png(array, 6)).decode("ascii")
-
-
-def _thumb(array: np.ndarray, size: int = THUMB) -> np.ndarray:
     from PIL import Image
 
-    h, w = array.shape[:2]
-    scale = size / max(h, w)
-    if scale >= 1:
-        return array
-    mode = "RGB" if array.ndim == 3 else "L"
-    im = Image.fromarray(np.ascontiguousarray(array), mode)
-    return np.asarray(im.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.BOX))
+    from matbench.io import encode_png
+
+    im = Image.fromarray(np.ascontiguousarray(array))
+    scale = max_side / max(im.size)
+    if scale < 1:
+        im = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.BOX)
+    if jpeg:
+        buf = io.BytesIO()
+        im.save(buf, "JPEG", quality=90)
+        data, kind = buf.getvalue(), "jpeg"
+    else:
+        data, kind = encode_png(np.asarray(im), 6), "png"
+    return f"data:image/{kind};base64," + base64.b64encode(data).decode("ascii")
 
 
-def _figure(array: np.ndarray, caption: str) -> str:
-    return (f'<figure><img alt="{html.escape(caption)}" src="{_png_data_uri(_thumb(array))}">'
-            f'<figcaption>{html.escape(caption)}</figcaption></figure>')
+# --------------------------------------------------------------------------- sections
+
+def _comparison_html(cmp, units: str) -> str:
+    """Pairs as rows, per metric the mean difference B − A [interval], the win shares and p."""
+    from matbench.compare import _p, _pct
+
+    heads = "".join(f"<th>{_e(HEADERS[units][m])}<br>B − A<br>[95% CI]<br>A · B lower · p</th>" for m in METRICS)
+    share = (lambda r, m: f'{_pct(r[f"a_wins_{m}"])} · {_pct(r[f"b_wins_{m}"])}'
+             + (f' ({_pct(r[f"ties_{m}"])} ties)' if r[f"ties_{m}"] else ""))
+    body = []
+    for r in cmp.to_dict(orient="records"):
+        cells = [f'<td class="text">{_e(r["model_a"])} <i>vs</i> {_e(r["model_b"])}</td>', f"<td>{r['n_images']}</td>"]
+        for m in METRICS:
+            lo, hi = r[f"{m}_diff_lo"], r[f"{m}_diff_hi"]
+            cls = "better" if lo > 0 else "worse" if hi < 0 else ""
+            cells.append(f'<td class="{cls}">{_fmt(r[f"{m}_diff"], m, units)}<br>[{_fmt(lo, m, units)}, '
+                         f'{_fmt(hi, m, units)}]<br>{share(r, m)} · {_e(_p(r[f"p_{m}"]))}</td>')
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    table = (f'<div class="wide"><table class="comparison"><thead><tr><th>A vs B</th><th>n</th>{heads}</tr></thead>'
+             f'<tbody>{"".join(body)}</tbody></table></div>')
+    said = cmp.attrs["statements"]
+    sentences = f'<ul class="statements">{"".join(f"<li>{_e(s)}</li>" for s in said)}</ul>'
+    if len(said) > 8:
+        sentences = f"<details><summary>{len(said)} statements</summary>{sentences}</details>"
+    notes = "".join(f"<li>{_e(n)}</li>" for n in cmp.attrs["notes"][1:])
+    return (f'<p class="note">Green: A is lower (better) and the interval excludes 0; red: B is lower.</p>{table}'
+            f'<h3>In words</h3>{sentences}<ul class="notes">{notes}</ul>')
 
 
-def worst_images_html(per_image, dataset, pred_dirs: dict, n: int = 4) -> str:
-    """For each model, its ``n`` images with the largest SAD: composite, trimap, prediction, error."""
+def _grouped_table(table, key: str, key_head: str, cls: str, models, units: str, cell, head_note: str = "") -> str:
+    """A table of class ``cls``: rows grouped by ``key`` (one cell spanning the group), one row
+    per model (in ``models`` order): model, n, and ``cell(row, metric, group rows)`` per metric."""
+    heads = "".join(f"<th>{_e(HEADERS[units][m])}{head_note}</th>" for m in METRICS)
+    body = []
+    for g, part in table.groupby(key, sort=True):
+        part = part.set_index("model").reindex([m for m in models if m in set(part["model"])])
+        for i, (model, r) in enumerate(part.iterrows()):
+            label = f"{g:g}" if isinstance(g, float) else g
+            first = f'<td class="text" rowspan="{len(part)}">{_e(label)}</td>' if i == 0 else ""
+            cells = "".join(cell(r, m, part) for m in METRICS)
+            body.append(f'<tr>{first}<td class="text">{_e(model)}</td><td>{r["n_images"]:.0f}</td>{cells}</tr>')
+    return (f'<div class="wide"><table class="{_e(cls)}"><thead><tr><th>{_e(key_head)}</th><th class="text">model'
+            f'</th><th>n</th>{heads}</tr></thead><tbody>{"".join(body)}</tbody></table></div>')
+
+
+def _group_table(table, group: str, models, units: str) -> str:
+    """One row per group × model: n and the four means (the best of each group in bold)."""
+    def cell(r, m, part):
+        best = len(part) > 1 and r[m] == part[m].min()
+        return f'<td class="{"best" if best else ""}">{_fmt(r[m], m, units)}</td>'
+
+    return _grouped_table(table, group, group, f"by-{group}", models, units, cell)
+
+
+def _sweep_html(table, units: str) -> str:
+    """One row per width × model: n and each mean with its interval."""
+    def cell(r, m, part):
+        return (f'<td>{_fmt(r[m], m, units)}<br><span class="ci">[{_fmt(r[f"{m}_lo"], m, units)}, '
+                f'{_fmt(r[f"{m}_hi"], m, units)}]</span></td>')
+
+    models = list(dict.fromkeys(table["model"]))
+    return _grouped_table(table, "width_px", "trimap width (px)", "sweep", models, units, cell, "<br>[95% CI]")
+
+
+def pick_worst(per_image, model, n: int) -> list[dict]:
+    """``model``'s ``n`` rows with the largest SAD, at most one per foreground (``fg``) while
+    other foregrounds remain, then the next largest; ties broken by image name."""
+    rows = per_image[per_image["model"] == model].sort_values(["sad", "image"], ascending=[False, True],
+                                                              kind="mergesort")
+    rows = rows[rows["sad"].notna()].to_dict(orient="records")
+    picked, fgs = [], set()
+    for r in rows:
+        fg = r.get("fg") or r["image"]
+        if fg not in fgs:
+            picked.append(r)
+            fgs.add(fg)
+        if len(picked) == n:
+            return picked
+    rest = [r for r in rows if r not in picked]
+    return picked + rest[: n - len(picked)]
+
+
+def _gallery_html(per_image, models, items, preds, n: int, units: str) -> str:
+    """Each model's worst images: thumbnails side by side; a click opens the larger ones."""
+    from matbench.charts import colour_bar_css, error_colours
     from matbench.io import read_rgb8
     from matbench.mattes import read_matte
-    from matbench.manifest import read_manifest
+    from matbench.scorefiles import metric_scales
 
-    dataset = Path(dataset)
-    rows = {r["image"]: r for r in read_manifest(dataset)}
-    out = []
-    for model in dict.fromkeys(per_image["model"]):
-        folder = pred_dirs.get(model)
-        if folder is None:
-            continue
-        sub = per_image[per_image["model"] == model].sort_values("sad", ascending=False, kind="stable").head(n)
-        out.append(f"<h3>{html.escape(model)}</h3>")
-        for rec in sub.to_dict("records"):
-            row = rows.get(rec["image"])
-            pred_path = Path(folder) / f"{rec['image']}.png"
-            if row is None or not pred_path.is_file():
+    scale = metric_scales(units)
+    out = [f'<p class="note">Each model\'s {n} images with the largest SAD, at most one per foreground while others '
+           f'remain. Error: |prediction − alpha| over the unknown region (trimap = 128, the scored pixels), '
+           f'0<span class="colourbar" style="background:{colour_bar_css()}"></span>255; light grey: known region '
+           f'(not scored). Thumbnails ≤ {THUMB} px; click for ≤ {FULL} px (composites as JPEG for size).</p>']
+    k = 0
+    for model in models:
+        out.append(f"<h3>{_e(model)}</h3>")
+        for r in pick_worst(per_image, model, n):
+            item, pred_path = items.get(r["image"]), preds[model].get(r["image"])
+            if item is None or pred_path is None or item.get("merged") is None:
+                out.append(f'<p class="note">{_e(r["image"])}: files not found, left out</p>')
                 continue
-            alpha = read_matte(dataset / row["alpha"]).astype(np.int16)
-            pred = read_matte(pred_path)
-            err = np.abs(pred.astype(np.int16) - alpha).astype(np.uint8)
-            klass = f" · {row.get('class')}" if row.get("class") else ""
-            out.append(f'<div class="row"><div>{html.escape(rec["image"])}{html.escape(klass)} — SAD '
-                       f'{_fmt(rec["sad"])}, MSE×1e3 {_fmt(rec["mse"] * 1e3)}</div>'
-                       + _figure(read_rgb8(dataset / row["merged"]), "composite")
-                       + _figure(read_matte(dataset / row["trimap"]), "trimap")
-                       + _figure(pred, "prediction")
-                       + _figure(err, "|prediction − alpha|") + "</div>")
-    return "".join(out)
+            alpha, trimap, pred = read_matte(item["alpha"]), read_matte(item["trimap"]), read_matte(pred_path)
+            error = error_colours(np.abs(pred.astype(np.int16) - alpha).astype(np.uint8), trimap == 128)
+            panels = [("composite", read_rgb8(item["merged"]), True), ("trimap", trimap, False),
+                      ("ground truth", alpha, False), ("prediction", pred, False), ("error", error, False)]
+            k += 1
+            what = (f"{r['image']}" + (f" · {r['class']}" if r.get("class") else "")
+                    + " — " + ", ".join(f"{HEADERS[units][m]} {_fmt(r[m] * scale[m], m, units)}" for m in METRICS))
+            thumbs = "".join(f'<figure><img alt="{_e(cap)}" src="{_image_uri(a, THUMB, jpeg)}"><figcaption>{_e(cap)}'
+                             f"</figcaption></figure>" for cap, a, jpeg in panels)
+            fulls = "".join(f'<figure><img alt="{_e(cap)}" src="{_image_uri(a, FULL, jpeg)}"><figcaption>{_e(cap)}'
+                            f"</figcaption></figure>" for cap, a, jpeg in panels)
+            out.append(f'<div class="row"><div class="cap">{_e(what)}</div><a href="#g{k}" title="larger">{thumbs}</a>'
+                       f'</div><div class="lightbox" id="g{k}"><a class="close" href="#gallery" title="close">×</a>'
+                       f'<p class="title">{_e(model)}: {_e(what)}</p>{fulls}</div>')
+    return '<div class="gallery">' + "".join(out) + "</div>"
 
 
-def render_report(per_image, *, dataset=None, pred_dirs=None, leaderboard=None, published=None,
-                  published_label: str = "", title: str = "matbench report", notes: str = "", worst: int = 4) -> str:
-    """The report as an HTML string (see the module docstring).
+def _manifest_sha256(root) -> str | None:
+    from matbench.io import file_sha256
 
-    ``leaderboard``: a :func:`matbench.leaderboard` table to show (with its intervals, ranks,
-    notes and published section); without it, the means of ``per_image`` are shown, and
-    ``published`` (a DataFrame) in its own table headed ``published_label``.
-    ``pred_dirs``: model -> prediction folder (default: ``per_image.attrs["pred_dirs"]``),
-    needed with ``dataset`` for the worst-image thumbnails.
-    """
-    pred_dirs = dict(pred_dirs or per_image.attrs.get("pred_dirs") or {})
-    parts = [f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title>"
-             f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>"]
-    if notes:
-        parts.append(f'<p class="note">{html.escape(notes)}</p>')
-    n_images = per_image["image"].nunique()
-    if leaderboard is not None:
-        from matbench.leaderboard import format_leaderboard
+    try:
+        return file_sha256(Path(root) / "manifest.csv")
+    except OSError:
+        return None
 
-        parts.append(f"<p class=note>Measured on {n_images} images; lower is better.</p>")
-        parts.append(format_leaderboard(leaderboard, "html", title="Leaderboard"))
-        if "kind" in leaderboard.columns and (leaderboard["kind"] == "published").any():
-            label = published_label or ("The published rows are from another dataset (Composition-1K): copied "
-                                        "from the papers, not measured here, not comparable with the measured rows.")
-            parts.append(f'<p class="note">{html.escape(label)}</p>')
+
+def _footer(per_image, dataset) -> str:
+    """matbench version, dates, reference and manifest hash, each model's run.json."""
+    from matbench import __version__
+    from matbench.scorefiles import describe_reference
+
+    prov = per_image.attrs.get("provenance") or {}
+    reference = prov.get("reference") or {}
+    now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    lines = [f"Report by matbench {_e(__version__)} on {_e(now)}; scores by matbench {_e(prov.get('matbench', '?'))}"
+             f" on {_e(prov.get('scored') or 'an unrecorded date')}.",
+             f"Reference: {_e(describe_reference(reference))}."]
+    recorded = reference.get("manifest_sha256")
+    root = dataset or reference.get("dataset")
+    current = _manifest_sha256(root) if root else None
+    if recorded or current:
+        lines.append(f"Dataset manifest.csv sha256: <code>{_e(recorded or current)}</code>"
+                     + ("" if recorded else " (now; not recorded by the scoring)"))
+        if recorded and current and recorded != current:
+            lines.append(f"<b>Warning: {_e(root)}/manifest.csv has changed since the scoring "
+                         f"(now {_e(current)}).</b>")
     else:
-        parts.append(f"<h2>Leaderboard</h2><p class=note>Measured on {n_images} images; means over images. "
-                     "SAD, Grad and Conn in thousands, MSE ×1e3 (Composition-1K table units), lower is better.</p>")
-        parts.append(leaderboard_html(per_image))
-    if leaderboard is None and published is not None and len(published):
-        label = published_label or "Published results on another dataset"
-        parts.append(f"<h2>{html.escape(label)}</h2><p class=note>Copied from the papers (sources in the table); "
-                     "measured on a different dataset, so not comparable with the rows above.</p>")
-        parts.append(published_html(published))
-    chart = class_chart_svg(per_image)
-    if chart:
-        parts.append("<h2>Mean SAD per class</h2>" + chart)
-    if dataset is not None and pred_dirs and worst > 0:
-        parts.append(f"<h2>Worst images per model (largest SAD)</h2><p class=note>Error: |prediction − alpha|, "
-                     f"black = 0, white = 255. Thumbnails at most {THUMB} px.</p>")
-        parts.append(worst_images_html(per_image, dataset, pred_dirs, worst))
-    parts.append("</body></html>\n")
-    return "".join(parts)
+        lines.append("Dataset manifest hash: not available (no dataset recorded or found).")
+    if per_image.attrs.get("mask_known"):
+        lines.append("Scored with --mask-known.")
+    runs = per_image.attrs.get("runs") or {}
+    rows = []
+    for model in dict.fromkeys(per_image["model"]):
+        info = runs.get(model) or {}
+        versions = ", ".join(f"{k} {v}" for k, v in (info.get("versions") or {}).items() if v)
+        source = ", ".join(f"{k} {v}" for k, v in (info.get("input") or {}).items())
+        rows.append(f'<tr><td class="text">{_e(model)}</td><td class="text">{_e(run_summary(info) or "no run.json")}'
+                    f'</td><td class="text">{_e(versions)}</td><td class="text">{_e(source)}</td></tr>')
+    runs_table = ('<div class="wide"><table class="runs"><thead><tr><th>model</th><th class="text">run (run.json)</th>'
+                  '<th class="text">versions</th><th class="text">input</th></tr></thead><tbody>'
+                  + "".join(rows) + "</tbody></table></div>")
+    return "<footer>" + "".join(f"<p>{x}</p>" for x in lines) + runs_table + "</footer>"
 
 
-def write_report(path, per_image, **kwargs) -> Path:
-    """Render the report (keyword arguments of :func:`render_report`) and write it atomically."""
+# --------------------------------------------------------------------------- the page
+
+def render_report(per_image, *, dataset=None, predictions=None, units: str = "paper", with_published=None,
+                  published_label: str = "", baseline: str | None = None, sweep=None, title: str = "matbench report",
+                  notes: str = "", worst: int = 3) -> str:
+    """The report of ``per_image`` (a :func:`matbench.score` table with its attrs) as an HTML
+    string; keyword arguments as :func:`write_report`."""
+    from matbench import charts
+    from matbench.compare import compare
+
+    sweep_rows = None
+    if sweep:  # first: a sweep whose widths cannot be told fails before any drawing
+        from matbench.sweep import sweep_table
+
+        sweep_rows = sweep_table(sweep, units=units)
+    board = leaderboard(per_image, units=units, with_published=with_published)
+    measured = board[board["kind"] == "measured"]
+    models = list(measured["model"])
+    colours = charts.model_colours(models)
+    n_images = per_image["image"].nunique()
+    parts = [f"<h1>{_e(title)}</h1>\n"]
+    if notes:
+        parts.append(f'<p class="note">{_e(notes)}</p>\n')
+    parts.append(f'<p class="note">{len(models)} model(s), {n_images} image(s); lower is better for every metric. '
+                 f"Units: {_e(HEADERS[units]['sad'])} is the DIM MATLAB SAD ÷ 1000 (Grad, Conn likewise); "
+                 f"{_e(HEADERS[units]['mse'])} is the MSE{' × 1000' if units == 'paper' else ''}.</p>\n")
+    lb_html = _CI.sub(r'<span class="ci">\1</span>', format_leaderboard(board, "html", title="Leaderboard"))
+    if published_label and (board["kind"] == "published").any():
+        lb_html += f'<p class="note">{_e(published_label)}</p>'
+    parts.append(f'<section id="leaderboard" class="wide">{lb_html}</section>\n')
+    if len(models) > 1:
+        cmp = compare(per_image[per_image["model"].isin(models)], baseline=baseline, units=units)
+        parts.append(_section("Paired comparison", _comparison_html(cmp, units), "comparison"))
+    parts.append(_section("Means with 95% intervals", charts.means_chart(measured, units, colours), "means"))
+    parts.append(_section("Per-image distribution",
+                          '<p class="note">Box: quartiles and median; whiskers: 1.5 × IQR; dots: images.</p>'
+                          + charts.distribution_chart(per_image, models, units, colours), "distribution"))
+    if "unknown_px" in per_image.columns and per_image["unknown_px"].notna().any():
+        body = charts.size_chart(per_image, models, units, colours)
+    else:
+        body = ('<p class="note">Not available: these scores have no unknown_px column (scored by an older matbench);'
+                ' score again to get it.</p>')
+    parts.append(_section("Error against the size of the unknown region", body, "size"))
+    for group, heading in (("class", "Per class"), ("fg", "Per foreground")):
+        if group in per_image.columns and per_image[group].fillna("").astype(str).ne("").any():
+            table = leaderboard(per_image, units=units, by=group, ci=False)
+            table = table[table["kind"] == "measured"]
+            body = _group_table(table, group, models, units)
+            if group == "class":
+                body = charts.group_chart(table, group, models, units, colours) + body
+            else:
+                body = f"<details><summary>{table[group].nunique()} foregrounds</summary>{body}</details>"
+            parts.append(_section(heading, body, f"by-{group}"))
+    if sweep_rows is not None:
+        table = sweep_rows
+        labels = ", ".join(f"{w:g} px: {lab}" for w, lab in dict(zip(table["width_px"], table["label"])).items())
+        body = ('<p class="note">Each metric against the trimap width: the half-width in px of the unknown band '
+                f"(matbench trimap --width); each width is a scoring of its own ({_e(labels)}), means over its "
+                "common images, 95% bootstrap intervals.</p>"
+                + charts.sweep_chart(table, units, charts.model_colours(list(dict.fromkeys(
+                    models + list(table["model"]))))) + _sweep_html(table, units))
+        parts.append(_section("Trimap-width sweep", body, "sweep"))
+    if worst > 0:
+        items, preds, why = _gallery_inputs(per_image, dataset, predictions)
+        body = (f'<p class="note">No gallery: {_e(why)}.</p>' if why
+                else _gallery_html(per_image, models, items, preds, worst, units))
+        parts.append(_section("Worst images per model", body, "gallery"))
+    parts.append(_footer(per_image, dataset))
+    return html_page(title, "".join(parts))
+
+
+def html_page(title: str, body: str) -> str:
+    """A complete HTML5 page with the report's style around ``body`` (HTML)."""
+    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>{_e(title)}</title>\n'
+            f"<style>{_CSS}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n")
+
+
+def write_report(path, scores, *, dataset=None, predictions=None, units: str = "paper", with_published=None,
+                 published_label: str = "", baseline: str | None = None, sweep=None, title: str | None = None,
+                 notes: str = "", worst: int = 3) -> Path:
+    """Write the HTML report of ``scores`` to ``path`` (atomically); return the path.
+
+    ``scores``: a ``matbench score --out`` folder, its ``per_image.csv``, or the DataFrame of
+    :func:`matbench.score`. ``dataset``, ``predictions`` (model -> prediction folder):
+    override the folders the scores record, for the gallery. ``units``: ``paper`` or
+    ``raw``. ``with_published``: ``comp1k`` or a CSV (:func:`matbench.leaderboard.published`),
+    shown apart; ``published_label``: a sentence under them. ``baseline``: compare each model
+    with it instead of every pair. ``sweep``: ``[(label or None, scores)]`` scorings at
+    several trimap widths (:mod:`matbench.sweep`; ``scores`` may be among them). ``worst``:
+    gallery images per model (0: none). Raises MatbenchError for unreadable scores, an
+    unknown baseline, or a sweep whose widths cannot be told.
+    """
     from matbench.io import write_text_atomic
 
     path = Path(path)
-    write_text_atomic(path, render_report(per_image, **kwargs))
+    if path.is_dir():
+        raise MatbenchError(f"{path}: is a folder; give the report's file name (e.g. report.html)")
+    per_image = load_scores(scores)
+    points = [(label, load_scores(s)) for label, s in (sweep or [])]
+    if title is None:
+        title = f"matbench report: {', '.join(map(str, dict.fromkeys(per_image['model'])))}"
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Tight layout not applied")
+        text = render_report(per_image, dataset=dataset, predictions=predictions, units=units,
+                             with_published=with_published, published_label=published_label, baseline=baseline,
+                             sweep=points, title=title, notes=notes, worst=worst)
+    write_text_atomic(path, text)
     return path

@@ -37,6 +37,8 @@ import warnings
 from functools import partial
 from pathlib import Path
 
+import numpy as np
+
 from matbench.errors import MatbenchError
 from matbench.io import index_images
 from matbench.mattes import InputCheck, Notes, raise_problems, try_read_matte
@@ -91,16 +93,19 @@ def _split_name(item) -> tuple[str, Path]:
 
 def reference_items(*, dataset=None, alpha_dir=None, trimap_dir=None) -> list[dict]:
     """The reference images: dicts with ``image``, ``alpha``, ``trimap`` (paths) and, from a
-    manifest, ``fg``, ``bg``, ``class``.
+    manifest, ``fg``, ``bg``, ``class``, ``merged``.
+
+    ``dataset`` with ``trimap_dir``: the dataset's images and alphas with the trimaps of that
+    folder (``<image>.png``, e.g. one set of ``matbench trimap --dataset``), matched by name.
 
     Checked, every problem listed in one MatbenchError: every alpha and trimap file exists;
     with folders, every trimap has an alpha (``STEM`` or, for ``STEM_K``, the Adobe layout's
     one alpha per foreground ``STEM``) and every alpha at least one trimap.
     """
     if dataset is not None:
-        if alpha_dir is not None or trimap_dir is not None:
+        if alpha_dir is not None:
             raise MatbenchError("give either --dataset or --alpha-dir/--trimap-dir, not both")
-        items = _manifest_items(Path(dataset))
+        items = _manifest_items(Path(dataset), trimap_dir)
     else:
         if alpha_dir is None or trimap_dir is None:
             raise MatbenchError("give --dataset DIR, or both --alpha-dir and --trimap-dir")
@@ -111,22 +116,26 @@ def reference_items(*, dataset=None, alpha_dir=None, trimap_dir=None) -> list[di
     return items
 
 
-def _manifest_items(root: Path) -> list[dict]:
+def _manifest_items(root: Path, trimap_dir=None) -> list[dict]:
+    """The manifest's images; their trimaps from ``trimap_dir`` (``<image>.png``) when given."""
     from matbench.manifest import read_manifest
 
+    trimaps = index_images(trimap_dir, "trimap") if trimap_dir is not None else None
     items, seen, problems = [], set(), []
     for row in read_manifest(root):
         image = row["image"]
         if image in seen:
             raise MatbenchError(f"{root / 'manifest.csv'}: image {image!r} listed twice")
         seen.add(image)
-        empty = [col for col in ("alpha", "trimap") if not row.get(col)]
+        empty = [col for col in (("alpha",) if trimaps is not None else ("alpha", "trimap")) if not row.get(col)]
         if empty:
             problems.append(f"{root / 'manifest.csv'}: image {image!r} has no {' and no '.join(empty)} "
                             f"(a training set? scoring needs a test set with trimaps)")
             continue
-        items.append({"image": image, "alpha": root / row["alpha"], "trimap": root / row["trimap"],
-                      "fg": row.get("fg", ""), "bg": row.get("bg", ""), "class": row.get("class", "")})
+        trimap = root / row["trimap"] if trimaps is None else trimaps.get(image, Path(trimap_dir) / f"{image}.png")
+        items.append({"image": image, "alpha": root / row["alpha"], "trimap": trimap,
+                      "fg": row.get("fg", ""), "bg": row.get("bg", ""), "class": row.get("class", ""),
+                      "merged": root / row["merged"] if row.get("merged") else None})
     raise_problems(problems, "reference set")
     if not items:
         raise MatbenchError(f"{root / 'manifest.csv'}: no images")
@@ -187,6 +196,7 @@ def _score_image(item: dict, preds: list, mask_known: bool, matte_channel) -> tu
                  for _, path, pred in pred_arrays if pred.shape != gt.shape]
     if problems:
         return [], 0, problems
+    unknown_px = int(np.count_nonzero(trimap == 128))
     known = (trimap == 0, trimap == 255) if mask_known else None
     rows = []
     for model, _, pred in pred_arrays:
@@ -195,7 +205,7 @@ def _score_image(item: dict, preds: list, mask_known: bool, matte_channel) -> tu
             pred[known[0]] = 0
             pred[known[1]] = 255
         row = {"model": model, "image": item["image"]}
-        row.update(evaluate(pred, gt, trimap))
+        row.update(evaluate(pred, gt, trimap), unknown_px=unknown_px)
         rows.append(row)
     # pixels that are none of 0/128/255: belong to no region in the reference
     return rows, trimap_other_count(trimap), []
@@ -221,8 +231,8 @@ def score(pred_dirs, *, dataset=None, alpha_dir=None, trimap_dir=None, jobs: int
 
     Columns: ``model, image, sad, mse, grad, conn`` in the reference units of
     :mod:`matbench.metrics` (SAD, Grad, Conn ÷ 1000; raw MSE, NaN for an image without unknown
-    pixels), the extras ``mad, sad_image, sad_unknown, sad_fg, sad_bg``, then ``fg, bg, class``
-    from a manifest. Rows are ordered by model (as given), then reference image order.
+    pixels), the extras ``mad, sad_image, sad_unknown, sad_fg, sad_bg``, ``unknown_px`` (pixels
+    with trimap == 128), then ``fg, bg, class`` from a manifest. Rows are ordered by model (as given), then reference image order.
 
     ``mask_known``: set the prediction to 0 where trimap == 0 and 255 where trimap == 255
     before scoring (the reference scores predictions as given). ``allow_missing``: score the
@@ -310,7 +320,7 @@ def score(pred_dirs, *, dataset=None, alpha_dir=None, trimap_dir=None, jobs: int
 
     from matbench.metrics import EXTRA_KEYS
 
-    columns = ["model", "image", *METRIC_KEYS, *EXTRA_KEYS]
+    columns = ["model", "image", *METRIC_KEYS, *EXTRA_KEYS, "unknown_px"]
     df = pd.DataFrame([r for model, _ in models for r in rows_by_model[model]], columns=columns)
     if dataset is not None:
         meta = pd.DataFrame([{"image": it["image"], "fg": it["fg"], "bg": it["bg"], "class": it["class"]}

@@ -30,6 +30,12 @@ __all__ = ["file_column", "api_column", "column_units", "score_provenance", "des
            "comp1k_mismatch", "write_per_image", "read_per_image", "read_leaderboard", "COMP1K_LISTS"]
 
 MSE_SCALE = {"paper": 1000.0, "raw": 1.0}
+
+
+def metric_scales(units: str) -> dict:
+    """Factor from the reference units of ``per_image`` to ``units`` for each metric."""
+    return {"sad": 1.0, "mse": MSE_SCALE[units], "grad": 1.0, "conn": 1.0}
+
 # sha256 of the Adobe release's test_fg_names.txt / test_bg_names.txt (the files, not their
 # content, are checked: matbench's builder records the same hashes in dataset.json)
 COMP1K_LISTS = {"fg_list_sha256": "4bcd9b634c31d8faadaa116e5a02c5a0fb56cefb59cc5a8a45118f2e237af954",
@@ -53,11 +59,13 @@ _MSE = "mean over trimap == 128 of ((pred − alpha) / 255)²"
 
 
 def _metric_of(col: str) -> str:
-    """The metric whose scale ``col`` carries: ``sad_lo`` -> ``sad``, ``sad_fg`` -> ``sad_fg``."""
+    """The metric whose scale ``col`` carries: ``sad_lo`` -> ``sad``, ``sad_fg`` -> ``sad_fg``,
+    ``mse_diff_hi`` -> ``mse`` (a paired difference, :mod:`matbench.compare`)."""
     for suffix in ("_lo", "_hi", "_own"):
         if col.endswith(suffix):
-            return col[: -len(suffix)]
-    return col
+            col = col[: -len(suffix)]
+            break
+    return col[: -len("_diff")] if col.endswith("_diff") else col
 
 
 def _scale(col: str, units: str) -> str:
@@ -94,6 +102,8 @@ def column_units(columns, units: str = "raw") -> dict:
                     else f"MSE unscaled: {_MSE}")
         elif metric in _DESCRIBE:
             text = _DESCRIBE[metric]
+        elif col == "unknown_px":
+            text = "pixels with trimap == 128 (the unknown region the metrics are summed over)"
         elif col.startswith("rank_") or col == "avg_rank":
             text = "mean per-image rank, 1 = best (no unit)"
         elif col.startswith("n_"):
@@ -106,7 +116,11 @@ def column_units(columns, units: str = "raw") -> dict:
             continue
         if col != metric:
             what = {"_lo": "lower end of the interval of", "_hi": "upper end of the interval of",
-                    "_own": "mean over the model's own images of"}[col[len(metric):]]
+                    "_own": "mean over the model's own images of",
+                    "_diff": "mean paired difference (B − A) of",
+                    "_diff_lo": "lower end of the interval of the mean paired difference (B − A) of",
+                    "_diff_hi": "upper end of the interval of the mean paired difference (B − A) of",
+                    }[col[len(metric):]]
             text = f"{what} {metric}, same unit: {text}"
         out[col] = text
     return out
@@ -120,15 +134,30 @@ def _now() -> str:
 
 def score_provenance(*, dataset=None, alpha_dir=None, trimap_dir=None) -> dict:
     """What a score was computed on: matbench version, UTC date, the reference set (absolute
-    paths; a dataset's ``dataset.json`` build record when it has one)."""
+    paths; a dataset's ``dataset.json`` build record and the sha256 of its ``manifest.csv``;
+    a trimap folder's ``trimaps.json`` when ``matbench trimap`` made it)."""
     from matbench import __version__
 
+    reference = {}
     if dataset is not None:
         root = Path(dataset).resolve()
-        reference = {"dataset": str(root), "dataset_json": _read_json(root / "dataset.json")}
+        reference = {"dataset": str(root), "dataset_json": _read_json(root / "dataset.json"),
+                     "manifest_sha256": _sha256_or_none(root / "manifest.csv")}
     else:
-        reference = {"alpha_dir": str(Path(alpha_dir).resolve()), "trimap_dir": str(Path(trimap_dir).resolve())}
+        reference["alpha_dir"] = str(Path(alpha_dir).resolve())
+    if trimap_dir is not None:
+        reference["trimap_dir"] = str(Path(trimap_dir).resolve())
+        reference["trimaps_json"] = _read_json(Path(trimap_dir) / "trimaps.json")
     return {"matbench": __version__, "scored": _now(), "reference": reference}
+
+
+def _sha256_or_none(path) -> str | None:
+    from matbench.io import file_sha256
+
+    try:
+        return file_sha256(path)
+    except OSError:
+        return None
 
 
 def _read_json(path: Path):
@@ -143,11 +172,23 @@ def describe_reference(reference) -> str:
     """The reference set of a score in words (for notes and headings)."""
     if not reference:
         return "reference set not recorded"
+    trimaps = _describe_trimaps(reference)
     if "dataset" in reference:
         info = reference.get("dataset_json") or {}
         built = ", ".join(f"{k} {info[k]}" for k in ("kind", "composites", "trimaps") if info.get(k))
-        return f"dataset {reference['dataset']}" + (f" ({built})" if built else " (no dataset.json)")
-    return f"alphas {reference.get('alpha_dir')}, trimaps {reference.get('trimap_dir')}"
+        text = f"dataset {reference['dataset']}" + (f" ({built})" if built else " (no dataset.json)")
+        return text + (f" with {trimaps}" if trimaps else "")
+    return f"alphas {reference.get('alpha_dir')}, {trimaps}"
+
+
+def _describe_trimaps(reference) -> str:
+    """``trimaps DIR (erode-dilate, width 12 px)`` for a reference with a trimap folder, else ''."""
+    if not reference.get("trimap_dir"):
+        return ""
+    info = reference.get("trimaps_json") or {}
+    how = ", ".join(str(x) for x in (info.get("method"), info.get("width_px") is not None
+                                     and f"width {info['width_px']} px") if x)
+    return f"trimaps {reference['trimap_dir']}" + (f" ({how})" if how else "")
 
 
 def comp1k_mismatch(reference, n_images) -> str | None:
@@ -171,6 +212,8 @@ def comp1k_mismatch(reference, n_images) -> str | None:
         return not_comparable + f"{root} has {info.get('composites')} composites, not 1000"
     if info.get("trimaps") != "official":
         return not_comparable + f"{root} has {info.get('trimaps') or 'no'} trimaps, not the release's official ones"
+    if reference.get("trimap_dir"):
+        return not_comparable + f"scored with the trimaps of {reference['trimap_dir']}, not the release's official ones"
     if n_images != COMP1K_IMAGES:
         return not_comparable + f"the means are over {n_images} of the 1000 images"
     return None

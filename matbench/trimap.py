@@ -23,10 +23,17 @@ Three generators, all returning uint8 arrays with values exactly {0, 128, 255}:
 Named widths (half-widths of the unknown band, in px), for small/large trimaps in the spirit
 of alphamatting.com's Trimap1/Trimap2: ``small`` = 5, ``medium`` = 12, ``large`` = 20. For
 ``erode_dilate`` a width r means a (2r + 1)-pixel kernel.
+
+Trimap sweeps (:func:`write_trimaps`): one trimap per composite of a built dataset, named like
+the composite (``<image>.png``), for one or several widths; several widths go into one
+subfolder each (``w5/``, ``w12/``, ``w20/``), and every folder gets a ``trimaps.json`` saying
+how it was made (method, width in px, kernel, seed, source). ``matbench run --dataset D
+--trimaps T/w12`` and ``matbench score --dataset D --trimap-dir T/w12`` use such a folder.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +44,7 @@ NAMED_WIDTHS = {"small": 5, "medium": 12, "large": 20}
 DEFAULT_TEST_KERNEL = 25
 RANDOM_KERNEL_RANGE = (1, 29)  # inclusive: mmagic's kernel_size=(1, 30) over range(1, 30)
 METHODS = ("erode-dilate", "random", "distance")
+TRIMAPS_JSON = "trimaps.json"
 
 
 def width_px(width) -> int:
@@ -137,36 +145,56 @@ def distance_band(alpha, width=NAMED_WIDTHS["medium"]) -> np.ndarray:
     return _assemble(fg_far, ~bg_far)
 
 
-def generate(alpha, method: str = "erode-dilate", *, name: str = "", seed: int = 0,
+def check_options(method: str, *, width=None, kernel: int | None = None, seed: int | None = None) -> None:
+    """Refuse a method that does not exist and options the method would ignore or that
+    contradict each other (MatbenchError, one line): ``kernel`` with ``width`` (both set the
+    erode-dilate band), ``kernel`` with random or distance, ``width`` with random (its
+    kernels are drawn per image), ``seed`` with anything but random. None means not given."""
+    if method not in METHODS:
+        raise MatbenchError(f"trimap method {method!r}: expected one of {', '.join(METHODS)}")
+    if kernel is not None and width is not None:
+        raise MatbenchError("--kernel and --width both set the erode-dilate band (kernel = 2 × width + 1): give one")
+    if kernel is not None and method != "erode-dilate":
+        raise MatbenchError(f"--kernel applies to --method erode-dilate, not {method} "
+                            f"({'its kernels are drawn per image' if method == 'random' else 'it takes --width'})")
+    if width is not None and method == "random":
+        raise MatbenchError("--width does not apply to --method random (its kernels are drawn per image from "
+                            f"{RANDOM_KERNEL_RANGE[0]}..{RANDOM_KERNEL_RANGE[1]})")
+    if seed is not None and method != "random":
+        raise MatbenchError(f"--seed applies to --method random only, not {method}")
+
+
+def generate(alpha, method: str = "erode-dilate", *, name: str = "", seed: int | None = None,
              width=None, kernel: int | None = None) -> np.ndarray:
     """Trimap of ``alpha`` by ``method`` (``erode-dilate``, ``random`` or ``distance``).
 
     erode-dilate: ``kernel`` px, or 2·width + 1 when ``width`` is given, else
-    ``DEFAULT_TEST_KERNEL``. random: per-image kernels from ``seed`` and ``name``.
-    distance: ``width`` px (default ``medium``).
+    ``DEFAULT_TEST_KERNEL``. random: per-image kernels from ``seed`` (default 0) and
+    ``name``; other methods ignore ``seed``. distance: ``width`` px (default ``medium``).
+    Conflicting ``width``/``kernel`` are refused (:func:`check_options`).
     """
+    check_options(method, width=width, kernel=kernel)
     if method == "erode-dilate":
         if kernel is None:
             kernel = DEFAULT_TEST_KERNEL if width is None else 2 * width_px(width) + 1
         return erode_dilate(alpha, kernel)
     if method == "random":
-        return random_erode_dilate(alpha, name, seed)
-    if method == "distance":
-        return distance_band(alpha, NAMED_WIDTHS["medium"] if width is None else width)
-    raise MatbenchError(f"trimap method {method!r}: expected one of {', '.join(METHODS)}")
+        return random_erode_dilate(alpha, name, 0 if seed is None else seed)
+    return distance_band(alpha, NAMED_WIDTHS["medium"] if width is None else width)
 
 
-def make_trimaps(alpha_dir, out_dir, method: str = "erode-dilate", *, seed: int = 0, width=None,
+def make_trimaps(alpha_dir, out_dir, method: str = "erode-dilate", *, seed: int | None = None, width=None,
                  kernel: int | None = None, matte_channel: str | None = None, progress: bool = False) -> int:
     """Write ``out_dir/<stem>.png`` for every image in ``alpha_dir``; returns the count.
 
-    The random method is seeded by ``seed`` and the file stem. ``out_dir`` must differ
-    from ``alpha_dir`` (sources are never written). Alphas are read by the one matte rule
-    (:mod:`matbench.mattes`; ``matte_channel`` ``"red"``/``"alpha"`` picks the channel of a
-    colour alpha, e.g. a cut-out whose matte is in the alpha channel). Every alpha's header is
-    checked before anything is written, all problems in one MatbenchError; alphas that turn
-    out unreadable while decoding are reported together at the end (the other trimaps are
-    written). Lossy (JPEG) alphas are warned about.
+    The random method is seeded by ``seed`` (default 0) and the file stem. ``out_dir`` must
+    differ from ``alpha_dir`` (sources are never written). Conflicting options are refused
+    (:func:`check_options`). Several widths and datasets: :func:`write_trimaps`. Alphas are
+    read by the one matte rule (:mod:`matbench.mattes`; ``matte_channel`` ``"red"``/``"alpha"``
+    picks the channel of a colour alpha, e.g. a cut-out whose matte is in the alpha channel).
+    Every alpha's header is checked before anything is written, all problems in one
+    MatbenchError; alphas that turn out unreadable while decoding are reported together at the
+    end (the other trimaps are written). Lossy (JPEG) alphas are warned about.
     """
     from matbench.io import index_images, write_png_atomic
     from matbench.mattes import InputCheck, raise_problems, try_read_matte
@@ -176,8 +204,7 @@ def make_trimaps(alpha_dir, out_dir, method: str = "erode-dilate", *, seed: int 
     images = index_images(alpha_dir, "alpha")
     if out_dir.resolve() == alpha_dir.resolve():
         raise MatbenchError(f"{out_dir}: output folder is the alpha folder; choose another")
-    if method not in METHODS:
-        raise MatbenchError(f"trimap method {method!r}: expected one of {', '.join(METHODS)}")
+    check_options(method, width=width, kernel=kernel, seed=seed)
     for path in images.values():
         check.matte(path, "alpha")
     check.raise_problems()
@@ -195,3 +222,127 @@ def make_trimaps(alpha_dir, out_dir, method: str = "erode-dilate", *, seed: int 
                              generate(alpha, method, name=stem, seed=seed, width=width, kernel=kernel))
     raise_problems(problems, "input", done="the trimaps of the other alphas were written")
     return len(images)
+
+
+def parse_widths(width) -> list[int] | None:
+    """Widths in px from ``5,12,20``, ``small,large``, a number or a list (None stays None);
+    each at most once."""
+    if width is None:
+        return None
+    parts = [w.strip() for w in width.split(",")] if isinstance(width, str) else list(width)
+    px = [width_px(w) for w in parts if str(w) != ""]
+    if not px:
+        raise MatbenchError(f"trimap width {width!r}: no width given")
+    dup = sorted({w for w in px if px.count(w) > 1})
+    if dup:
+        raise MatbenchError(f"trimap width {width!r}: {dup[0]} px given twice")
+    return px
+
+
+def trimap_sets(method: str = "erode-dilate", *, width=None, kernel: int | None = None,
+                seed: int | None = None) -> list[dict]:
+    """The trimap sets ``write_trimaps`` makes: one dict per width (``folder`` ``w<px>``,
+    ``method``, ``width_px``, ``kernel`` px for erode-dilate, ``seed`` for random), or one
+    set (``folder`` None) without ``width``. Conflicting options are refused."""
+    widths = parse_widths(width)
+    check_options(method, width=widths, kernel=kernel, seed=seed)
+    if widths is None:
+        if method == "erode-dilate":
+            k = DEFAULT_TEST_KERNEL if kernel is None else int(kernel)
+            half = (k - 1) / 2
+            return [{"folder": None, "method": method, "width_px": int(half) if half == int(half) else half,
+                     "kernel": k}]
+        if method == "distance":
+            return [{"folder": None, "method": method, "width_px": NAMED_WIDTHS["medium"]}]
+        return [{"folder": None, "method": method, "seed": 0 if seed is None else int(seed)}]
+    return [{"folder": f"w{w}" if len(widths) > 1 else None, "method": method, "width_px": w,
+             **({"kernel": 2 * w + 1} if method == "erode-dilate" else {})} for w in widths]
+
+
+def _set_kwargs(s: dict) -> dict:
+    """``generate`` keyword arguments of a trimap set."""
+    if s["method"] == "erode-dilate":
+        return {"kernel": s["kernel"]}
+    if s["method"] == "distance":
+        return {"width": s["width_px"]}
+    return {"seed": s["seed"]}
+
+
+def write_trimaps(out, method: str = "erode-dilate", *, dataset=None, alpha_dir=None, width=None,
+                  kernel: int | None = None, seed: int | None = None, jobs: int = 1,
+                  matte_channel: str | None = None, progress: bool = False) -> dict:
+    """Write trimap sets into ``out``; return ``{folder: trimaps written}``.
+
+    Source: ``dataset`` (a matbench dataset folder: one trimap per composite of its manifest,
+    ``<image>.png``, from that composite's alpha; the random method is seeded by the image
+    name) or ``alpha_dir`` (one trimap per alpha, ``<stem>.png``, as :func:`make_trimaps`).
+    ``width``: px or small/medium/large, or several (``"5,12,20"``): each width then goes into
+    ``out/w<px>/``; one set goes into ``out`` itself. Each folder gets ``trimaps.json``
+    (method, ``width_px``, kernel, seed, source, count, matbench version). Conflicting
+    options are refused (:func:`check_options`); a folder of the dataset is never written.
+    ``matte_channel``: as in :func:`make_trimaps` (a dataset's alphas are gray by construction).
+    """
+    from matbench import __version__
+    from matbench.io import write_text_atomic
+
+    if (dataset is None) == (alpha_dir is None):
+        raise MatbenchError("give either a dataset (--dataset DIR --out DIR) or an alpha folder (ALPHA_DIR OUT_DIR)")
+    sets = trimap_sets(method, width=width, kernel=kernel, seed=seed)
+    out = Path(out)
+    folders = [out / s["folder"] if s["folder"] else out for s in sets]
+    if dataset is not None:
+        counts = _dataset_trimaps(Path(dataset), sets, folders, jobs=jobs, progress=progress)
+        source = {"dataset": str(Path(dataset).resolve())}
+    else:
+        counts = [make_trimaps(alpha_dir, folder, method, **_set_kwargs(s), matte_channel=matte_channel,
+                               progress=progress)
+                  for s, folder in zip(sets, folders)]
+        source = {"alpha_dir": str(Path(alpha_dir).resolve())}
+    for s, folder, n in zip(sets, folders, counts):
+        record = {"what": "matbench trimap: one trimap per image, 0 = background, 128 = unknown, 255 = foreground",
+                  **{k: v for k, v in s.items() if k != "folder"}, **source, "trimaps": n, "matbench": __version__}
+        write_text_atomic(folder / TRIMAPS_JSON, json.dumps(record, indent=2) + "\n")
+    return {folder: n for folder, n in zip(folders, counts)}
+
+
+def _dataset_trimaps(dataset: Path, sets, folders, *, jobs: int, progress: bool) -> list[int]:
+    """One trimap per manifest row and set, streamed by foreground (each alpha read once)."""
+    from functools import partial
+
+    from matbench.manifest import read_manifest
+    from matbench.parallel import imap
+
+    rows = read_manifest(dataset)
+    protected = {dataset.resolve()} | {(dataset / r[c]).parent.resolve() for r in rows[:1]
+                                       for c in ("merged", "alpha", "trimap") if r.get(c)}
+    for folder in folders:
+        if folder.resolve() in protected:
+            raise MatbenchError(f"{folder}: a folder of the dataset {dataset}; write the trimaps elsewhere")
+    by_alpha: dict[str, list[str]] = {}
+    for r in rows:
+        if not r.get("alpha"):
+            raise MatbenchError(f"{dataset / 'manifest.csv'}: image {r['image']!r} has no alpha")
+        by_alpha.setdefault(r["alpha"], []).append(r["image"])
+    tasks = [(dataset / alpha, images) for alpha, images in by_alpha.items()]
+    work = imap(partial(_fg_trimaps, sets=sets, folders=folders), tasks, jobs=jobs)
+    if progress:
+        from tqdm import tqdm
+
+        work = tqdm(work, total=len(tasks), desc="trimaps", unit="fg")
+    for _ in work:
+        pass
+    return [len(rows)] * len(sets)
+
+
+def _fg_trimaps(task, sets, folders) -> None:
+    """Every set's trimaps of the composites of one alpha (random: one draw per image name)."""
+    from matbench.io import write_png_atomic
+    from matbench.mattes import read_matte
+
+    alpha_path, images = task
+    alpha = read_matte(alpha_path)
+    for s, folder in zip(sets, folders):
+        same = None if s["method"] == "random" else generate(alpha, s["method"], **_set_kwargs(s))
+        for image in images:
+            trimap = same if same is not None else generate(alpha, "random", name=image, seed=s["seed"])
+            write_png_atomic(folder / f"{image}.png", trimap)

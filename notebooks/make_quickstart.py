@@ -69,6 +69,11 @@ df.head()"""),
 
 board = matbench.leaderboard(df)
 print(format_leaderboard(board, "md"))"""),
+    ("md", """Is the difference real? The paired comparison looks image by image: the mean difference
+with a bootstrap interval, the share of images each model wins, and a Wilcoxon signed-rank test."""),
+    ("code", """from matbench.compare import compare, format_comparison
+
+print(format_comparison(compare(df), "md"))"""),
     ("md", """## 5. Distributions
 
 Per-image SAD of the floor, by matting class: thin structures (hair, net, web) and
@@ -76,9 +81,11 @@ semi-transparent ones (glass, smoke, plastic) spread differently."""),
     ("code", """floor = df[df.model == "trimap-mid"]
 floor.groupby("class")["sad"].describe()[["count", "mean", "min", "max"]].sort_values("mean")"""),
     ("code", """from IPython.display import HTML, display
-from matbench.report import class_chart_svg
+from matbench import charts
 
-display(HTML(class_chart_svg(df)))"""),
+models = list(board["model"])
+display(HTML(charts.group_chart(matbench.leaderboard(df, by="class", ci=False), "class", models, "paper",
+                                charts.model_colours(models))))"""),
     ("md", """## 6. Look at the worst composite
 
 Composite, trimap and the floor's error |prediction − alpha| of the image with the largest SAD."""),
@@ -95,10 +102,11 @@ print(worst["image"], worst["class"], f"SAD {worst['sad']:.2f}")
 display(composite, trimap, Image.fromarray(error))"""),
     ("md", """## 7. The whole thing as one HTML file
 
-Leaderboard, per-class chart and the worst images of every model, self-contained."""),
+Leaderboard, paired comparison, charts, per-class tables and the worst images of every model,
+self-contained (what `matbench report` writes from a `score --out` folder)."""),
     ("code", """from matbench.report import write_report
 
-report = write_report(work / "report.html", df, dataset=dataset, leaderboard=board, title="quick start")
+report = write_report(work / "report.html", df, title="quick start")
 report.stat().st_size > 0"""),
 ]
 

@@ -7,6 +7,8 @@
   checkout (present in CI). Tests that need them skip with the reason when absent.
 - ``sim_lists``: the SIM authors' test file list, likewise (``MATBENCH_SIM_LISTS``, else
   ``../shared/sim-lists``).
+- ``small_dataset``: a Composition-style dataset built from the built-in sample release (10
+  foregrounds × 1 background, 128 px; the sample's official trimaps), made once per session.
 
 Tests write only in temporary folders: the session compares the repository's
 ``git status --porcelain --ignored`` before and after (caches excepted, see
@@ -102,3 +104,15 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
                               "under tmp_path; git status --porcelain --ignored):", red=True)
         for line in written:
             terminalreporter.line(f"  {line}", red=True)
+
+
+@pytest.fixture(scope="session")
+def small_dataset(tmp_path_factory) -> Path:
+    from matbench.build import build_comp1k
+    from matbench.datasets.sample import make_sample_release
+
+    root = tmp_path_factory.mktemp("small-dataset")
+    rel = make_sample_release(root / "release", size=128, bgs_per_fg=1, progress=False)
+    build_comp1k(rel.adobe_root, rel.voc_root, root / "dataset", bgs_per_fg=1, trimaps="official", jobs=1,
+                 progress=False)
+    return root / "dataset"

@@ -74,19 +74,25 @@ def test_leaderboard_lists_measured_then_published(demo_run):
     assert "another dataset" in printed
 
 
-def test_report_holds_the_table_chart_and_thumbnails(demo_run):
+def test_report_holds_the_table_charts_comparison_and_gallery(demo_run):
+    """The demo's report is the report of ``matbench report OUT`` (tests/test_report.py tests it
+    in depth): models, the published rows apart, charts, comparison, thumbnails, offline."""
+    import html5lib
+
     result, _ = demo_run
     text = result["report"].read_text(encoding="utf-8")
+    html5lib.HTMLParser(strict=True).parse(text)
     assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
-    assert "<table" in text and "closed-form" in text and "trimap-mid" in text
-    assert "another dataset" in text
-    assert "<svg" in text and text.count("<rect") == 10 * 2  # 10 classes × 2 models
-    uris = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', text)
-    assert len(uris) == 2 * 4 * 4  # 2 models × 4 worst images × (composite, trimap, prediction, error)
+    assert "closed-form" in text and "trimap-mid" in text and "another dataset" in text
+    assert '<table class="published">' in text and "closed-form beats trimap-mid on SAD" in text
+    assert text.count('<svg class="chart"') == 4  # means, distribution, size, per class
+    uris = re.findall(r'src="data:image/(?:png|jpeg);base64,([A-Za-z0-9+/=]+)"', text)
+    assert len(uris) == 2 * 3 * 5 * 2  # 2 models × 3 worst images × 5 panels, thumbnail and larger
     im = Image.open(io.BytesIO(base64.b64decode(uris[0])))
     im.load()
     assert max(im.size) <= 160
-    assert "http://" not in text.replace('xmlns="http://www.w3.org/2000/svg"', "")  # self-contained
+    assert "http://" not in re.sub(r'xmlns(:xlink)?="http://www.w3.org/[^"]+"', "", text)  # self-contained
+    assert (result["out"] / "comparison.csv").is_file()
 
 
 def test_rerun_resumes_and_ends_identical(demo_run):
@@ -147,24 +153,16 @@ def test_default_out_is_outside_the_working_folder():
     assert default_out().name.startswith("matbench-demo-")
 
 
-def test_report_escapes_and_charts_a_small_table():
-    from matbench.report import class_chart_svg, render_report
+def test_report_escapes_names_and_charts_classes_of_a_bare_table():
+    """A per-image table without provenance: names escaped, a chart per class, no gallery (and why)."""
+    from matbench.report import render_report
 
     df = pd.DataFrame({"model": ["<m>", "<m>", "b", "b"], "image": ["x_0", "y_0", "x_0", "y_0"],
                        "sad": [1.0, 3.0, 2.0, 4.0], "mse": [0.01, 0.02, 0.03, 0.04], "grad": [1.0] * 4,
                        "conn": [1.0] * 4, "class": ["hair", "net", "hair", "net"]})
     html = render_report(df, title="t")
     assert "<m>" not in html and "&lt;m&gt;" in html
-    svg = class_chart_svg(df)
-    assert svg.count("<rect") == 4
-    # bar lengths are proportional to the class means (the largest, b on net = 4, is the full width)
-    bars = re.findall(r'width="([\d.]+)" height="\d+" fill="[^"]+"><title>([^:<]+):', svg)
-    widths = {title: float(w) for w, title in bars}
-    assert len(widths) == 4
-    full = widths["b · net"]
-    assert widths["&lt;m&gt; · hair"] == pytest.approx(full / 4, abs=0.1)
-    assert widths["b · hair"] == pytest.approx(full / 2, abs=0.1)
-    assert widths["&lt;m&gt; · net"] == pytest.approx(full * 3 / 4, abs=0.1)
+    assert 'aria-label="by-class"' in html and "No gallery: the scores were not computed on a matbench dataset" in html
 
 
 def test_cli_demo_rejects_bad_jobs(capsys):

@@ -479,10 +479,10 @@ def test_end_to_end_cli(sample, tmp_path):
     tex = (scores / "classwise.tex").read_text()
     assert r"exact & \textbf{0.00} & -- & \textbf{0.00}" in tex and r"\emph{Published (SIM paper)}" in tex
     assert "lace$^\\dagger$" in tex
-    from matbench.report import write_report
     from matbench.scorefiles import read_per_image
 
     per_image = read_per_image(scores)
     assert set(per_image["class"]) == {"defocus", "fur", "glass_ice", "hair_hard", "plant_flower"}
-    report = write_report(tmp_path / "report.html", per_image, dataset=data, pred_dirs={"pred": preds})
-    assert "fur ball (1)_2008_" in report.read_text()
+    p = run_cli("report", scores, "--out", tmp_path / "report.html")  # the gallery from the recorded folders
+    assert p.returncode == 0, p.stderr
+    assert "fur ball (1)_2008_" in (tmp_path / "report.html").read_text()

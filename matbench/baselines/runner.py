@@ -23,7 +23,6 @@ the first prediction (``complete: false``) and rewritten at the end.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 import time
@@ -33,7 +32,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from matbench.errors import MatbenchError
-from matbench.io import index_images, read_rgb8, write_png_atomic, write_text_atomic
+from matbench.io import file_sha256, index_images, read_rgb8, write_png_atomic, write_text_atomic
 from matbench.mattes import InputCheck, decode_problems, raise_problems, try_read_matte
 from matbench.parallel import imap, resolve_jobs
 
@@ -41,14 +40,6 @@ CLASSICAL = ("closed-form", "knn", "lkm", "random-walk", "shared")
 BASELINES = ("dim",) + CLASSICAL + ("trimap-mid",)
 RUN_JSON = "run.json"
 TIMING_KEYS = ("seconds_per_image", "seconds_per_megapixel", "images_per_second", "jobs", "one_off_seconds")
-
-
-def file_sha256(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _version(pkg: str) -> str | None:
@@ -76,33 +67,46 @@ def import_dim():
 
 
 def list_inputs(dataset=None, images=None, trimaps=None) -> list[tuple[str, Path, Path]]:
-    """``(name, image path, trimap path)`` for every image, in manifest or name order."""
+    """``(name, image path, trimap path)`` for every image, in manifest or name order.
+
+    ``dataset`` with ``trimaps``: the dataset's composites with the trimaps of that folder,
+    matched by image name (``<image>.png``, e.g. a set of ``matbench trimap --dataset``)."""
     if dataset is not None:
-        if images is not None or trimaps is not None:
+        if images is not None:
             raise MatbenchError("give either a dataset or --images/--trimaps, not both")
         from matbench.manifest import read_manifest
 
         root = Path(dataset)
+        rows = read_manifest(root)
+        if trimaps is not None:
+            return _with_trimaps([(row["image"], root / row["merged"]) for row in rows], trimaps)
         items = []
-        for row in read_manifest(root):
+        for row in rows:
             if not row.get("trimap"):
                 raise MatbenchError(f"{root / 'manifest.csv'}: image {row['image']} has no trimap; "
-                                    f"baselines need a test set built with trimaps")
+                                    f"baselines need a test set built with trimaps (or --trimaps DIR)")
             items.append((row["image"], root / row["merged"], root / row["trimap"]))
         return items
     if images is None or trimaps is None:
         raise MatbenchError("give a dataset, or both --images and --trimaps")
     image_index = index_images(images, "image")
-    trimap_index = index_images(trimaps, "trimap")
     if not image_index:
         raise MatbenchError(f"{images}: no images found")
-    raise_problems([f"{trimaps}: no trimap for image {path.name}" for stem, path in image_index.items()
-                    if stem not in trimap_index], "input")
-    extra = [name for name in trimap_index if name not in image_index]
+    return _with_trimaps(list(image_index.items()), trimaps)
+
+
+def _with_trimaps(images, trimaps) -> list[tuple[str, Path, Path]]:
+    """``(name, image, trimap)`` for ``(name, image)`` pairs, the trimap ``trimaps/<name>.*``:
+    every image without a trimap listed in one error; trimaps without an image warned about."""
+    trimap_index = index_images(trimaps, "trimap")
+    raise_problems([f"{trimaps}: no trimap for image {Path(path).name}" for name, path in images
+                    if name not in trimap_index], "input")
+    names = {name for name, _ in images}
+    extra = [name for name in trimap_index if name not in names]
     if extra:
         warnings.warn(f"{trimaps}: {len(extra)} trimap(s) without an image ignored: {', '.join(extra[:10])}"
-                      + (f", … ({len(extra) - 10} more)" if len(extra) > 10 else ""), stacklevel=3)
-    return [(stem, path, trimap_index[stem]) for stem, path in image_index.items()]
+                      + (f", … ({len(extra) - 10} more)" if len(extra) > 10 else ""), stacklevel=4)
+    return [(name, path, trimap_index[name]) for name, path in images]
 
 
 def make_predictor(name: str, *, checkpoint=None, stage=None, device="cpu", max_side=None, tile=None,
@@ -173,6 +177,9 @@ def run_baseline(name: str, out, *, dataset=None, images=None, trimaps=None, che
     options["matte_channel"] = matte_channel
     run_path = out / RUN_JSON
     previous = _read_previous(run_path)
+    if previous is not None and previous.get("input") not in (None, _input_record(dataset, images, trimaps)):
+        raise MatbenchError(f"{out}: holds predictions of another input ({_describe_input(previous['input'])}); "
+                            f"use a new --out folder")
     _check_same_run(out, previous, name, options)
     todo = [(stem, image_path, trimap_path, out / f"{stem}.png")
             for stem, image_path, trimap_path in items if not (out / f"{stem}.png").is_file()]
@@ -186,8 +193,7 @@ def run_baseline(name: str, out, *, dataset=None, images=None, trimaps=None, che
         "options": options,
         "checkpoint_sha256": options.get("checkpoint_sha256"),
         "versions": versions,
-        "input": {"dataset": str(Path(dataset).resolve())} if dataset is not None else
-                 {"images": str(Path(images).resolve()), "trimaps": str(Path(trimaps).resolve())},
+        "input": _input_record(dataset, images, trimaps),
         "images": len(items),
         "complete": False,
     }
@@ -220,6 +226,16 @@ def run_baseline(name: str, out, *, dataset=None, images=None, trimaps=None, che
         record.update({k: previous[k] for k in TIMING_KEYS if k in previous})
     write_text_atomic(run_path, json.dumps(record, indent=2) + "\n")
     return run_path
+
+
+def _input_record(dataset, images, trimaps) -> dict:
+    """What a run predicts from, for run.json (absolute paths)."""
+    rec = {"dataset": dataset, "images": images, "trimaps": trimaps}
+    return {k: str(Path(v).resolve()) for k, v in rec.items() if v is not None}
+
+
+def _describe_input(record) -> str:
+    return ", ".join(f"{k} {v}" for k, v in record.items()) if isinstance(record, dict) else str(record)
 
 
 def _check_same_run(out: Path, previous: dict | None, name: str, options: dict) -> None:

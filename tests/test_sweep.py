@@ -1,0 +1,152 @@
+"""Trimap-width sweeps end to end on the small sample dataset: ``matbench trimap --dataset``
+at three widths -> ``run trimap-mid --trimaps`` -> ``score --trimap-dir`` -> ``report``; and
+the trimap options that contradict each other are refused."""
+import json
+import re
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from matbench.cli import main
+
+WIDTHS = (5, 12, 20)
+
+
+def _cli(*args) -> int:
+    try:
+        main([str(a) for a in args])
+    except SystemExit as e:
+        return e.code or 0
+    return 0
+
+
+@pytest.fixture(scope="module")
+def sweep(small_dataset, tmp_path_factory):
+    """``(root, {width: scores folder})`` of trimap-mid at the three widths."""
+    root = tmp_path_factory.mktemp("sweep")
+    assert _cli("trimap", "--dataset", small_dataset, "--out", root / "T", "--width", "small,medium,large",
+                "-q", "-j", "2") == 0
+    scores = {}
+    for w in WIDTHS:
+        assert _cli("run", "trimap-mid", "--dataset", small_dataset, "--trimaps", root / "T" / f"w{w}",
+                    "--out", root / "p" / f"w{w}" / "trimap-mid", "-q") == 0
+        scores[w] = root / "s" / f"w{w}"
+        assert _cli("score", root / "p" / f"w{w}" / "trimap-mid", "--dataset", small_dataset, "--trimap-dir",
+                    root / "T" / f"w{w}", "--out", scores[w], "-q") == 0
+    return root, scores
+
+
+def test_trimaps_per_composite_per_width(sweep, small_dataset):
+    root, _ = sweep
+    manifest = pd.read_csv(small_dataset / "manifest.csv")
+    for w in WIDTHS:
+        folder = root / "T" / f"w{w}"
+        assert sorted(p.stem for p in folder.glob("*.png")) == sorted(manifest["image"])
+        info = json.loads((folder / "trimaps.json").read_text())
+        assert (info["method"], info["width_px"], info["kernel"]) == ("erode-dilate", w, 2 * w + 1)
+        row = manifest.iloc[0]
+        alpha = np.asarray(Image.open(small_dataset / row["alpha"]))
+        # erode(alpha == 255) and dilate(alpha > 0) with a (2w+1)-px ellipse, written out with OpenCV
+        k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * w + 1, 2 * w + 1))
+        fg = cv2.erode((alpha == 255).astype(np.uint8), k).astype(bool)
+        anyfg = cv2.dilate((alpha > 0).astype(np.uint8), k).astype(bool)
+        expected = np.where(fg, 255, np.where(anyfg, 128, 0)).astype(np.uint8)
+        np.testing.assert_array_equal(np.asarray(Image.open(folder / f"{row['image']}.png")), expected)
+
+
+def test_wider_trimaps_give_larger_sad_for_trimap_mid(sweep, small_dataset):
+    """trimap-mid predicts 128 on the unknown region, so SAD = Σ_unknown |128 − α| / 255; a wider
+    band holds the narrower one plus pixels where α is 0 or 255 (error 127 or 128 each): SAD grows
+    on every image whose band grows, and so does the mean."""
+    from matbench.scorefiles import read_per_image
+
+    _, scores = sweep
+    per = {w: read_per_image(scores[w]).set_index("image") for w in WIDTHS}
+    for narrow, wide in zip(WIDTHS, WIDTHS[1:]):
+        grew = per[wide]["unknown_px"] > per[narrow]["unknown_px"]
+        assert grew.all()
+        assert (per[wide]["sad"] > per[narrow]["sad"]).all()
+    means = [per[w]["sad"].mean() for w in WIDTHS]
+    assert means[0] < means[1] < means[2]
+    # provenance: the trimap folder and how it was made
+    ref = read_per_image(scores[12]).attrs["provenance"]["reference"]
+    assert ref["trimap_dir"].endswith("w12") and ref["trimaps_json"]["width_px"] == 12
+    run = json.loads((scores[12].parent.parent / "p" / "w12" / "trimap-mid" / "run.json").read_text())
+    assert run["input"]["trimaps"].endswith("w12")
+
+
+def test_report_shows_each_metric_against_width(sweep, tmp_path):
+    from matbench.scorefiles import read_per_image
+    from matbench.sweep import sweep_table
+
+    _, scores = sweep
+    out = tmp_path / "sweep.html"
+    assert _cli("report", scores[12], scores[5], scores[20], "--out", out, "--worst", "0") == 0
+    text = out.read_text(encoding="utf-8")
+    assert 'aria-label="sweep"' in text and "trimap width (px)" in text
+    table = sweep_table([(None, read_per_image(scores[w])) for w in WIDTHS])
+    assert list(table["width_px"]) == list(WIDTHS)
+    for w, mean in zip(WIDTHS, table["sad"]):
+        assert mean == pytest.approx(read_per_image(scores[w])["sad"].mean(), rel=1e-12)
+    rows = re.findall(r'<tr><td class="text" rowspan="1">(\d+)</td><td class="text">trimap-mid</td><td>10</td>'
+                      r'<td>([\d.]+)<br>', text)
+    assert [(int(w), float(v)) for w, v in rows] == [(w, round(v, 2)) for w, v in zip(WIDTHS, table["sad"])]
+    # a labelled point overrides the recorded width; two points of one width are refused
+    assert _cli("report", f"7={scores[12]}", scores[5], "--out", out, "--worst", "0") == 0
+    assert _cli("report", scores[12], f"12={scores[5]}", "--out", out, "--worst", "0") == 2
+
+
+def test_run_and_score_refuse_a_trimap_folder_that_lacks_images(sweep, small_dataset, tmp_path, capsys):
+    root, _ = sweep
+    partial = tmp_path / "T"
+    partial.mkdir()
+    for p in sorted((root / "T" / "w5").glob("*.png"))[:3]:
+        (partial / p.name).write_bytes(p.read_bytes())
+    capsys.readouterr()
+    assert _cli("run", "trimap-mid", "--dataset", small_dataset, "--trimaps", partial, "--out", tmp_path / "o",
+                "-q") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("matbench: error: 7 input problems") and err.count("no trimap for image") == 7
+    assert _cli("score", root / "p" / "w5" / "trimap-mid", "--dataset", small_dataset, "--trimap-dir", partial,
+                "-q") == 2
+    assert "trimap file not found" in capsys.readouterr().err
+    # resuming into a folder made with other trimaps is refused
+    assert _cli("run", "trimap-mid", "--dataset", small_dataset, "--trimaps", root / "T" / "w12",
+                "--out", root / "p" / "w5" / "trimap-mid", "-q") == 2
+    assert "another input" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--kernel", "5", "--width", "3"], "--kernel and --width"),
+    (["--kernel", "5", "--method", "random"], "--kernel applies to --method erode-dilate"),
+    (["--kernel", "5", "--method", "distance"], "--kernel applies to --method erode-dilate"),
+    (["--width", "3", "--method", "random"], "--width does not apply to --method random"),
+    (["--seed", "1"], "--seed applies to --method random only"),
+    (["--width", "5,5"], "5 px given twice"),
+    (["--width", "huge"], "expected a number of pixels"),
+])
+def test_conflicting_trimap_options_are_refused(small_dataset, tmp_path, capsys, args, words):
+    assert _cli("trimap", "--dataset", small_dataset, "--out", tmp_path / "T", *args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and words in err, err
+    assert not (tmp_path / "T").exists()  # nothing written
+
+
+def test_trimap_forms_and_help(small_dataset, tmp_path, capsys):
+    assert _cli("trimap", "--dataset", small_dataset, "--out", small_dataset / "trimaps") == 2
+    assert "a folder of the dataset" in capsys.readouterr().err
+    assert _cli("trimap", small_dataset / "alpha", "--dataset", small_dataset, "--out", tmp_path) == 2
+    assert _cli("trimap", "--dataset", small_dataset) == 2
+    h = subprocess.run([sys.executable, "-m", "matbench.cli", "trimap", "--help"], capture_output=True, text=True)
+    text = " ".join(h.stdout.split())
+    assert "[default: erode-dilate]" in text and "[default: 25]" in text and "[default: 0]" in text
+    # several widths in the alpha-folder form too: one subfolder each
+    assert _cli("trimap", small_dataset / "alpha", tmp_path / "A", "--method", "distance", "--width", "3,9",
+                "-q") == 0
+    assert sorted(p.name for p in (tmp_path / "A").iterdir()) == ["w3", "w9"]
+    assert json.loads((tmp_path / "A" / "w9" / "trimaps.json").read_text())["method"] == "distance"
