@@ -354,8 +354,9 @@ def demo_command(out, jobs, quiet):
     foregrounds; backgrounds from scikit-image's photographs, VOC- and COCO-named), builds
     its test set (10 × 5) and training set (4 × 4), runs the weight-free baselines
     (trimap-mid, closed-form), scores them, prints the leaderboard (published Composition-1K
-    rows below, as another dataset), writes OUT/report.html and prints the matbench
-    commands that do the same by hand.
+    rows below, as another dataset), writes OUT/report.html; then builds a small SIM-like test
+    split as the SIM authors' script does, runs trimap-mid, scores it per class (OUT/sim);
+    and prints the matbench commands that do all of it by hand.
     """
     import os
 

@@ -16,7 +16,11 @@ Steps (each resumable; a rerun skips what is done):
    ``OUT/per_image.{csv,json}``, ``OUT/leaderboard.{csv,md}``, ``OUT/leaderboard_by_class.csv``,
    ``OUT/comparison.{csv,json}`` (:mod:`matbench.compare`) and ``OUT/report.html`` (the report of
    ``matbench report OUT``: :func:`matbench.report.write_report` on the files just written);
-5. print the leaderboard and the ``matbench`` commands that do steps 2–4 by hand
+5. the SIM test set the same way (:func:`sim_demo`): the sample's SIMD-like split
+   (``matbench.datasets.sample_sim``) built with :func:`matbench.build_sim.build_sim` into
+   ``OUT/sim/dataset``, ``trimap-mid`` run on it, scored per class (the SIM paper's class order
+   and per-class tables, :mod:`matbench.classwise`) into ``OUT/sim`` with its own report;
+6. print the leaderboards and the ``matbench`` commands that do steps 2–5 by hand
    (:func:`by_hand_commands`).
 
 ``OUT`` defaults to ``matbench-demo-<user>`` in the system's temporary folder
@@ -66,7 +70,51 @@ def by_hand_commands(out, release, baselines=DEMO_BASELINES, *, jobs: int = 1) -
         *(f"matbench run {name} --dataset {q(out / 'dataset')} --out {q(p)}{j}" for name, p in zip(baselines, preds)),
         f"matbench score {' '.join(q(p) for p in preds)} --dataset {q(out / 'dataset')} --with-published comp1k "
         f"--out {q(out)} --format md{j}",
+        f"matbench report {q(out)} --with-published comp1k --out {q(out / 'report.html')}",
     ]
+
+
+def sim_by_hand_commands(out, sim, *, jobs: int = 1) -> list[str]:
+    """The ``matbench`` command lines of :func:`sim_demo` (paths under ``OUT/sim``)."""
+    q = lambda p: shlex.quote(str(p))  # noqa: E731
+    d, preds = Path(out) / "sim" / "dataset", Path(out) / "sim" / "predictions" / "trimap-mid"
+    return [
+        f"matbench build-sim --simd-root {q(sim.simd_root)} --voc-root {q(sim.voc_root)} "
+        f"--file-list {q(sim.file_list)} --out {q(d)} --jobs {jobs}",
+        f"matbench run trimap-mid --dataset {q(d)} --out {q(preds)} --jobs {jobs}",
+        f"matbench score {q(preds)} --dataset {q(d)} --by class --out {q(Path(out) / 'sim')} --format md,latex",
+        f"matbench report {q(Path(out) / 'sim')} --out {q(Path(out) / 'sim' / 'report.html')}",
+    ]
+
+
+def sim_demo(out, *, jobs: int = 1, progress: bool = True) -> dict:
+    """The SIM path on the sample's SIMD-like split, in ``OUT/sim``: generate the split
+    (``OUT/sample-sim``), build it as the SIM authors' script does, run ``trimap-mid``, score it
+    per class and write the class-wise tables and the report. Returns the paths, the per-class
+    table (:func:`matbench.classwise.class_means`) and the by-hand commands."""
+    import matbench
+    from matbench.baselines import run_baseline
+    from matbench.build_sim import build_sim
+    from matbench.classwise import class_means, write_classwise
+    from matbench.datasets.sample_sim import make_sample_sim
+    from matbench.report import write_report
+    from matbench.scorefiles import write_per_image
+
+    out = Path(out)
+    sim = make_sample_sim(out / "sample-sim")
+    dataset, preds = out / "sim" / "dataset", out / "sim" / "predictions" / "trimap-mid"
+    build_sim(sim.simd_root, sim.voc_root, sim.file_list, dataset, jobs=jobs, progress=progress)
+    run_baseline("trimap-mid", preds, dataset=dataset, jobs=jobs, progress=progress)
+    per_image = matbench.score({"trimap-mid": str(preds)}, dataset=dataset, jobs=jobs, progress=progress)
+    write_per_image(per_image, out / "sim")
+    classes = class_means(per_image)
+    write_classwise(classes, out / "sim", ["csv", "latex", "md"])
+    report = write_report(out / "sim" / "report.html", out / "sim", title="matbench sample SIM test set",
+                          notes="Generated with `matbench demo`: a SIMD-like split built exactly as the SIM "
+                                "authors' generation script does (OpenCV, bilinear size normalisation, EXIF "
+                                "orientation applied, trimaps by a 3×3 ellipse × 5).")
+    return {"dataset": dataset, "per_image": out / "sim" / "per_image.csv", "classes": classes, "report": report,
+            "commands": sim_by_hand_commands(out, sim, jobs=jobs)}
 
 
 def demo(out=None, *, jobs: int = 1, progress: bool = True, baselines=DEMO_BASELINES,
@@ -85,6 +133,7 @@ def demo(out=None, *, jobs: int = 1, progress: bool = True, baselines=DEMO_BASEL
     import matbench
     from matbench.baselines import run_baseline
     from matbench.build import build_comp1k, build_train
+    from matbench.classwise import format_classwise
     from matbench.compare import compare, write_comparison
     from matbench.datasets import sample
     from matbench.errors import MatbenchError
@@ -149,6 +198,9 @@ def demo(out=None, *, jobs: int = 1, progress: bool = True, baselines=DEMO_BASEL
                               "alpha mattes, composited by the Composition-1K recipe; the release's official "
                               "trimaps (erode/dilate of the alphas, kernel 25).")
     timings["score+report"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    sim = sim_demo(out, jobs=jobs, progress=progress)
+    timings["sim"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - t_start
 
     commands = by_hand_commands(out, release, baselines, jobs=jobs)
@@ -159,14 +211,17 @@ def demo(out=None, *, jobs: int = 1, progress: bool = True, baselines=DEMO_BASEL
     say("")
     say(f"training set: {trained['composites']} composites in {train}")
     say(f"report: {report}")
+    say("")
+    say(format_classwise(sim["classes"], "md", title="SIM test set (sample split), per class").rstrip())
+    say(f"SIM report: {sim['report']}")
     say(f"done in {timings['total']:.0f} s")
     say("")
     say("The same by hand (copy-paste; a rerun skips finished files, so delete a folder to rebuild it; "
-        "report.html and leaderboard_by_class.csv come from matbench.report.write_report and "
-        "matbench.leaderboard(..., by='class') in Python):")
-    for line in commands:
+        "leaderboard_by_class.csv comes from matbench.leaderboard(..., by='class') in Python, or "
+        "score --by class):")
+    for line in commands + sim["commands"]:
         say(f"  {line}")
     return {"out": out, "release": release_dir, "dataset": dataset, "train": train, "predictions": pred_dirs,
             "per_image": out / "per_image.csv", "leaderboard": written[0], "leaderboard_md": written[1],
             "leaderboard_by_class": out / "leaderboard_by_class.csv", "report": report, "commands": commands,
-            "seconds": timings}
+            "sim": sim, "seconds": timings}

@@ -40,6 +40,24 @@ def test_outputs_exist(demo_run):
         assert (out / "predictions" / name / "run.json").is_file()
 
 
+def test_sim_split_is_built_scored_per_class_and_reported(demo_run):
+    """The SIM path of the demo: build-sim on the sample's split, trimap-mid, per-class tables in
+    the paper's class order, a report; the printout shows the class-wise table."""
+    from matbench.classwise import SIM_CLASSES
+    from matbench.manifest import read_manifest
+    from matbench.scorefiles import read_per_image
+
+    result, printed = demo_run
+    sim = result["out"] / "sim"
+    rows = read_manifest(sim / "dataset")
+    per_image = read_per_image(sim)
+    assert len(per_image) == len(rows) and set(per_image["class"]) == {r["class"] for r in rows}
+    table = pd.read_csv(sim / "classwise.csv")
+    order = [c for c in table["class"] if c in SIM_CLASSES]
+    assert order == sorted(order, key=SIM_CLASSES.index) and (sim / "classwise.tex").is_file()
+    assert (sim / "report.html").is_file() and "SIM test set (sample split), per class" in printed
+
+
 def test_per_image_scores_parse_and_match_an_independent_sad(demo_run):
     result, _ = demo_run
     out = result["out"]
@@ -128,15 +146,17 @@ def test_printed_commands_redo_the_demo(demo_run):
     result, printed = demo_run
     out = result["out"]
     lines = [line.strip() for line in printed.splitlines() if line.startswith("  matbench ")]
-    assert lines == result["commands"] and len(lines) == 5
-    assert [shlex.split(line)[1] for line in lines] == ["build-comp1k", "build-train", "run", "run", "score"]
+    assert lines == result["commands"] + result["sim"]["commands"]
+    assert [shlex.split(line)[1] for line in lines] == ["build-comp1k", "build-train", "run", "run", "score", "report",
+                                                        "build-sim", "run", "score", "report"]
     before = {p: (out / p).read_bytes() for p in ("dataset/manifest.csv", "dim-train/manifest.csv")}
     scores = read_per_image(out / "per_image.csv")
     for p in ("dataset", "dim-train", "predictions/trimap-mid"):
         shutil.rmtree(out / p)
     (out / "per_image.csv").unlink()
     for line in lines:
-        main(shlex.split(line)[1:] + ["--quiet"])
+        args = shlex.split(line)[1:]
+        main(args + ([] if args[0] == "report" else ["--quiet"]))  # report draws no progress bar
     assert {p: (out / p).read_bytes() for p in before} == before
     again = read_per_image(out / "per_image.csv")
     cols = ["model", "image", "sad", "mse", "grad", "conn"]
