@@ -99,6 +99,23 @@ def _decoded_sha256(path: Path) -> str:
     return compose.pixels_sha256(read_rgb8(path))
 
 
+def write_dataset_json(out: Path, params: dict) -> None:
+    """Write the build parameters to ``out/dataset.json``; refuse a folder whose
+    ``dataset.json`` records a different value for one of them (a different build)."""
+    ds_path = out / "dataset.json"
+    if ds_path.is_file():
+        try:
+            old = json.loads(ds_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            old = None
+        if isinstance(old, dict):
+            diff = sorted(k for k in params if k in old and old[k] != params[k])
+            if diff:
+                raise MatbenchError(f"{out}: holds a different build ({', '.join(diff)} differ); "
+                                    "use a new --out folder")
+    write_text_atomic(ds_path, json.dumps(params, indent=2) + "\n")
+
+
 def _old_rows(out: Path) -> dict[str, dict]:
     """Rows of a previous manifest in ``out`` (to skip re-hashing finished composites)."""
 
@@ -211,19 +228,7 @@ def _run_build(split, out: Path, *, trimaps: str | None, trimap_kernel: int, job
         "recipe": "Adobe Deep Image Matting Composition_code.py (Pillow BICUBIC upscale, top-left crop, "
                   "float64 truncating blend)",
     }
-    ds_path = out / "dataset.json"
-    if ds_path.is_file():
-        try:
-            old = json.loads(ds_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            old = None
-        if isinstance(old, dict):
-            diff = sorted(k for k in params if k in old and old[k] != params[k])
-            if diff:
-                raise MatbenchError(f"{out}: holds a different build ({', '.join(diff)} differ); "
-                                    "use a new --out folder")
-    text = json.dumps(params, indent=2) + "\n"
-    write_text_atomic(ds_path, text)
+    write_dataset_json(out, params)
     _remove_stray_temps(out)
     old_rows = _old_rows(out)
 

@@ -40,3 +40,15 @@ def adobe_lists() -> Path:
 @pytest.fixture(scope="session")
 def sim_lists() -> Path:
     return _external(SIM_LISTS, "the SIM test file list", "MATBENCH_SIM_LISTS", "SIMD_composition_test_filelist.txt")
+
+
+@pytest.fixture(scope="session")
+def golden_train_set(golden, tmp_path_factory) -> Path:
+    """The DIM training set built from the golden fake release: 3 foregrounds × 5 COCO backgrounds
+    (images under 200 px), with bg/."""
+    from matbench.build import build_train
+
+    src = golden / "composition" / "input"
+    out = tmp_path_factory.mktemp("golden_train") / "train"
+    build_train(src / "adobe", src / "coco", out, bgs_per_fg=5, progress=False)
+    return out
