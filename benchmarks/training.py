@@ -9,8 +9,8 @@ textured object with a soft 40-px edge over a textured background. Prints:
 - Dataset samples/s (the full recipe of specs/training.md: 320/480/640 crops around the
   unknown region, flip, 320×320, random trimap) through a DataLoader with 0 and 2 workers,
   and the time per sample as a ratio to the decode floor;
-- the training step at 320×320 (stage 1 and stage 3, batch 1, fp32, fused Adam), after a
-  warm-up, with a prepared batch (data excluded);
+- the training step at 320×320 (stage 1 and stage 3, batch 1, fp32, fused Adam): the median
+  of ``--iterations`` after a warm-up, with a prepared batch (data excluded);
 - data time / step time (0 workers: how much of an iteration the data would take without
   workers) and the projected wall time of 1,000,000 iterations (the spec's length of one stage).
 
@@ -89,8 +89,8 @@ def samples_per_second(root: Path, n: int, workers: int, recipe=None, seed: int 
 
 def step_seconds(stage: int, size: int, batch: int, iterations: int, device: str = "cpu", amp: bool = False,
                  warmup: int = 2) -> float:
-    """Seconds per training iteration of DIM ``stage`` (forward, losses, backward, fused Adam)
-    on a random batch already on ``device`` (data excluded)."""
+    """Median seconds per training iteration of DIM ``stage`` (forward, losses, backward, fused
+    Adam) on a random batch already on ``device`` (data excluded), after ``warmup`` iterations."""
     import torch
 
     from matbench.baselines import dim
@@ -116,16 +116,17 @@ def step_seconds(stage: int, size: int, batch: int, iterations: int, device: str
         scaler.step(opt)
         scaler.update()
 
+    def timed():
+        t0 = time.perf_counter()
+        step()
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+        return time.perf_counter() - t0
+
     for _ in range(warmup):
-        step()
-    if dev.type == "cuda":
-        torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    for _ in range(iterations):
-        step()
-    if dev.type == "cuda":
-        torch.cuda.synchronize()
-    return (time.perf_counter() - t0) / iterations
+        timed()
+    # the median: robust to other work on a shared machine
+    return float(np.median([timed() for _ in range(iterations)]))
 
 
 def main(argv=None):

@@ -4,7 +4,8 @@ One prepared run of at most ~8 minutes on a CUDA machine (``--device cuda``, the
 
 - stage-1 training iterations/s at 320×320 for batch 1 and 16, ``--iterations`` (100) each
   after a warm-up, fp32 (TF32 off, as ``train dim`` without ``--tf32``) and AMP (float16
-  autocast with loss scaling); prepared batches on the device, data excluded;
+  autocast with loss scaling); the median iteration (synchronised), prepared batches on the
+  device, data excluded;
 - DataLoader samples/s with ``--workers`` (8) processes over a synthetic training set of
   ``--composites`` composites of 1500×1000 (``benchmarks/training.py``'s generator), and the
   ratio "samples/s the loader delivers / samples/s the step consumes" (≥ 1: data is not the

@@ -250,26 +250,32 @@ def _run_build(split, out: Path, *, trimaps: str | None, trimap_kernel: int, job
         })
     del old_rows
 
-    total = len(tasks) * split.bgs_per_fg
+    rows = rows_of_tasks(_build_foreground, tasks, jobs=jobs, total=len(tasks) * split.bgs_per_fg,
+                         progress=progress, unit="img", desc=f"build {params['kind']}")
+    write_manifest(out, rows)
+    _write_mmagic_list(out, split.kind, rows)
+    return {"out": str(out), "composites": len(rows), "seconds": time.perf_counter() - t0,
+            "trimaps": trimaps or ""}
+
+
+def rows_of_tasks(fn, tasks: list, *, jobs: int, total: int, progress: bool, unit: str, desc: str) -> list[dict]:
+    """The manifest rows ``fn(task)`` returns for every task (a list of rows each), run on
+    ``jobs`` workers as they finish, with a progress bar of ``total`` rows; in task order."""
     bar = None
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=total, unit="img", desc=f"build {params['kind']}", smoothing=0.05)
+        bar = tqdm(total=total, unit=unit, desc=desc, smoothing=0.05)
     results: dict[int, list[dict]] = {}
     try:
-        for i, rows in imap_unordered(_build_foreground, tasks, jobs=jobs):
+        for i, rows in imap_unordered(fn, tasks, jobs=jobs):
             results[i] = rows
             if bar is not None:
                 bar.update(len(rows))
     finally:
         if bar is not None:
             bar.close()
-    rows = [r for i in range(len(tasks)) for r in results[i]]
-    write_manifest(out, rows)
-    _write_mmagic_list(out, split.kind, rows)
-    return {"out": str(out), "composites": len(rows), "seconds": time.perf_counter() - t0,
-            "trimaps": trimaps or ""}
+    return [r for i in range(len(tasks)) for r in results[i]]
 
 
 def _write_mmagic_list(out: Path, kind: str, rows) -> None:

@@ -348,3 +348,8 @@ def test_manifest_of_samples_has_every_hash(data):
     assert all(len(r[c]) == 64 for r in rows for c in ("sha256", "alpha_sha256", "fg_sha256", "bg_sha256",
                                                         "trimap_sha256"))
     assert os.path.isfile(data["root"] / "samples" / rows[0]["trimap"])
+
+
+def test_recipe_options_do_not_apply_to_a_materialised_set(data, tmp_path):
+    with pytest.raises(MatbenchError, match="materialised sample set"):
+        train_dim(1, data["few"], tmp_path / "r", recipe=RECIPE, **STAGE1)

@@ -109,9 +109,8 @@ def build_train_samples(dataset, out, *, per_composite: int = 1, seed: int = 0, 
     an ``out`` inside it, or an ``out`` that holds a different sample set.
     """
     from matbench.baselines.runner import file_sha256
-    from matbench.build import _old_rows, _remove_stray_temps, check_out_folder, write_dataset_json
+    from matbench.build import _old_rows, _remove_stray_temps, check_out_folder, rows_of_tasks, write_dataset_json
     from matbench.manifest import write_manifest
-    from matbench.parallel import imap_unordered
 
     t0 = time.perf_counter()
     if recipe.online_merge:
@@ -137,19 +136,7 @@ def build_train_samples(dataset, out, *, per_composite: int = 1, seed: int = 0, 
               "old_rows": {f"{row['image']}_s{j}": old_rows[f"{row['image']}_s{j}"] for j in range(per_composite)
                            if f"{row['image']}_s{j}" in old_rows}} for row in rows]
     del old_rows
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(rows) * per_composite, unit="sample", desc="build-train-samples", smoothing=0.05)
-    results = {}
-    try:
-        for i, task_rows in imap_unordered(_materialise_composite, tasks, jobs=jobs):
-            results[i] = task_rows
-            if bar is not None:
-                bar.update(len(task_rows))
-    finally:
-        if bar is not None:
-            bar.close()
-    write_manifest(out, [r for i in range(len(tasks)) for r in results[i]], SAMPLE_COLUMNS)
-    return {"out": str(out), "samples": len(rows) * per_composite, "seconds": time.perf_counter() - t0}
+    rows = rows_of_tasks(_materialise_composite, tasks, jobs=jobs, total=len(rows) * per_composite,
+                         progress=progress, unit="sample", desc="build-train-samples")
+    write_manifest(out, rows, SAMPLE_COLUMNS)
+    return {"out": str(out), "samples": len(rows), "seconds": time.perf_counter() - t0}

@@ -41,6 +41,7 @@ import numpy as np
 import torch
 
 from matbench.baselines import dim
+from matbench.baselines.runner import file_sha256
 from matbench.errors import MatbenchError
 from matbench.io import write_bytes_atomic, write_text_atomic
 from matbench.training import losses, weights
@@ -64,14 +65,12 @@ UNITS = {
 }
 
 
-def _file_sha256(path) -> str:
-    from matbench.baselines.runner import file_sha256
-
-    return file_sha256(path)
-
-
 def _source(path) -> dict | None:
-    return None if path is None else {"path": str(Path(path).resolve()), "sha256": _file_sha256(path)}
+    if path is None:
+        return None
+    if not Path(path).is_file():
+        raise MatbenchError(f"{path}: checkpoint file not found")
+    return {"path": str(Path(path).resolve()), "sha256": file_sha256(path)}
 
 
 def configure(device: str, tf32: bool = False) -> torch.device:
@@ -118,7 +117,7 @@ def _config(stage, data, seed, batch_size, lr, recipe, vgg16, init, amp) -> dict
     kind = dataset_kind(data)
     return {
         "stage": int(stage), "data": str(data.resolve()), "data_kind": kind or "dim-train",
-        "data_manifest_sha256": _file_sha256(data / "manifest.csv"), "seed": int(seed),
+        "data_manifest_sha256": file_sha256(data / "manifest.csv"), "seed": int(seed),
         "batch_size": int(batch_size), "lr": float(lr),
         "optimizer": "Adam(betas=(0.9, 0.999), eps=1e-8, weight_decay=0, fused)",
         "recipe": None if kind == SAMPLES_KIND else recipe.to_dict(),
@@ -214,6 +213,72 @@ def validate(model: dim.DIM, items, device, max_side: int | None = None) -> dict
     return out
 
 
+def train_step(model: dim.DIM, optimizer, scaler, stage: int, batch: dict, device, amp: bool = False) -> dict:
+    """One iteration on a collated ``batch`` (:mod:`matbench.training.dataset`): forward
+    (autocast when ``amp``: float16 on CUDA, bfloat16 on CPU), the stage's losses in float32,
+    backward, optimiser step. Returns the loss terms (detached tensors)."""
+    x, targets = network_batch(batch, device)
+    dtype = torch.float16 if device.type == "cuda" else torch.bfloat16
+    with torch.autocast(device.type, dtype=dtype, enabled=amp):
+        pred_alpha, refined = model.forward_stages(x)
+    terms = losses.stage_losses(stage, pred_alpha.float(), None if refined is None else refined.float(), targets)
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(terms["loss"]).backward()
+    scaler.step(optimizer)
+    scaler.update()
+    return {k: v.detach() for k, v in terms.items()}
+
+
+class Interval:
+    """Loss sums (float64, on the device: no synchronisation per iteration) and timings since
+    the previous log line; part of the checkpoint, so a resumed run logs the same means."""
+
+    def __init__(self, device, state: dict | None = None):
+        state = state or {"n": 0, "sums": torch.zeros(len(LOSS_KEYS), dtype=torch.float64), "data": 0.0,
+                          "wall": 0.0, "keys": []}
+        self.n, self.data, self.wall, self.keys = state["n"], state["data"], state["wall"], list(state["keys"])
+        self.sums = state["sums"].to(device)
+
+    def add(self, terms: dict, data_seconds: float, wall_seconds: float) -> None:
+        zero = torch.zeros((), dtype=torch.float64, device=self.sums.device)
+        self.sums += torch.stack([terms[k].double() if k in terms else zero for k in LOSS_KEYS])
+        self.keys = [k for k in LOSS_KEYS if k in terms]
+        self.n += 1
+        self.data += data_seconds
+        self.wall += wall_seconds
+
+    def line(self, iteration: int) -> dict:
+        """The log line of the interval (then the interval restarts)."""
+        means = (self.sums / self.n).tolist()
+        line = {"kind": "train", "iteration": iteration,
+                **{k: v for k, v in zip(LOSS_KEYS, means) if k in self.keys},
+                "seconds_per_iteration": self.wall / self.n, "data_seconds_per_iteration": self.data / self.n}
+        self.n, self.data, self.wall = 0, 0.0, 0.0
+        self.sums.zero_()
+        return line
+
+    def state(self) -> dict:
+        return {"n": self.n, "sums": self.sums.cpu(), "data": self.data, "wall": self.wall, "keys": self.keys}
+
+
+def _restore(ckpt: dict, model, optimizer, scaler, device):
+    """Load the training state of ``last.pth``; (iteration, best, interval)."""
+    model.load_state_dict(ckpt["state_dict"])
+    optimizer.load_state_dict(ckpt["optimizer"])
+    scaler.load_state_dict(ckpt["scaler"])
+    torch.set_rng_state(ckpt["rng"]["torch"])
+    if device.type == "cuda" and ckpt["rng"].get("cuda"):
+        torch.cuda.set_rng_state_all(ckpt["rng"]["cuda"])
+    return int(ckpt["iteration"]), ckpt["best"], Interval(device, ckpt["log_acc"])
+
+
+def _write(log, line: dict) -> None:
+    """One JSON line (NaN written as null), flushed."""
+    line = {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in line.items()}
+    log.write(json.dumps(line) + "\n")
+    log.flush()
+
+
 def train_dim(stage: int, data, out, *, iterations: int = 1_000_000, batch_size: int = 1, lr: float = 1e-5,
               seed: int = 0, vgg16=None, init=None, recipe: Recipe = Recipe(), device: str = "cpu",
               amp: bool = False, tf32: bool = False, threads: int | None = None, workers: int = 0, val=None,
@@ -240,6 +305,9 @@ def train_dim(stage: int, data, out, *, iterations: int = 1_000_000, batch_size:
     if threads:
         torch.set_num_threads(int(threads))
     data_set = open_training_data(data, seed, recipe)
+    if dataset_kind(data) == SAMPLES_KIND and recipe != Recipe():
+        raise MatbenchError(f"{data}: a materialised sample set, whose recipe is fixed (see its dataset.json); "
+                            f"--crop-sizes, --size, --trimap-* and --online-merge apply to a built training set")
     val_items = validation_items(val) if val is not None else None
     config = _config(stage, data, seed, batch_size, lr, recipe, vgg16, init, amp)
     options = {"iterations": iterations, "device": device, "tf32": tf32, "threads": threads, "workers": workers,
@@ -249,21 +317,12 @@ def train_dim(stage: int, data, out, *, iterations: int = 1_000_000, batch_size:
 
     model = dim.DIM(stage) if ckpt is not None else initial_model(stage, vgg16=vgg16, init=init, seed=seed)
     model.to(dev).train()
-    params = trainable_parameters(model, stage)
     # fused: one kernel for all parameters, ~6x faster on CPU than the per-tensor loop (same Adam)
-    optimizer = torch.optim.Adam(params, lr=lr, fused=True)
+    optimizer = torch.optim.Adam(trainable_parameters(model, stage), lr=lr, fused=True)
     scaler = torch.amp.GradScaler(dev.type, enabled=amp and dev.type == "cuda")
-    it, best = 0, None
-    acc = {"n": 0, "sums": torch.zeros(len(LOSS_KEYS), dtype=torch.float64), "data": 0.0, "wall": 0.0}
+    it, best, interval = 0, None, Interval(dev)
     if ckpt is not None:
-        model.load_state_dict(ckpt["state_dict"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        scaler.load_state_dict(ckpt["scaler"])
-        torch.set_rng_state(ckpt["rng"]["torch"])
-        if dev.type == "cuda" and ckpt["rng"].get("cuda"):
-            torch.cuda.set_rng_state_all(ckpt["rng"]["cuda"])
-        it, best, acc = int(ckpt["iteration"]), ckpt["best"], ckpt["log_acc"]
-    acc["sums"] = acc["sums"].to(dev)
+        it, best, interval = _restore(ckpt, model, optimizer, scaler, dev)
     resumed_from = it
     _truncate_log(out / LOG_NAME, it)
     meta = {"matbench_stage": stage, "seed": seed, "data": config["data"], "recipe": config["recipe"],
@@ -274,12 +333,11 @@ def train_dim(stage: int, data, out, *, iterations: int = 1_000_000, batch_size:
         if path.name == LAST_NAME:
             rng = {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if dev.type == "cuda" else []}
             record.update(optimizer=optimizer.state_dict(), scaler=scaler.state_dict(), rng=rng, iteration=it,
-                          best=best, log_acc=dict(acc, sums=acc["sums"].cpu()))
+                          best=best, log_acc=interval.state())
         _save(path, record)
 
     loader = make_loader(data_set, StreamSampler(len(data_set), seed, it * batch_size, iterations * batch_size),
                          batch_size=batch_size, workers=workers, pin_memory=dev.type == "cuda")
-    autocast = torch.autocast(dev.type, dtype=torch.float16 if dev.type == "cuda" else torch.bfloat16, enabled=amp)
     bar = None
     if progress and it < iterations:
         from tqdm import tqdm
@@ -287,37 +345,15 @@ def train_dim(stage: int, data, out, *, iterations: int = 1_000_000, batch_size:
         bar = tqdm(total=iterations, initial=it, unit="it", desc=f"train dim stage {stage}", smoothing=0.02)
     last_line = None
     with open(out / LOG_NAME, "a", encoding="utf-8") as log:
-        def write(line):
-            log.write(json.dumps(line) + "\n")
-            log.flush()
-
         t_prev = time.perf_counter()
         for batch in loader:
             t_data = time.perf_counter()
-            x, targets = network_batch(batch, dev)
-            with autocast:
-                pred_alpha, refined = model.forward_stages(x)
-            terms = losses.stage_losses(stage, pred_alpha.float(), None if refined is None else refined.float(),
-                                        targets)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(terms["loss"]).backward()
-            scaler.step(optimizer)
-            scaler.update()
+            terms = train_step(model, optimizer, scaler, stage, batch, dev, amp)
             it += 1
-            acc["sums"] += torch.stack([terms[k].detach().double() if k in terms else
-                                        torch.zeros((), dtype=torch.float64, device=dev) for k in LOSS_KEYS])
-            now = time.perf_counter()
-            acc["n"] += 1
-            acc["data"] += t_data - t_prev
-            acc["wall"] += now - t_prev
+            interval.add(terms, t_data - t_prev, time.perf_counter() - t_prev)
             if it % log_interval == 0 or it == iterations:
-                means = (acc["sums"] / acc["n"]).tolist()
-                last_line = {"kind": "train", "iteration": it,
-                             **{k: v for k, v in zip(LOSS_KEYS, means) if k == "loss" or k in terms},
-                             "seconds_per_iteration": acc["wall"] / acc["n"],
-                             "data_seconds_per_iteration": acc["data"] / acc["n"]}
-                write(last_line)
-                acc = {"n": 0, "sums": torch.zeros_like(acc["sums"]), "data": 0.0, "wall": 0.0}
+                last_line = interval.line(it)
+                _write(log, last_line)
                 if bar is not None:
                     bar.set_postfix(loss=f"{last_line['loss']:.4f}", refresh=False)
             if val_items is not None and (it % val_interval == 0 or it == iterations):
@@ -327,8 +363,8 @@ def train_dim(stage: int, data, out, *, iterations: int = 1_000_000, batch_size:
                 if improved:
                     best = {"iteration": it, **scores}
                     checkpoint(out / BEST_NAME, {"val": scores})
-                write({"kind": "val", "iteration": it, **scores, "best": improved,
-                       "seconds": time.perf_counter() - t0})
+                _write(log, {"kind": "val", "iteration": it, **scores, "best": improved,
+                             "seconds": time.perf_counter() - t0})
                 if bar is not None:
                     bar.set_postfix(loss=last_line and f"{last_line['loss']:.4f}", val_sad=f"{scores['sad']:.2f}",
                                     refresh=False)
