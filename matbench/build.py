@@ -99,23 +99,6 @@ def _decoded_sha256(path: Path) -> str:
     return compose.pixels_sha256(read_rgb8(path))
 
 
-def write_dataset_json(out: Path, params: dict) -> None:
-    """Write the build parameters to ``out/dataset.json``; refuse a folder whose
-    ``dataset.json`` records a different value for one of them (a different build)."""
-    ds_path = out / "dataset.json"
-    if ds_path.is_file():
-        try:
-            old = json.loads(ds_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            old = None
-        if isinstance(old, dict):
-            diff = sorted(k for k in params if k in old and old[k] != params[k])
-            if diff:
-                raise MatbenchError(f"{out}: holds a different build ({', '.join(diff)} differ); "
-                                    "use a new --out folder")
-    write_text_atomic(ds_path, json.dumps(params, indent=2) + "\n")
-
-
 def _old_rows(out: Path) -> dict[str, dict]:
     """Rows of a previous manifest in ``out`` (to skip re-hashing finished composites)."""
 
@@ -129,8 +112,9 @@ def _old_rows(out: Path) -> dict[str, dict]:
 
 # ----------------------------------------------------------------------------- one foreground
 
-def _build_foreground(task: dict) -> list[dict]:
-    """Composite one foreground onto its N backgrounds; returns its manifest rows.
+def _build_foreground(task: dict) -> tuple[list[dict], list[str]]:
+    """Composite one foreground onto its N backgrounds; returns its manifest rows (and no
+    problems: the shape :func:`run_tasks` takes).
 
     Runs in a worker. Skips composites whose files all exist (reusing the old manifest
     row when it matches, else hashing the decoded merged file).
@@ -162,7 +146,7 @@ def _build_foreground(task: dict) -> list[dict]:
         else:
             todo.append((row, bg_path, trimap_src, False))
     if not todo and per_fg_done:
-        return rows
+        return rows, []
 
     fg = compose.load_fg(task["fg_path"])
     alpha = compose.load_alpha(task["alpha_path"])
@@ -202,7 +186,7 @@ def _build_foreground(task: dict) -> list[dict]:
         row.update(width=w, height=h, bg_width=bw, bg_height=bh, ratio=repr(float(ratio)), sha256=sha)
         rows.append(row)
     rows.sort(key=lambda r: int(r["k"]))
-    return rows
+    return rows, []
 
 
 # ----------------------------------------------------------------------------- builds
@@ -228,8 +212,7 @@ def _run_build(split, out: Path, *, trimaps: str | None, trimap_kernel: int, job
         "recipe": "Adobe Deep Image Matting Composition_code.py (Pillow BICUBIC upscale, top-left crop, "
                   "float64 truncating blend)",
     }
-    write_dataset_json(out, params)
-    _remove_stray_temps(out)
+    prepare_out(out, params)
     old_rows = _old_rows(out)
 
     tasks = []
@@ -250,32 +233,60 @@ def _run_build(split, out: Path, *, trimaps: str | None, trimap_kernel: int, job
         })
     del old_rows
 
-    rows = rows_of_tasks(_build_foreground, tasks, jobs=jobs, total=len(tasks) * split.bgs_per_fg,
-                         progress=progress, unit="img", desc=f"build {params['kind']}")
+    results, _ = run_tasks(_build_foreground, tasks, jobs=jobs, progress=progress, desc=f"build {params['kind']}")
+    rows = [r for rows in results for r in rows]
     write_manifest(out, rows)
     _write_mmagic_list(out, split.kind, rows)
     return {"out": str(out), "composites": len(rows), "seconds": time.perf_counter() - t0,
             "trimaps": trimaps or ""}
 
 
-def rows_of_tasks(fn, tasks: list, *, jobs: int, total: int, progress: bool, unit: str, desc: str) -> list[dict]:
-    """The manifest rows ``fn(task)`` returns for every task (a list of rows each), run on
-    ``jobs`` workers as they finish, with a progress bar of ``total`` rows; in task order."""
+def check_resume(out: Path, params: dict) -> None:
+    """Refuse to resume in ``out`` when its ``dataset.json`` records other values of ``params``."""
+    ds_path = out / "dataset.json"
+    if ds_path.is_file():
+        try:
+            old = json.loads(ds_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            old = None
+        if isinstance(old, dict):
+            diff = sorted(k for k in params if k in old and old[k] != params[k])
+            if diff:
+                raise MatbenchError(f"{out}: holds a different build ({', '.join(diff)} differ); "
+                                    "use a new --out folder")
+
+
+def prepare_out(out: Path, params: dict) -> None:
+    """Start or resume a build in ``out``: :func:`check_resume`, write ``params`` to its
+    ``dataset.json``, remove stray temporary files."""
+    check_resume(out, params)
+    out.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(out / "dataset.json", json.dumps(params, indent=2) + "\n")
+    _remove_stray_temps(out)
+
+
+def run_tasks(fn, tasks: list, *, jobs: int, progress: bool, desc: str) -> tuple[list, list]:
+    """Run ``fn`` on every task with ``jobs`` workers (``matbench.parallel``), with a progress bar
+    counting composites (a task composites its foreground onto ``task["bgs"]``). ``fn(task)``
+    returns ``(manifest rows, problems)``. Returns the rows of each task in task order and all
+    the problems (one-line messages)."""
     bar = None
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=total, unit=unit, desc=desc, smoothing=0.05)
+        bar = tqdm(total=sum(len(t["bgs"]) for t in tasks), unit="img", desc=desc, smoothing=0.05)
     results: dict[int, list[dict]] = {}
+    problems = []
     try:
-        for i, rows in imap_unordered(fn, tasks, jobs=jobs):
+        for i, (rows, bad) in imap_unordered(fn, tasks, jobs=jobs):
             results[i] = rows
+            problems += bad
             if bar is not None:
-                bar.update(len(rows))
+                bar.update(len(tasks[i]["bgs"]))
     finally:
         if bar is not None:
             bar.close()
-    return [r for i in range(len(tasks)) for r in results[i]]
+    return [results[i] for i in range(len(tasks))], problems
 
 
 def _write_mmagic_list(out: Path, kind: str, rows) -> None:

@@ -63,14 +63,24 @@ def _decoded(path: Path, column: str):
     return read_matte(path) if column in ("alpha", "trimap") else read_rgb8(path)
 
 
-def _materialise_composite(task: dict) -> list[dict]:
-    """The ``per_composite`` samples of one composite: write the missing ones, return the rows.
-    Runs in a worker."""
+def _materialise_foreground(task: dict) -> tuple[list[dict], list[str]]:
+    """The ``per_composite`` samples of each composite of one foreground (``task["bgs"]``: its
+    manifest rows): write the missing ones, return the rows (and no problems, the shape of
+    :func:`matbench.build.run_tasks`). Runs in a worker; the foreground's alpha and fg files
+    are decoded once."""
+    src, recipe, cache = Path(task["source"]), Recipe(**task["recipe"]), {}
+    rows = []
+    for row in task["bgs"]:
+        rows += _materialise_composite(task, src, row, recipe, cache)
+    return rows, []
+
+
+def _materialise_composite(task: dict, src: Path, row: dict, recipe: Recipe, cache: dict) -> list[dict]:
     from matbench.compose import pixels_sha256
     from matbench.io import write_png_atomic
 
-    src, out, row, recipe = Path(task["source"]), Path(task["out"]), task["row"], Recipe(**task["recipe"])
-    arrays = alpha = None
+    out = Path(task["out"])
+    arrays = None
     rows = []
     for j in range(task["per_composite"]):
         name = f"{row['image']}_s{j}"
@@ -84,13 +94,12 @@ def _materialise_composite(task: dict) -> list[dict]:
             if old and all(old.get(c) == str(v) for c, v in cells.items()):
                 rows.append(old)
                 continue
-            if alpha is None:
-                alpha = samples.read_composite(src, row, ("alpha",))["alpha"]
+            alpha = samples.read_composite(src, row, ("alpha",), cache)["alpha"]
             cells.update(_param_cells(samples.draw_params(alpha, rng, recipe)))
             cells.update({HASHES[col]: pixels_sha256(_decoded(out / cells[col], col)) for col in FILES})
         else:
             if arrays is None:
-                arrays = samples.read_composite(src, row)
+                arrays = samples.read_composite(src, row, samples.IMAGE_KEYS, cache)
             sample, params = samples.make_sample(arrays, rng, recipe)
             cells.update(_param_cells(params))
             for col in ("alpha", "fg_path", "bg_path", "trimap", "merged"):  # composite last: marks the sample done
@@ -109,7 +118,7 @@ def build_train_samples(dataset, out, *, per_composite: int = 1, seed: int = 0, 
     an ``out`` inside it, or an ``out`` that holds a different sample set.
     """
     from matbench.baselines.runner import file_sha256
-    from matbench.build import _old_rows, _remove_stray_temps, check_out_folder, rows_of_tasks, write_dataset_json
+    from matbench.build import _old_rows, check_out_folder, prepare_out, run_tasks
     from matbench.manifest import write_manifest
 
     t0 = time.perf_counter()
@@ -118,25 +127,28 @@ def build_train_samples(dataset, out, *, per_composite: int = 1, seed: int = 0, 
                             "8-bit composites (train with --online-merge on the training set instead)")
     if int(per_composite) < 1:
         raise MatbenchError(f"--per-composite {per_composite}: must be >= 1")
+    per_composite = int(per_composite)
     src = Path(dataset)
     rows = samples.composite_rows(src)
     out = check_out_folder(out, [src])
-    out.mkdir(parents=True, exist_ok=True)
-    write_dataset_json(out, {
+    prepare_out(out, {
         "kind": SAMPLES_KIND, "source": str(src.resolve()), "source_manifest_sha256": file_sha256(src / "manifest.csv"),
-        "composites": len(rows), "per_composite": int(per_composite), "samples": len(rows) * int(per_composite),
+        "composites": len(rows), "per_composite": per_composite, "samples": len(rows) * per_composite,
         "seed": int(seed), "recipe": recipe.to_dict(), "png_compress_level": int(compress_level),
         "definition": "sample j of composite c = sample (seed, epoch j, c) of the DIM recipe in specs/training.md "
                       "(matbench.training.samples)",
     })
-    _remove_stray_temps(out)
     old_rows = _old_rows(out)
-    tasks = [{"source": str(src), "out": str(out), "row": row, "seed": int(seed), "per_composite": int(per_composite),
+    by_fg: dict[str, list[dict]] = {}
+    for row in rows:  # one task per foreground: its alpha and fg files are shared by its composites
+        by_fg.setdefault(row["alpha"], []).append(row)
+    tasks = [{"source": str(src), "out": str(out), "bgs": fg_rows, "seed": int(seed), "per_composite": per_composite,
               "recipe": recipe.to_dict(), "compress_level": int(compress_level),
-              "old_rows": {f"{row['image']}_s{j}": old_rows[f"{row['image']}_s{j}"] for j in range(per_composite)
-                           if f"{row['image']}_s{j}" in old_rows}} for row in rows]
+              "old_rows": {f"{r['image']}_s{j}": old_rows[f"{r['image']}_s{j}"] for r in fg_rows
+                           for j in range(per_composite) if f"{r['image']}_s{j}" in old_rows}}
+             for fg_rows in by_fg.values()]
     del old_rows
-    rows = rows_of_tasks(_materialise_composite, tasks, jobs=jobs, total=len(rows) * per_composite,
-                         progress=progress, unit="sample", desc="build-train-samples")
+    results, _ = run_tasks(_materialise_foreground, tasks, jobs=jobs, progress=progress, desc="build-train-samples")
+    rows = [r for task_rows in results for r in task_rows]
     write_manifest(out, rows, SAMPLE_COLUMNS)
     return {"out": str(out), "samples": len(rows), "seconds": time.perf_counter() - t0}

@@ -272,16 +272,25 @@ def make_sample(images: dict, rng: np.random.Generator, recipe: Recipe = Recipe(
 
 # ----------------------------------------------------------------------------- files
 
-def read_composite(root, row: dict, keys=IMAGE_KEYS) -> dict:
+def read_composite(root, row: dict, keys=IMAGE_KEYS, cache: dict | None = None) -> dict:
     """The arrays of one composite of a built training set (a manifest ``row``): ``merged``,
-    ``fg``, ``bg`` as H×W×3 uint8 RGB, ``alpha`` as H×W uint8 (``matbench.mattes`` rule)."""
+    ``fg``, ``bg`` as H×W×3 uint8 RGB, ``alpha`` as H×W uint8 (``matbench.mattes`` rule).
+    ``cache``: a dict (path -> array) that keeps the alpha and fg files, which the composites of
+    a foreground share, decoded once (give one dict per foreground)."""
     from matbench.io import read_rgb8
     from matbench.mattes import read_matte
 
     root = Path(root)
     columns = {"merged": "merged", "alpha": "alpha", "fg": "fg_path", "bg": "bg_path"}
     paths = {key: root / row[columns[key]] for key in keys}
-    out = {key: read_matte(path) if key == "alpha" else read_rgb8(path) for key, path in paths.items()}
+    out = {}
+    for key, path in paths.items():
+        if cache is not None and path in cache:
+            out[key] = cache[path]
+            continue
+        out[key] = read_matte(path) if key == "alpha" else read_rgb8(path)
+        if cache is not None and key in ("alpha", "fg"):
+            cache[path] = out[key]
     h, w = out["alpha"].shape
     for key, image in out.items():
         if image.shape[:2] != (h, w):
