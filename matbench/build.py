@@ -34,7 +34,6 @@ libpng's adaptive filters, ~2.5× faster than level 3, ~7× faster than level 6,
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -44,7 +43,7 @@ from pathlib import Path
 from matbench import compose
 from matbench.datasets.adobe import load_split
 from matbench.errors import MatbenchError
-from matbench.io import encode_png, open_image, write_bytes_atomic, write_png_atomic, write_text_atomic
+from matbench.io import encode_png, file_sha256, open_image, write_bytes_atomic, write_png_atomic, write_text_atomic
 from matbench.manifest import HASH_COLUMNS, MANIFEST_NAME, decoded_sha256, read_manifest, write_manifest
 from matbench.mattes import Notes, probe, raise_problems, read_matte, trimap_odd_count, try_read_matte
 from matbench.parallel import imap, imap_unordered
@@ -90,14 +89,6 @@ def _remove_stray_temps(out: Path, subdirs=OUTPUT_DIRS) -> None:
             for e in entries:
                 if e.name.startswith(".") and e.name.endswith(".tmp") and e.is_file(follow_symlinks=False):
                     os.unlink(e.path)
-
-
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _old_rows(out: Path) -> dict[str, dict]:
@@ -285,8 +276,8 @@ def _run_build(split, out: Path, *, trimaps: str | None, trimap_kernel: int, job
         "write_bg": bool(write_bg),
         "png_compress_level": int(compress_level),
         "matte_channel": matte_channel,
-        "fg_list_sha256": _file_sha256(split.fg_list),
-        "bg_list_sha256": _file_sha256(split.bg_list),
+        "fg_list_sha256": file_sha256(split.fg_list),
+        "bg_list_sha256": file_sha256(split.bg_list),
         "recipe": "Adobe Deep Image Matting Composition_code.py (Pillow BICUBIC upscale, top-left crop, "
                   "float64 truncating blend)",
     }

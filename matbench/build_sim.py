@@ -28,12 +28,12 @@ import time
 from pathlib import Path
 
 from matbench import sim_compose
-from matbench.build import (DEFAULT_COMPRESS_LEVEL, _file_sha256, _old_rows, _write_mmagic_list, check_out_folder,
+from matbench.build import (DEFAULT_COMPRESS_LEVEL, _old_rows, _write_mmagic_list, check_out_folder,
                             prepare_out, run_tasks)
 from matbench.compose import pixels_sha256
 from matbench.datasets.sim import load_sim
 from matbench.errors import MatbenchError
-from matbench.io import encode_png, write_bytes_atomic
+from matbench.io import encode_png, file_sha256, write_bytes_atomic
 from matbench.manifest import decoded_sha256, write_manifest
 
 RECIPE = ("SIM dataset/generate_testset.py (nowsyn/SIM): cv2.imread with EXIF orientation; size rule 1920/800 on "
@@ -133,7 +133,7 @@ def build_sim(simd_root, voc_root, file_list, out, *, jobs: int = 1, progress: b
         "foregrounds": len(split.foregrounds),
         "composites": split.n_composites,
         "classes": split.classes,
-        "file_list_sha256": _file_sha256(split.file_list),
+        "file_list_sha256": file_sha256(split.file_list),
         "matte_channel": matte_channel or "",
         "png_compress_level": int(compress_level),
         "trimaps": f"generated (SIM script: ellipse {sim_compose.TRIMAP_KSIZE}x{sim_compose.TRIMAP_KSIZE}, "

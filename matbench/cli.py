@@ -337,6 +337,130 @@ def run_command(name, dataset, images, trimaps, out, checkpoint, stage, device, 
     click.echo(f"{name}: predictions in {out} ({run_json.name} written)")
 
 
+# --- training: build-train-samples, train dim (issue 13) ---
+
+def _int_list(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        sizes = tuple(int(v) for v in value.split(",") if v.strip())
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: expected comma-separated integers, e.g. 320,480,640") from None
+    if not sizes:
+        raise click.BadParameter("expected at least one size")
+    return sizes
+
+
+def _int_range(ctx, param, value):
+    if value is None:
+        return None
+    lo, sep, hi = value.partition("-")
+    try:
+        return int(lo), int(hi if sep else lo)
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: expected MIN-MAX (inclusive), e.g. 1-29") from None
+
+
+def recipe_options(f):
+    """The sample recipe's options (defaults: the published DIM recipe, specs/training.md)."""
+    for opt in reversed([
+        click.option("--crop-sizes", default="320,480,640", show_default=True, callback=_int_list,
+                     help="Crop sizes drawn uniformly (px)."),
+        click.option("--size", "out_size", default=320, show_default=True, type=click.IntRange(32),
+                     help="Sample side after the resize (px, a multiple of 32)."),
+        click.option("--trimap-kernels", default="1-29", show_default=True, callback=_int_range,
+                     help="Elliptical erosion/dilation kernel sizes, drawn independently (inclusive, px)."),
+        click.option("--trimap-iterations", default="1-1", show_default=True, callback=_int_range,
+                     help="Erosion/dilation iteration counts (inclusive; SIM's recipe: 5-15 with kernels 2-9)."),
+    ]):
+        f = opt(f)
+    return f
+
+
+def _recipe(crop_sizes, out_size, trimap_kernels, trimap_iterations, online_merge=False):
+    from matbench.training.samples import Recipe
+
+    return Recipe(crop_sizes, out_size, trimap_kernels, trimap_iterations, online_merge)
+
+
+@cli.command("build-train-samples")
+@click.argument("dataset", type=click.Path(file_okay=False))
+@dataset_out_option
+@click.option("--per-composite", default=1, show_default=True, type=click.IntRange(1),
+              help="Samples per composite (sample j = epoch j of the on-the-fly recipe).")
+@click.option("--seed", default=0, show_default=True, type=int)
+@recipe_options
+@jobs_option("Parallel workers (by composite).")
+@compress_level_option
+@quiet_option
+def build_train_samples_cmd(dataset, out, per_composite, seed, crop_sizes, out_size, trimap_kernels,
+                            trimap_iterations, jobs, compress_level, quiet):
+    """Write a fixed set of DIM training samples (PNGs, manifest with pixel hashes) from a
+    built training set; resumable."""
+    from matbench.training.materialise import build_train_samples
+
+    r = build_train_samples(dataset, out, per_composite=per_composite, seed=seed,
+                            recipe=_recipe(crop_sizes, out_size, trimap_kernels, trimap_iterations), jobs=jobs,
+                            progress=not quiet, compress_level=compress_level)
+    click.echo(f"{r['samples']} samples in {r['out']} ({r['seconds']:.1f} s)")
+
+
+@cli.group("train")
+def train_group():
+    """Train a model (DIM) from scratch."""
+
+
+@train_group.command("dim")
+@click.option("--stage", required=True, type=click.IntRange(1, 3),
+              help="1: encoder-decoder; 2: refiner only (encoder-decoder frozen); 3: everything.")
+@click.option("--data", required=True, type=click.Path(file_okay=False),
+              help="Built training set (build-train) or materialised samples (build-train-samples).")
+@click.option("--out", required=True, type=click.Path(file_okay=False),
+              help="Run folder (train.json, log.jsonl, last.pth, best.pth); an existing run resumes.")
+@click.option("--vgg16", type=click.Path(dir_okay=False), help="Stage 1: ImageNet VGG16 state dict (torchvision keys).")
+@click.option("--init", type=click.Path(dir_okay=False), help="Stages 2/3: the previous stage's checkpoint.")
+@click.option("--iterations", default=1_000_000, show_default=True, type=click.IntRange(1))
+@click.option("--batch-size", default=1, show_default=True, type=click.IntRange(1))
+@click.option("--lr", default=1e-5, show_default=True, type=float, help="Adam learning rate.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the initial weights and the samples.")
+@recipe_options
+@click.option("--online-merge", is_flag=True, help="Compose each sample from fg, bg, alpha in float (training sets).")
+@click.option("--val", type=click.Path(file_okay=False), help="Built test set (with trimaps) for validation.")
+@click.option("--val-interval", default=40_000, show_default=True, type=click.IntRange(1))
+@click.option("--val-max-side", type=click.IntRange(32), help="Validate on images downscaled to this longer side "
+              "(as run dim --max-side).")
+@click.option("--checkpoint-interval", default=5_000, show_default=True, type=click.IntRange(1))
+@click.option("--log-interval", default=100, show_default=True, type=click.IntRange(1))
+@click.option("--device", default="cpu", show_default=True, help="cpu or cuda[:N].")
+@click.option("--amp", is_flag=True, help="Mixed precision (float16 on CUDA, bfloat16 on CPU).")
+@click.option("--tf32", is_flag=True, help="Allow TF32 matmuls/convolutions on CUDA (off by default).")
+@click.option("--threads", type=click.IntRange(1), help="torch CPU threads.")
+@click.option("--workers", type=click.IntRange(0), help="DataLoader processes [default: min(8, cores - 1)].")
+@quiet_option
+def train_dim_cmd(stage, data, out, vgg16, init, iterations, batch_size, lr, seed, crop_sizes, out_size,
+                  trimap_kernels, trimap_iterations, online_merge, val, val_interval, val_max_side,
+                  checkpoint_interval, log_interval, device, amp, tf32, threads, workers, quiet):
+    """Train DIM stage 1, 2 or 3 (Adam, specs/training.md); resumes an interrupted run."""
+    import os
+
+    from matbench.baselines.runner import import_dim
+
+    import_dim()  # one line when torch is missing
+    from matbench.training.train import train_dim
+
+    if workers is None:
+        workers = max(0, min(8, (os.cpu_count() or 1) - 1))
+    r = train_dim(stage, data, out, iterations=iterations, batch_size=batch_size, lr=lr, seed=seed, vgg16=vgg16,
+                  init=init, recipe=_recipe(crop_sizes, out_size, trimap_kernels, trimap_iterations, online_merge),
+                  device=device, amp=amp, tf32=tf32, threads=threads, workers=workers, val=val,
+                  val_interval=val_interval, val_max_side=val_max_side, checkpoint_interval=checkpoint_interval,
+                  log_interval=log_interval,
+                  progress=not quiet)
+    loss = f"; last loss {r['loss']['loss']:.4f}" if r["loss"] else ""
+    best = f"; best validation SAD {r['best']['sad']:.3f} at iteration {r['best']['iteration']}" if r["best"] else ""
+    click.echo(f"stage {stage}: {r['iteration']} iterations in {r['out']}{loss}{best}")
+
+
 # --- sample benchmark: demo (issue 5) ---
 
 @cli.command("demo")

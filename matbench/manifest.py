@@ -93,13 +93,13 @@ def decoded_sha256(path, kind: str) -> str:
     return pixels_sha256(pixels_of(path, kind))
 
 
-def write_manifest(root, rows) -> Path:
-    """Write ``rows`` (dicts with the COLUMNS keys) to ``root/manifest.csv`` atomically."""
+def write_manifest(root, rows, columns=COLUMNS) -> Path:
+    """Write ``rows`` (dicts with the ``columns`` keys) to ``root/manifest.csv`` atomically."""
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({c: row.get(c, "") for c in COLUMNS})
+        writer.writerow({c: row.get(c, "") for c in columns})
     path = Path(root) / MANIFEST_NAME
     write_text_atomic(path, buf.getvalue())
     return path

@@ -17,6 +17,7 @@ left anything new inside the repository.
 """
 import os
 import subprocess
+import warnings
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,17 @@ def small_dataset(tmp_path_factory) -> Path:
     build_comp1k(rel.adobe_root, rel.voc_root, root / "dataset", bgs_per_fg=1, trimaps="official", jobs=1,
                  progress=False)
     return root / "dataset"
+
+
+@pytest.fixture(scope="session")
+def golden_train_set(golden, tmp_path_factory) -> Path:
+    """The DIM training set built from the golden fake release: 3 foregrounds × 5 COCO backgrounds
+    (images under 200 px), with bg/."""
+    from matbench.build import build_train
+
+    src = golden / "composition" / "input"
+    out = tmp_path_factory.mktemp("golden_train") / "train"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the fake release's JPEG alphas, as Adobe's (tested in test_build)
+        build_train(src / "adobe", src / "coco", out, bgs_per_fg=5, progress=False)
+    return out

@@ -173,12 +173,19 @@ class DIM(nn.Module):
 
     def forward(self, x):
         """Alpha in (0, 1) for a padded N×4×H×W input (normalised RGB, trimap / 255)."""
+        alpha, refined = self.forward_stages(x)
+        return alpha if refined is None else refined
+
+    def forward_stages(self, x):
+        """(encoder-decoder alpha, refined alpha or None), both N×1×H×W in (0, 1): what the
+        training losses need (``specs/training.md``: α_pred = sigmoid(raw); the refiner reads
+        [normalised image, α_pred] and returns sigmoid(raw + residual))."""
         raw = self.backbone(x)
         alpha = torch.sigmoid(raw)
         if self.refiner is None:
-            return alpha
+            return alpha, None
         refine_raw = self.refiner(torch.cat((x[:, :3], alpha), 1))
-        return torch.sigmoid(raw + refine_raw)
+        return alpha, torch.sigmoid(raw + refine_raw)
 
 
 def count_parameters(model: nn.Module) -> int:
