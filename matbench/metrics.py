@@ -16,9 +16,10 @@ pixels (bands of 16 rows cut into column spans), by loops compiled with numba (i
 use; compiled once and cached on disk). Each column's terms are still added row after row, as
 Octave does. Grad filters in double with exactly the operations, in the same order, of
 OpenCV's ``sepFilter2D``, each needed image row once (along rows) and each tile row once
-(along columns). Conn's thresholds become byte comparisons of min(pred, gt), and
-its ten (1/step) labellings come from one union-find pass over the runs of equal level that
-records at which level each link was made (see ``_conn_colsums``).
+(along columns). Conn's thresholds become byte comparisons of min(pred, gt); its labellings
+are union-find passes over the runs of each level mask, and only as many as can change a term:
+the labelling stops where the nested chain of largest components ends, and the last level of
+the default step (t = 1) never changes a term (see ``_conn_colsums``).
 
 Inputs are ``pred``, ``gt`` and ``trimap`` as 8-bit arrays of one shape: 2-D ``uint8``, or an
 H×W×C ``uint8`` array (C = 1, 3 or 4) whose channel 0 is used, as the MATLAB driver does with
@@ -154,7 +155,7 @@ _KERNELS = None
 
 def _kernels():
     """The loops of this module compiled by numba, as ``.tiles``, ``.sad_mse``, ``.grad``,
-    ``.levels``, ``.conn``, ``.regions`` and ``.other``. numba is imported here, on first use,
+    ``.levels``, ``.runs``, ``.conn``, ``.regions`` and ``.other``. numba is imported here, on first use,
     not with this module: its import takes ~0.2 s that ``matbench --help`` should not pay.
     ``cache=True``: the machine code is compiled once (~10 s) and then loaded from numba's
     on-disk cache (~0.3 s per process).
@@ -166,7 +167,8 @@ def _kernels():
 
         jit = njit(cache=True, nogil=True)
         _KERNELS = SimpleNamespace(tiles=jit(_unknown_tiles), sad_mse=jit(_sad_mse_colsums),
-                                   grad=jit(_grad_colsums), levels=jit(_conn_levels), conn=jit(_conn_colsums),
+                                   grad=jit(_grad_colsums), levels=jit(_conn_levels), runs=jit(_level_runs),
+                                   conn=jit(_conn_colsums),
                                    regions=jit(_region_sums), other=jit(_other_count))
     return _KERNELS
 
@@ -500,7 +502,7 @@ _MAX_COMPARED_LEVELS = 32
 def _conn_levels(p, g, thresholds):  # compiled by numba
     """q = the number of ``thresholds`` (a tuple of bytes, θ_k = vmin[k] − 1) that min(p, g)
     exceeds, i.e. the levels it passes, as a uint8 image whose rows are padded with zeros to a
-    multiple of 8 columns (``_conn_colsums`` reads them 8 at a time).
+    multiple of 8 columns (``_level_runs`` reads them 8 at a time).
 
     The tuple's length is a compile-time constant: the loop over it unrolls and each row's loop
     runs 32 pixels at a time, ~3× faster than cv2.min + cv2.LUT + a padded copy."""
@@ -522,245 +524,247 @@ def _conn_levels(p, g, thresholds):  # compiled by numba
 
 _CONN_TABLES: dict = {}
 
-def _conn_colsums(p, g, unk, q, q64, tiles, x0, width, k_levels, indexnet, phi):
-    """Column sums (float32, rows added in order) of |φ_p − φ_g| over the unknown pixels of
-    ``tiles``. Compiled by numba.
 
-    ``q`` is the number of thresholds min(p, g) passes (its width padded with zeros to a
-    multiple of 8; ``q64`` is the same memory read 8 pixels at a time), so the level-k mask is
-    M_k = {q ≥ k} and M_1 ⊇ M_2 ⊇ … ⊇ M_K. A pixel gets l = t_j with j = k − 1 for the first
-    k where it is not in Ω_k, the largest 4-connected component of M_k (ties: the component
-    whose first pixel in column-major order comes first, as MATLAB's bwconncomp numbers them
-    and max() picks them); j = K (l = 1) if there is none. All K labellings come from one
-    union-find pass:
-
-    * Nodes are the horizontal runs of equal q > 0 in each row: a run is connected at every
-      level ≤ its q. Two runs that touch (side by side in a row, or sharing a column in
-      adjacent rows) are joined at level min(q_a, q_b).
-    * The links (pairs of touching runs, with their level) are listed once, then sorted by
-      level; levels are processed from K down to 1 (Kruskal's order): at level k the links of
-      level k join their runs' trees, union by size, the child's link stamped with k. Link
-      levels never increase going up a tree (a root is linked after everything linked below
-      it), so the component of a run at level k is the last node reached walking up while the
-      link level is ≥ k: the forest (``parent``) holds every level's components at once. Roots
-      are found in a second, path-compressed copy of it (``root``), which is only for finding.
-    * Each root carries its size and its first pixel in column-major order. At level k the
-      best new run (q = k, still alone) and every root made by a join are compared with the
-      largest component so far. A component only grows and a merged one is larger than its
-      parts, so this keeps the largest of all (by MATLAB's order), recorded as best[k] once
-      level k is complete (−1: M_k is empty).
-    * One pass over the links, last first, gives each run the first level whose component is
-      not best[k] (see below).
-
-    Levels above max(q) are empty. The reference (``indexnet`` false) gives the pixels still
-    without l the value t_{k−1} at the first empty level k; IndexNet's copy skips empty
-    levels, so those pixels keep l = 1. The terms are then, in single precision like the
-    reference, ``phi[j, v]`` for a pixel of value v (see ``_conn_tables``).
-
-    The loops over runs, links and pixels avoid data-dependent branches where they can (a
-    condition becomes a count added or an index chosen): in the noisy band of a matte runs
-    are a few pixels long and such branches mispredict about half the time.
-    """
-    h, w = q.shape
-    # runs of equal q > 0, row by row; runs of row r are row_first[r] .. row_first[r+1] − 1
-    run_row = np.empty(h * w, np.int32)
-    run_c0 = np.empty(h * w, np.int32)
-    run_c1 = np.empty(h * w, np.int32)
-    run_q = np.empty(h * w, np.uint8)
-    row_first = np.empty(h + 1, np.int64)
-    n = 0
-    max_q = 0
-    ones = np.uint64(0x0101010101010101)
-    cuts = np.empty(w + 1, np.int64)  # the columns where q changes in a row
-    for r in range(h):
-        row_first[r] = n
-        prev = 0
-        prev8 = np.uint64(0)  # prev in each of 8 bytes
-        qr, qr64 = q[r], q64[r]
-        n_cuts = 0
-        c = 0
-        while c < w:
-            if (c & 7) == 0 and qr64[c >> 3] == prev8:
-                c += 8  # 8 more pixels of the same run (or of q = 0)
-                continue
-            v = qr[c]
-            cuts[n_cuts] = c
-            n_cuts += v != prev
-            prev = v
-            prev8 = np.uint64(v) * ones
-            c += 1
-        cuts[n_cuts] = w
-        for i in range(n_cuts):  # the pieces between cuts, those with q > 0
-            v = qr[cuts[i]]
-            run_row[n], run_c0[n], run_c1[n], run_q[n] = r, cuts[i], cuts[i + 1], v
-            n += v != 0
-            max_q = max(max_q, v)
-    row_first[h] = n
-    # the links: runs side by side in a row, or sharing a column in adjacent rows, are joined at
-    # level min(q_a, q_b). Found without a branch per pair: the pattern is data, not predictable.
-    cap = 3 * n + 1
-    link_a = np.empty(cap, np.int32)
-    link_b = np.empty(cap, np.int32)
-    link_k = np.empty(cap, np.uint8)
-    m = 0
-    for r in range(h):
-        i0, i1 = row_first[r], row_first[r + 1]
-        for i in range(i0, i1 - 1):  # in the row
-            link_a[m], link_b[m] = i, i + 1
-            link_k[m] = min(run_q[i], run_q[i + 1])
-            m += run_c1[i] == run_c0[i + 1]
-        if r == 0:
-            continue
-        i, i_end = row_first[r - 1], i0  # with the row above: a merge of the two rows' runs
-        j, j_end = i0, i1
-        while i < i_end and j < j_end:
-            link_a[m], link_b[m] = i, j
-            link_k[m] = min(run_q[i], run_q[j])
-            m += run_c0[i] < run_c1[j] and run_c0[j] < run_c1[i]
-            ci, cj = run_c1[i], run_c1[j]
-            i += ci <= cj
-            j += cj <= ci
-    # the links by level (a counting sort), each as one int64 a·2³² + b: fewer stores per link
-    start = np.zeros(k_levels + 2, np.int64)
-    for e in range(m):
-        start[link_k[e] + 1] += 1
-    for k in range(1, k_levels + 2):
-        start[k] += start[k - 1]
-    fill = start.copy()
-    links = np.empty(m, np.int64)
-    for e in range(m):
-        k = link_k[e]
-        f = fill[k]
-        fill[k] = f + 1
-        links[f] = (np.int64(link_a[e]) << 32) | link_b[e]
-    # each run's size and first pixel in column-major order (column·H + row); the best run of
-    # each q (largest, then first): what a level adds before its links are made
-    size = np.empty(n, np.int64)
-    first = np.empty(n, np.int64)
-    best_new = np.full(k_levels + 1, -1, np.int64)
-    for i in range(n):
-        size[i] = run_c1[i] - run_c0[i]
-        first[i] = np.int64(run_c0[i]) * h + run_row[i]
-        b = best_new[run_q[i]]
-        if b < 0 or size[i] > size[b] or (size[i] == size[b] and first[i] < first[b]):
-            best_new[run_q[i]] = i
-    # union-find from the top level down (Kruskal's order)
-    parent = np.arange(n).astype(np.int32)
-    root = parent.copy()  # the same forest, compressed: for finding roots only
-    link = np.zeros(n, np.uint8)
-    merged = np.empty(n, np.int32)  # the runs linked to a parent, in the order they were
-    n_merged = 0
-    best_at = np.full(k_levels + 1, -1, np.int64)
-    best = -1
-    for k in range(max_q, 0, -1):
-        a = best_new[k]
-        if a >= 0 and (best < 0 or size[a] > size[best] or (size[a] == size[best] and first[a] < first[best])):
-            best = a
-        for e in range(start[k], start[k + 1]):
-            a = links[e] >> 32
-            while root[a] != a:
-                root[a] = root[root[a]]  # path halving
-                a = root[a]
-            b = links[e] & 0xFFFFFFFF
-            while root[b] != b:
-                root[b] = root[root[b]]
-                b = root[b]
-            if a == b:
-                continue
-            if size[b] > size[a] or (size[b] == size[a] and first[b] < first[a]):
-                a, b = b, a
-            parent[b] = root[b] = a
-            link[b] = k
-            merged[n_merged] = b
-            n_merged += 1
-            size[a] += size[b]
-            first[a] = min(first[a], first[b])
-            if size[a] > size[best] or (size[a] == size[best] and first[a] < first[best]):
-                best = a
-        best_at[k] = best
-    # j of each run. With F(x) the first level k whose component of x is not best[k]: below
-    # its link level a run's component is its parent's, above it the run is its own root (or
-    # not in M_k at all once k > q), so F(x) = F(parent) if that is ≤ link[x], else the first
-    # k > link[x] with best[k] ≠ x. A parent is linked after its children (or never), so
-    # going through the links backwards meets every parent before its children.
-    fail = np.empty(n, np.int64)
-    for x in range(n):
-        if parent[x] == x:
-            k = 1
-            while k <= run_q[x] and best_at[k] == x:
-                k += 1
-            fail[x] = k
-    for u in range(n_merged - 1, -1, -1):
-        x = merged[u]
-        k = fail[parent[x]]
-        if k > link[x]:
-            k = link[x] + 1
-            while k <= run_q[x] and best_at[k] == x:
-                k += 1
-        fail[x] = k
-    survivor = k_levels if (indexnet or max_q == k_levels) else max_q
-    run_j = np.empty(n, np.uint8)
-    for x in range(n):
-        run_j[x] = fail[x] - 1 if fail[x] <= max_q else survivor
-    off_runs = k_levels if (n == 0 and indexnet) else 0  # j where q = 0
-    # the terms, row by row in each tile. l is one value along a run (or a gap, where q = 0), so
-    # |φ_p − φ_g| comes from one row of the table phi: starts[c] is the j that starts at column c
-    # (255: the one before goes on). No branch per run or pixel: short runs would mispredict.
-    max_tw = 1
-    for t in range(tiles.shape[0]):
-        max_tw = max(max_tw, tiles[t, 3] - tiles[t, 2])
-    starts = np.empty(max_tw + 1, np.uint8)
-    colsum = np.zeros(width, np.float32)
-    zero = np.float32(0)
-    for t in range(tiles.shape[0]):
-        tx0, tx1 = tiles[t, 2], tiles[t, 3]
-        col = colsum[tx0 - x0:tx1 - x0]
-        for y in range(tiles[t, 0], tiles[t, 1]):
-            i, end = row_first[y], row_first[y + 1]
-            hi_i = end
-            while i < hi_i:  # first run of row y ending after tx0
-                mid = (i + hi_i) // 2
-                if run_c1[mid] <= tx0:
-                    i = mid + 1
-                else:
-                    hi_i = mid
-            starts[:tx1 - tx0] = 255
-            starts[0] = off_runs
-            while i < end and run_c0[i] < tx1:
-                starts[max(run_c0[i] - tx0, 0)] = run_j[i]
-                starts[min(run_c1[i], tx1) - tx0] = off_runs  # (overwritten by a run starting there)
-                i += 1
-            known, pr, gr = unk[y, tx0:tx1], p[y, tx0:tx1], g[y, tx0:tx1]
-            j = off_runs
-            for c in range(tx1 - tx0):
-                j = starts[c] if starts[c] != 255 else j
-                d = phi[j, pr[c]] - phi[j, gr[c]]
-                col[c] += abs(d) if known[c] else zero
-    return colsum
-
-
-def _conn(pp: _Prepared, step: float = 0.1, empty_level: str = "gca") -> float:
-    if empty_level not in ("gca", "indexnet"):
-        raise ValueError(f"empty_level: expected 'gca' or 'indexnet', got {empty_level!r}")
+def _conn_setup(step: float):
+    """``_conn_tables`` for one step, cached, with the byte thresholds of ``_conn_levels`` and
+    k_eff: the levels after k_eff change no term, since the rows k_eff .. K of φ are equal."""
     tables = _CONN_TABLES.get(step)
     if tables is None:
         k_levels, level_of, phi = _conn_tables(step)
         # q ≥ k ⇔ min(p, g) ≥ vmin[k] ⇔ min(p, g) > vmin[k] − 1, with vmin[k] = #{v: level_of[v] < k}
         # (≥ 1: t_1 > 0); levels that no byte reaches are left out
         thresholds = tuple(np.uint8(np.count_nonzero(level_of < k) - 1) for k in range(1, int(level_of[255]) + 1))
-        tables = _CONN_TABLES[step] = k_levels, level_of, thresholds, phi
-    k_levels, level_of, thresholds, phi = tables
+        bits = phi.view(np.uint32)
+        k_eff = k_levels
+        while k_eff > 0 and np.array_equal(bits[k_eff - 1], bits[k_levels]):
+            k_eff -= 1
+        tables = _CONN_TABLES[step] = k_levels, k_eff, level_of, thresholds, phi
+    return tables
+
+
+def _level_runs(q, q64, k_eff):  # compiled by numba
+    """The runs of every level: for k = 1 .. k_eff, the maximal horizontal segments of
+    M_k = {q ≥ k}, in raster order, are ``runs[off[k]:off[k + 1]]``, each a row (r, c0, c1)
+    for the columns c0 .. c1 − 1 of row r (``q`` padded as ``_conn_levels`` makes it, values
+    ≤ k_eff; ``q64`` the same memory read 8 pixels at a time).
+
+    A first pass records the columns where q changes in each row (8 equal pixels at a time are
+    skipped) and counts each level's runs; a second turns every change from u to v into the
+    start (v > u) or the end (v < u) of a run at the levels min(u, v) + 1 .. max(u, v)."""
+    h = q.shape[0]
+    w = q.shape[1]  # the padding holds q = 0: it adds no run and no change that matters
+    change_c = np.empty(h * w, np.int32)
+    change_v = np.empty(h * w, np.uint8)
+    row_first = np.empty(h + 1, np.int64)
+    new_runs = np.zeros(k_eff + 2, np.int64)  # difference counts: runs starting at each level
+    ones = np.uint64(0x0101010101010101)
+    n = 0
+    for r in range(h):
+        row_first[r] = n
+        qr, qr64 = q[r], q64[r]
+        prev = 0
+        prev8 = np.uint64(0)  # prev in each of 8 bytes
+        c = 0
+        while c < w:
+            if (c & 7) == 0 and qr64[c >> 3] == prev8:
+                c += 8
+                continue
+            v = qr[c]
+            change_c[n], change_v[n] = c, v
+            n += v != prev
+            up = v > prev
+            new_runs[prev + 1] += up
+            new_runs[v + 1] -= up
+            prev = v
+            prev8 = np.uint64(v) * ones
+            c += 1
+    row_first[h] = n
+    off = np.zeros(k_eff + 2, np.int64)
+    count = 0
+    for k in range(1, k_eff + 1):
+        count += new_runs[k]
+        off[k + 1] = off[k] + count
+    runs = np.empty((off[k_eff + 1], 3), np.int32)
+    last = off.copy()  # one past the last run of each level so far
+    for r in range(h):
+        u = 0
+        for e in range(row_first[r], row_first[r + 1]):
+            c, v = change_c[e], change_v[e]
+            for k in range(u + 1, v + 1):  # q rises: runs start
+                i = last[k]
+                runs[i, 0], runs[i, 1] = r, c
+                last[k] = i + 1
+            for k in range(v + 1, u + 1):  # q falls: runs end
+                runs[last[k] - 1, 2] = c
+            u = v
+        for k in range(1, u + 1):  # the runs that reach the end of the row
+            runs[last[k] - 1, 2] = w
+    return off, runs
+
+
+def _conn_colsums(p, g, unk, off, runs, tiles, x0, width, k_levels, k_eff, indexnet, phi):  # compiled by numba
+    """Column sums (float32, rows added in order) of |φ_p − φ_g| over the unknown pixels of
+    ``tiles``, from the runs of the level masks M_1 ⊇ M_2 ⊇ … (``_level_runs``).
+
+    A pixel gets l = t_j with j = k − 1 for the first level k where it is outside Ω_k, the
+    largest 4-connected component of M_k (ties: the component whose first pixel in
+    column-major order comes first, as MATLAB's bwconncomp numbers them and max() picks them);
+    j = K (l = 1) if there is none. Ω_k lies inside one component of M_{k−1}: inside Ω_{k−1}
+    or apart from it. While Ω_k ⊆ Ω_{k−1} the pixels still without l after level k are exactly
+    Ω_k; once Ω_k is apart (or M_k is empty) all of Ω_{k−1} gets j = k − 1 and nothing changes
+    afterwards. So j is the number of levels of the nested chain Ω_1 ⊇ Ω_2 ⊇ … that hold the
+    pixel, and the chain ends at the first level whose Ω is apart or empty.
+
+    Each level is labelled on its own: union-find over its runs in raster order (runs sharing
+    a column in adjacent rows are joined, the root with the smaller index stays). Ω_k's runs
+    add +1 at their first column and −1 after their last to ``marks``, whose running sum along
+    a row is j. Levels after k_eff are not labelled: they only choose among rows of φ that are
+    equal. Empty levels: the reference (``indexnet`` false) gives the pixels still without l
+    the value t_{k−1}; IndexNet's copy skips them, so those pixels keep l = 1 (j = K). The
+    terms are ``phi[j, v]`` for a pixel of value v, in single precision like the reference (see
+    ``_conn_tables``).
+    """
+    h = p.shape[0]
+    max_n = 1
+    for k in range(1, k_eff + 1):
+        max_n = max(max_n, off[k + 1] - off[k])
+    parent = np.empty(max_n, np.int32)
+    size = np.empty(max_n, np.int64)
+    in_omega = np.zeros(max_n, np.uint8)  # level k − 1's runs: in Ω_{k−1}?
+    y0, y1 = tiles[0, 0], tiles[tiles.shape[0] - 1, 1]
+    marks = np.zeros((y1 - y0, width + 1), np.int8)
+    chain = 0  # the last level of the chain
+    ended_empty = False
+    for k in range(1, k_eff + 1):
+        o, n = off[k], off[k + 1] - off[k]
+        if n == 0:
+            ended_empty = True
+            break
+        lv = runs[o:o + n]
+        # components: each row's runs joined with those of the row above that share a column
+        above0, above1, above_row = 0, 0, -2
+        lo = 0
+        while lo < n:
+            r = lv[lo, 0]
+            hi = lo
+            while hi < n and lv[hi, 0] == r:
+                parent[hi] = hi
+                size[hi] = lv[hi, 2] - lv[hi, 1]
+                hi += 1
+            if above_row == r - 1:
+                i, j = above0, lo
+                while i < above1 and j < hi:
+                    if lv[i, 1] < lv[j, 2] and lv[j, 1] < lv[i, 2]:
+                        a = i
+                        while parent[a] != a:
+                            parent[a] = parent[parent[a]]  # path halving
+                            a = parent[a]
+                        b = parent[j]
+                        if b == j:  # j not joined yet: it joins a's tree
+                            parent[j] = a
+                            size[a] += size[j]
+                        else:
+                            while parent[b] != b:
+                                parent[b] = parent[parent[b]]
+                                b = parent[b]
+                            if a != b:
+                                if b < a:
+                                    a, b = b, a
+                                parent[b] = a
+                                size[a] += size[b]
+                    ci, cj = lv[i, 2], lv[j, 2]
+                    i += ci <= cj
+                    j += cj <= ci
+            above0, above1, above_row = lo, hi, r
+            lo = hi
+        # every run points at its root (a parent comes before its children, so its own is
+        # done); the largest size
+        top = 0
+        for i in range(n):
+            pi = parent[i]
+            parent[i] = parent[pi]
+            top = max(top, size[i] if pi == i else 0)
+        best, n_top = -1, 0
+        for i in range(n):
+            if parent[i] == i and size[i] == top:
+                best = i if n_top == 0 else best
+                n_top += 1
+        if n_top > 1:  # a tie: the first pixel in column-major order, column · H + row
+            first = np.full(n, np.iinfo(np.int64).max, np.int64)
+            for i in range(n):
+                first[parent[i]] = min(first[parent[i]], np.int64(lv[i, 1]) * h + lv[i, 0])
+            for i in range(n):
+                if parent[i] == i and size[i] == top and first[i] < first[best]:
+                    best = i
+        if k > 1:  # is Ω_k inside Ω_{k−1}? The run of level k − 1 holding best's first pixel
+            key = np.int64(lv[best, 0]) * (1 << 32) + lv[best, 1]
+            a, b = off[k - 1], o
+            while a < b:  # the last run of level k − 1 starting at or before it
+                mid = (a + b) // 2
+                if np.int64(runs[mid, 0]) * (1 << 32) + runs[mid, 1] <= key:
+                    a = mid + 1
+                else:
+                    b = mid
+            if not in_omega[a - 1 - off[k - 1]]:
+                break  # Ω_k is apart from Ω_{k−1}: the chain ends
+        for i in range(n):
+            inside = parent[i] == best
+            in_omega[i] = inside
+            r = lv[i, 0]
+            if inside and y0 <= r < y1:
+                a, b = max(lv[i, 1], x0) - x0, min(lv[i, 2], x0 + width) - x0
+                if a < b:
+                    marks[r - y0, a] += 1
+                    marks[r - y0, b] -= 1
+        chain = k
+    # IndexNet's copy skips empty levels: a chain ended by one leaves Ω_chain with l = 1 (j = K)
+    phi_j = phi.copy()
+    if indexnet and ended_empty:
+        phi_j[chain] = phi[k_levels]
+    # the terms, row by row of each band of tiles, j the running sum of marks along the row
+    colsum = np.zeros(width, np.float32)
+    zero = np.float32(0)
+    n_tiles = tiles.shape[0]
+    b0 = 0
+    while b0 < n_tiles:
+        b1 = b0
+        while b1 < n_tiles and tiles[b1, 0] == tiles[b0, 0]:
+            b1 += 1
+        for y in range(tiles[b0, 0], tiles[b0, 1]):
+            mr = marks[y - y0]
+            j = 0
+            done = 0  # marks added up to this column
+            for t in range(b0, b1):
+                tx0, tx1 = tiles[t, 2], tiles[t, 3]
+                for c in range(done, tx0 - x0):
+                    j += mr[c]
+                done = tx1 - x0
+                known, pr, gr = unk[y, tx0:tx1], p[y, tx0:tx1], g[y, tx0:tx1]
+                col, mt = colsum[tx0 - x0:tx1 - x0], mr[tx0 - x0:tx1 - x0]
+                for c in range(tx1 - tx0):
+                    j += mt[c]
+                    d = phi_j[j, pr[c]] - phi_j[j, gr[c]]
+                    col[c] += abs(d) if known[c] else zero
+        b0 = b1
+    return colsum
+
+
+def _conn(pp: _Prepared, step: float = 0.1, empty_level: str = "gca") -> float:
+    if empty_level not in ("gca", "indexnet"):
+        raise ValueError(f"empty_level: expected 'gca' or 'indexnet', got {empty_level!r}")
+    k_levels, k_eff, level_of, thresholds, phi = _conn_setup(step)
     if pp.n_unknown == 0:
         return 0.0
-    if len(thresholds) <= _MAX_COMPARED_LEVELS:
-        q = _kernels().levels(pp.p, pp.g, thresholds)  # number of thresholds min(p, g) passes
+    if k_eff <= _MAX_COMPARED_LEVELS:
+        q = _kernels().levels(pp.p, pp.g, thresholds[:k_eff])  # levels min(p, g) passes, up to k_eff
     else:
-        q = cv2.LUT(cv2.min(pp.p, pp.g), level_of)
+        q = cv2.LUT(cv2.min(pp.p, pp.g), np.minimum(level_of, k_eff).astype(np.uint8))
         if q.shape[1] % 8:
             q = cv2.copyMakeBorder(q, 0, 0, 0, 8 - q.shape[1] % 8, cv2.BORDER_CONSTANT, value=0)
+    off, runs = _kernels().runs(q, q.view(np.uint64), k_eff)
     xs = pp.box[1]
-    colsum = _kernels().conn(pp.p, pp.g, pp.unk, q, q.view(np.uint64), pp.tiles(), xs.start, xs.stop - xs.start,
-                             k_levels, empty_level == "indexnet", phi)
+    colsum = _kernels().conn(pp.p, pp.g, pp.unk, off, runs, pp.tiles(), xs.start, xs.stop - xs.start,
+                             k_levels, k_eff, empty_level == "indexnet", phi)
     return float(_total_single(colsum) / _F1000)
 
 

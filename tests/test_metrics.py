@@ -366,7 +366,7 @@ def test_many_equal_components():
         assert_close(metrics.conn(pred, gt, trimap, empty_level=el), want, el, rel=1e-6)
 
 
-@pytest.mark.parametrize("step", [0.05, 0.2, 0.3])
+@pytest.mark.parametrize("step", [0.05, 0.2, 0.3, 0.02])  # 0.02: 50 levels, q by table lookup
 def test_conn_other_steps(step):
     rng = np.random.default_rng(9)
     pred, gt, trimap = random_case(rng, 31, 29, noise=30.0)
@@ -409,3 +409,33 @@ def test_conn_stress_against_literal_reference(step, empty_level):
         want = reference_metrics(pred, gt, trimap, empty_level, step=step)["conn"]
         got = metrics.conn(pred, gt, trimap, step=step, empty_level=empty_level)
         assert_close(got, want, f"case {n} {pred.shape}", rel=1e-6)
+
+
+def test_conn_chain_ends_where_the_largest_component_moves():
+    # A (36 px, min(p, g) = 128: levels 0.1..0.5) is the largest up to t = 0.5; at t = 0.6 only
+    # a 2-px spot inside A and B (9 px, 255) remain, and B, apart from A, is the largest: all
+    # of A gets l = 0.5 (the spot too, though it passes t = 0.6), B never was in Ω: l = 0.
+    pred = np.zeros((12, 12), np.uint8)
+    gt = np.zeros((12, 12), np.uint8)
+    pred[1:7, 1:7], gt[1:7, 1:7] = 128, 230
+    pred[3, 3:5], gt[3, 3:5] = 255, 160  # the spot
+    pred[8:11, 8:11] = gt[8:11, 8:11] = 255  # B
+    trimap = np.full((12, 12), 128, np.uint8)
+    # A without the spot: φ_p = 1 (d = 128/255 − 0.5 < 0.15), φ_g = 1 − (230/255 − 0.5);
+    # the spot: φ_p = 1 − 0.5, φ_g = 1 (d = 160/255 − 0.5 < 0.15); B and the rest: p = g
+    by_hand = (34 * (230 / 255 - 0.5) + 2 * 0.5) / 1000
+    assert metrics.conn(pred, gt, trimap) == pytest.approx(by_hand, rel=1e-6)
+    assert_close(metrics.conn(pred, gt, trimap), reference_metrics(pred, gt, trimap)["conn"], "conn", rel=1e-6)
+
+
+def test_conn_noisy_top_levels():
+    # an opaque object predicted with 205..255 noise: M_9 and M_10 break into many pieces
+    rng = np.random.default_rng(11)
+    gt = np.zeros((40, 50), np.uint8)
+    gt[5:35, 5:45] = rng.integers(240, 256, (30, 40))
+    pred = np.where(gt > 0, rng.integers(205, 256, gt.shape), 0).astype(np.uint8)
+    trimap = np.where(rng.random(gt.shape) < 0.7, 128, 255).astype(np.uint8)
+    for el in ("gca", "indexnet"):
+        want = reference_metrics(pred, gt, trimap, el)["conn"]
+        assert want > 0
+        assert_close(metrics.conn(pred, gt, trimap, empty_level=el), want, el, rel=1e-6)
