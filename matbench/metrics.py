@@ -295,6 +295,7 @@ def _gauss_kernels(sigma: float = 1.4, epsilon: float = 1e-2):
 
 _KG, _KD, _HALF = _gauss_kernels()
 assert _HALF == 4  # the kernel below is written out for 9 taps
+_GRAD_RING = 32  # ring rows: the 12 rows that 4 rows' column filter reads fit
 
 
 def _grad_colsums(p, g, unk, tiles, x0, width, kd, kg, scale_p, scale_g):  # compiled by numba
@@ -321,10 +322,11 @@ def _grad_colsums(p, g, unk, tiles, x0, width, kd, kg, scale_p, scale_g):  # com
     colsum = np.zeros(width, np.float32)
     n_tiles = tiles.shape[0]
     # ring[0], ring[1]: pred filtered along rows with kd (for gx), with kg (for gy); 2, 3: gt
-    ring = np.empty((4, 9, width), np.float64)
+    ring = np.empty((4, _GRAD_RING, width), np.float64)
     line = np.empty(width + 8, np.float64)  # one source row, the filtered columns ±4
     spans = np.empty((2 * n_tiles + 1, 2), np.int64)  # the column spans to filter in a row
-    amp = np.empty((2, width), np.float32)  # |∇p|, |∇g| of a row of a tile
+    amp = np.empty((2, 4, width), np.float32)  # |∇p|, |∇g| of 4 rows of a tile
+    at = np.empty(12, np.int64)  # the ring slots of the rows a column filter reads
     d0, d1, d2, d3, d5, d6, d7, d8 = kd[0], kd[1], kd[2], kd[3], kd[5], kd[6], kd[7], kd[8]
     dc = kd[4]
     g0, g1, g2, g3, g4, g5, g6, g7, g8 = kg[0], kg[1], kg[2], kg[3], kg[4], kg[5], kg[6], kg[7], kg[8]
@@ -340,8 +342,14 @@ def _grad_colsums(p, g, unk, tiles, x0, width, kd, kg, scale_p, scale_g):  # com
         while b2 < n_tiles and tiles[b2, 0] == tiles[b1, 0]:
             b2 += 1
         next_top = tiles[b1, 0] if b1 < n_tiles else h + 8
-        for y in range(ty0, ty1):
-            for rr in range(max(filled, y - 4), y + 5):
+        # the column filter, 4 rows at a time: rows y .. y + 3 read the ring rows y − 4 .. y + 7,
+        # each loaded once for all four (a row at a time would load each 9 times: the loop
+        # would wait on the cache). Past the band's last row the rows are clamped to filtered
+        # ones and their terms are not added.
+        last = ty1 + 3
+        for y in range(ty0, ty1, 4):
+            # the row filter: the rows this group reads that are not in the ring yet
+            for rr in range(max(filled, ty0 - 4), ty1 + 4 if y == ty0 else 0):
                 # the column spans of this band's tiles, and of the next band's if it reads row rr
                 n_spans = 0
                 i, j = b0, b1 if rr >= next_top - 4 else b2
@@ -357,7 +365,7 @@ def _grad_colsums(p, g, unk, tiles, x0, width, kd, kg, scale_p, scale_g):  # com
                     else:
                         spans[n_spans, 0], spans[n_spans, 1] = s0, s1
                         n_spans += 1
-                slot = (rr + 8) % 9
+                slot = (rr + 8) % _GRAD_RING
                 for im in range(2):
                     if (scale_p if im == 0 else scale_g) == 0:
                         continue
@@ -366,13 +374,14 @@ def _grad_colsums(p, g, unk, tiles, x0, width, kd, kg, scale_p, scale_g):  # com
                     for s in range(n_spans):
                         sx0, sx1 = spans[s, 0], spans[s, 1]
                         n = sx1 - sx0
-                        if sx0 >= 4 and sx1 + 4 <= w:
-                            row = src[sx0 - 4:sx1 + 4]
-                            for c in range(n + 8):
-                                line[c] = row[c]
-                        else:  # replicated border columns
-                            for c in range(n + 8):
-                                line[c] = src[min(max(sx0 - 4 + c, 0), w - 1)]
+                        lo, hi = max(sx0 - 4, 0), min(sx1 + 4, w)
+                        for c in range(lo - (sx0 - 4)):  # replicated border columns
+                            line[c] = src[0]
+                        row, dst = src[lo:hi], line[lo - (sx0 - 4):hi - (sx0 - 4)]
+                        for c in range(hi - lo):
+                            dst[c] = row[c]
+                        for c in range(hi - (sx0 - 4), n + 8):
+                            line[c] = src[w - 1]
                         od, og = bd[sx0 - x0:sx1 - x0], bg[sx0 - x0:sx1 - x0]
                         for c in range(n):
                             v = d0 * line[c]
@@ -395,42 +404,81 @@ def _grad_colsums(p, g, unk, tiles, x0, width, kd, kg, scale_p, scale_g):  # com
                             v += g7 * line[c + 7]
                             v += g8 * line[c + 8]
                             og[c] = v
-            filled = y + 5
-            # column filter of row y: ring slots of rows y − 4 .. y + 4
-            sm4, sm3, sm2, sm1 = (y + 4) % 9, (y + 5) % 9, (y + 6) % 9, (y + 7) % 9
-            s00, sp1, sp2, sp3, sp4 = (y + 8) % 9, (y + 9) % 9, (y + 10) % 9, (y + 11) % 9, (y + 12) % 9
+            filled = max(filled, ty1 + 4 if y == ty0 else 0)
             for t in range(b0, b1):
                 cx0, cx1 = tiles[t, 2] - x0, tiles[t, 3] - x0
+                n = cx1 - cx0
+                for i in range(12):  # rows y − 4 .. y + 7
+                    at[i] = (min(y - 4 + i, last) + 8) % _GRAD_RING
                 for im in range(2):
-                    out = amp[im, cx0:cx1]
+                    o0, o1, o2, o3 = amp[im, 0, :n], amp[im, 1, :n], amp[im, 2, :n], amp[im, 3, :n]
                     scale = scale_p if im == 0 else scale_g
                     if scale == 0:  # a constant image: mat2gray only clips it, its gradient is 0
-                        out[:] = 0
+                        amp[im, :, :n] = 0
                         continue
                     rd, rg = ring[2 * im], ring[2 * im + 1]
-                    dm4, dm3, dm2, dm1 = rd[sm4, cx0:cx1], rd[sm3, cx0:cx1], rd[sm2, cx0:cx1], rd[sm1, cx0:cx1]
-                    d00 = rd[s00, cx0:cx1]
-                    dp1, dp2, dp3, dp4 = rd[sp1, cx0:cx1], rd[sp2, cx0:cx1], rd[sp3, cx0:cx1], rd[sp4, cx0:cx1]
-                    gm4, gm3, gm2, gm1 = rg[sm4, cx0:cx1], rg[sm3, cx0:cx1], rg[sm2, cx0:cx1], rg[sm1, cx0:cx1]
-                    gp1, gp2, gp3, gp4 = rg[sp1, cx0:cx1], rg[sp2, cx0:cx1], rg[sp3, cx0:cx1], rg[sp4, cx0:cx1]
-                    for c in range(cx1 - cx0):
-                        gx = g4 * d00[c] + 0.0
-                        gx += g5 * (dp1[c] + dm1[c])
-                        gx += g6 * (dp2[c] + dm2[c])
-                        gx += g7 * (dp3[c] + dm3[c])
-                        gx += g8 * (dp4[c] + dm4[c])
+                    a0, a1, a2, a3 = rd[at[0], cx0:cx1], rd[at[1], cx0:cx1], rd[at[2], cx0:cx1], rd[at[3], cx0:cx1]
+                    a4, a5, a6, a7 = rd[at[4], cx0:cx1], rd[at[5], cx0:cx1], rd[at[6], cx0:cx1], rd[at[7], cx0:cx1]
+                    a8, a9, a10, a11 = rd[at[8], cx0:cx1], rd[at[9], cx0:cx1], rd[at[10], cx0:cx1], rd[at[11], cx0:cx1]
+                    b0_, b1_, b2_, b3_ = rg[at[0], cx0:cx1], rg[at[1], cx0:cx1], rg[at[2], cx0:cx1], rg[at[3], cx0:cx1]
+                    b4_, b5_, b6_, b7_ = rg[at[4], cx0:cx1], rg[at[5], cx0:cx1], rg[at[6], cx0:cx1], rg[at[7], cx0:cx1]
+                    b8_, b9_, b10_, b11_ = rg[at[8], cx0:cx1], rg[at[9], cx0:cx1], rg[at[10], cx0:cx1], rg[at[11], cx0:cx1]
+                    for c in range(n):
+                        v0, v1, v2, v3, v4, v5 = a0[c], a1[c], a2[c], a3[c], a4[c], a5[c]
+                        v6, v7, v8, v9, v10, v11 = a6[c], a7[c], a8[c], a9[c], a10[c], a11[c]
+                        u0, u1, u2, u3, u4, u5 = b0_[c], b1_[c], b2_[c], b3_[c], b4_[c], b5_[c]
+                        u6, u7, u8, u9, u10, u11 = b6_[c], b7_[c], b8_[c], b9_[c], b10_[c], b11_[c]
+                        # row y + i: centre v[4 + i], pairs (v[5 + i] + v[3 + i]), ... as sepFilter2D
+                        gx = g4 * v4 + 0.0
+                        gx += g5 * (v5 + v3)
+                        gx += g6 * (v6 + v2)
+                        gx += g7 * (v7 + v1)
+                        gx += g8 * (v8 + v0)
                         gy = 0.0
-                        gy += d5 * (gp1[c] - gm1[c])
-                        gy += d6 * (gp2[c] - gm2[c])
-                        gy += d7 * (gp3[c] - gm3[c])
-                        gy += d8 * (gp4[c] - gm4[c])
-                        out[c] = np.float32(np.sqrt(gx * gx + gy * gy) / scale)
-                known = unk[y, cx0 + x0:cx1 + x0]
-                ap, ag = amp[0, cx0:cx1], amp[1, cx0:cx1]
+                        gy += d5 * (u5 - u3)
+                        gy += d6 * (u6 - u2)
+                        gy += d7 * (u7 - u1)
+                        gy += d8 * (u8 - u0)
+                        o0[c] = np.float32(np.sqrt(gx * gx + gy * gy) / scale)
+                        gx = g4 * v5 + 0.0
+                        gx += g5 * (v6 + v4)
+                        gx += g6 * (v7 + v3)
+                        gx += g7 * (v8 + v2)
+                        gx += g8 * (v9 + v1)
+                        gy = 0.0
+                        gy += d5 * (u6 - u4)
+                        gy += d6 * (u7 - u3)
+                        gy += d7 * (u8 - u2)
+                        gy += d8 * (u9 - u1)
+                        o1[c] = np.float32(np.sqrt(gx * gx + gy * gy) / scale)
+                        gx = g4 * v6 + 0.0
+                        gx += g5 * (v7 + v5)
+                        gx += g6 * (v8 + v4)
+                        gx += g7 * (v9 + v3)
+                        gx += g8 * (v10 + v2)
+                        gy = 0.0
+                        gy += d5 * (u7 - u5)
+                        gy += d6 * (u8 - u4)
+                        gy += d7 * (u9 - u3)
+                        gy += d8 * (u10 - u2)
+                        o2[c] = np.float32(np.sqrt(gx * gx + gy * gy) / scale)
+                        gx = g4 * v7 + 0.0
+                        gx += g5 * (v8 + v6)
+                        gx += g6 * (v9 + v5)
+                        gx += g7 * (v10 + v4)
+                        gx += g8 * (v11 + v3)
+                        gy = 0.0
+                        gy += d5 * (u8 - u6)
+                        gy += d6 * (u9 - u5)
+                        gy += d7 * (u10 - u4)
+                        gy += d8 * (u11 - u3)
+                        o3[c] = np.float32(np.sqrt(gx * gx + gy * gy) / scale)
                 col = colsum[cx0:cx1]
-                for c in range(cx1 - cx0):
-                    d = ap[c] - ag[c]
-                    col[c] += d * d if known[c] else zero
+                for i in range(min(4, ty1 - y)):  # row after row, as each column must add them
+                    known, ap, ag = unk[y + i, cx0 + x0:cx1 + x0], amp[0, i, :n], amp[1, i, :n]
+                    for c in range(n):
+                        d = ap[c] - ag[c]
+                        col[c] += d * d if known[c] else zero
         b0 = b1
     return colsum
 
