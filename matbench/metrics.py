@@ -295,7 +295,8 @@ def _gauss_kernels(sigma: float = 1.4, epsilon: float = 1e-2):
 
 _KG, _KD, _HALF = _gauss_kernels()
 assert _HALF == 4  # the kernel below is written out for 9 taps
-_GRAD_RING = 32  # ring rows: the 12 rows that 4 rows' column filter reads fit
+_GRAD_RING = 32  # ring rows: a band's rows and the 4 above and below it fit
+assert _TILE_ROWS + 2 * _HALF <= _GRAD_RING
 
 
 def _grad_colsums(p, g, unk, tiles, x0, width, kd, kg, scale_p, scale_g):  # compiled by numba
@@ -313,10 +314,11 @@ def _grad_colsums(p, g, unk, tiles, x0, width, kd, kg, scale_p, scale_g):  # com
     Octave computes it (cv2.magnitude fuses the multiply-add on some elements, one ulp of a
     double apart; after the rounding to single, not one of 25 million test pixels differed).
 
-    Rows are processed from the top, each image row filtered along rows once: the row-filtered
-    rows y − 4 .. y + 4 that row y's column filter reads are kept in a ring of 9 rows. A row is
-    filtered over the columns of the tiles of the bands that read it (its own band and, within
-    4 rows of the next band, that one's too). Loops read rows as 1-D views, so they vectorise.
+    Bands are processed from the top, each image row filtered along rows once: the
+    row-filtered rows a band reads (its rows and 4 on each side) are kept in a ring of rows. A
+    row is filtered over the columns of the tiles of the bands that read it (its own band and,
+    within 4 rows of the next band, that one's too). Loops read rows as 1-D views, so they
+    vectorise (an index computed per element instead makes numba emit gathers or scatters).
     """
     h, w = p.shape
     colsum = np.zeros(width, np.float32)
@@ -342,72 +344,72 @@ def _grad_colsums(p, g, unk, tiles, x0, width, kd, kg, scale_p, scale_g):  # com
         while b2 < n_tiles and tiles[b2, 0] == tiles[b1, 0]:
             b2 += 1
         next_top = tiles[b1, 0] if b1 < n_tiles else h + 8
-        # the column filter, 4 rows at a time: rows y .. y + 3 read the ring rows y − 4 .. y + 7,
-        # each loaded once for all four (a row at a time would load each 9 times: the loop
-        # would wait on the cache). Past the band's last row the rows are clamped to filtered
-        # ones and their terms are not added.
+        # the row filter: the rows this band reads (ty0 − 4 .. ty1 + 3) not in the ring yet
+        for rr in range(max(filled, ty0 - 4), ty1 + 4):
+            # the column spans of this band's tiles, and of the next band's if it reads row rr
+            n_spans = 0
+            i, j = b0, b1 if rr >= next_top - 4 else b2
+            while i < b1 or j < b2:
+                if j >= b2 or (i < b1 and tiles[i, 2] <= tiles[j, 2]):
+                    s0, s1 = tiles[i, 2], tiles[i, 3]
+                    i += 1
+                else:
+                    s0, s1 = tiles[j, 2], tiles[j, 3]
+                    j += 1
+                if n_spans > 0 and s0 <= spans[n_spans - 1, 1]:
+                    spans[n_spans - 1, 1] = max(spans[n_spans - 1, 1], s1)
+                else:
+                    spans[n_spans, 0], spans[n_spans, 1] = s0, s1
+                    n_spans += 1
+            slot = (rr + 8) % _GRAD_RING
+            for im in range(2):
+                if (scale_p if im == 0 else scale_g) == 0:
+                    continue
+                src = (p if im == 0 else g)[min(max(rr, 0), h - 1)]  # replicated border rows
+                bd, bg = ring[2 * im, slot], ring[2 * im + 1, slot]
+                for s in range(n_spans):
+                    sx0, sx1 = spans[s, 0], spans[s, 1]
+                    n = sx1 - sx0
+                    lo, hi = max(sx0 - 4, 0), min(sx1 + 4, w)
+                    for c in range(lo - (sx0 - 4)):  # replicated border columns
+                        line[c] = src[0]
+                    row, dst = src[lo:hi], line[lo - (sx0 - 4):hi - (sx0 - 4)]
+                    for c in range(hi - lo):
+                        dst[c] = row[c]
+                    for c in range(hi - (sx0 - 4), n + 8):
+                        line[c] = src[w - 1]
+                    od, og = bd[sx0 - x0:sx1 - x0], bg[sx0 - x0:sx1 - x0]
+                    for c in range(n):
+                        v = d0 * line[c]
+                        v += d1 * line[c + 1]
+                        v += d2 * line[c + 2]
+                        v += d3 * line[c + 3]
+                        v += dc * line[c + 4]
+                        v += d5 * line[c + 5]
+                        v += d6 * line[c + 6]
+                        v += d7 * line[c + 7]
+                        v += d8 * line[c + 8]
+                        od[c] = v
+                        v = g0 * line[c]
+                        v += g1 * line[c + 1]
+                        v += g2 * line[c + 2]
+                        v += g3 * line[c + 3]
+                        v += g4 * line[c + 4]
+                        v += g5 * line[c + 5]
+                        v += g6 * line[c + 6]
+                        v += g7 * line[c + 7]
+                        v += g8 * line[c + 8]
+                        og[c] = v
+        filled = ty1 + 4
+        # the column filter, tile by tile, 4 rows at a time: rows y .. y + 3 read the ring rows
+        # y − 4 .. y + 7, each loaded once for all four (a row at a time loads each 9 times and
+        # waits on the cache). Past the band's last row the rows are clamped to filtered ones
+        # and their terms are not added.
         last = ty1 + 3
-        for y in range(ty0, ty1, 4):
-            # the row filter: the rows this group reads that are not in the ring yet
-            for rr in range(max(filled, ty0 - 4), ty1 + 4 if y == ty0 else 0):
-                # the column spans of this band's tiles, and of the next band's if it reads row rr
-                n_spans = 0
-                i, j = b0, b1 if rr >= next_top - 4 else b2
-                while i < b1 or j < b2:
-                    if j >= b2 or (i < b1 and tiles[i, 2] <= tiles[j, 2]):
-                        s0, s1 = tiles[i, 2], tiles[i, 3]
-                        i += 1
-                    else:
-                        s0, s1 = tiles[j, 2], tiles[j, 3]
-                        j += 1
-                    if n_spans > 0 and s0 <= spans[n_spans - 1, 1]:
-                        spans[n_spans - 1, 1] = max(spans[n_spans - 1, 1], s1)
-                    else:
-                        spans[n_spans, 0], spans[n_spans, 1] = s0, s1
-                        n_spans += 1
-                slot = (rr + 8) % _GRAD_RING
-                for im in range(2):
-                    if (scale_p if im == 0 else scale_g) == 0:
-                        continue
-                    src = (p if im == 0 else g)[min(max(rr, 0), h - 1)]  # replicated border rows
-                    bd, bg = ring[2 * im, slot], ring[2 * im + 1, slot]
-                    for s in range(n_spans):
-                        sx0, sx1 = spans[s, 0], spans[s, 1]
-                        n = sx1 - sx0
-                        lo, hi = max(sx0 - 4, 0), min(sx1 + 4, w)
-                        for c in range(lo - (sx0 - 4)):  # replicated border columns
-                            line[c] = src[0]
-                        row, dst = src[lo:hi], line[lo - (sx0 - 4):hi - (sx0 - 4)]
-                        for c in range(hi - lo):
-                            dst[c] = row[c]
-                        for c in range(hi - (sx0 - 4), n + 8):
-                            line[c] = src[w - 1]
-                        od, og = bd[sx0 - x0:sx1 - x0], bg[sx0 - x0:sx1 - x0]
-                        for c in range(n):
-                            v = d0 * line[c]
-                            v += d1 * line[c + 1]
-                            v += d2 * line[c + 2]
-                            v += d3 * line[c + 3]
-                            v += dc * line[c + 4]
-                            v += d5 * line[c + 5]
-                            v += d6 * line[c + 6]
-                            v += d7 * line[c + 7]
-                            v += d8 * line[c + 8]
-                            od[c] = v
-                            v = g0 * line[c]
-                            v += g1 * line[c + 1]
-                            v += g2 * line[c + 2]
-                            v += g3 * line[c + 3]
-                            v += g4 * line[c + 4]
-                            v += g5 * line[c + 5]
-                            v += g6 * line[c + 6]
-                            v += g7 * line[c + 7]
-                            v += g8 * line[c + 8]
-                            og[c] = v
-            filled = max(filled, ty1 + 4 if y == ty0 else 0)
-            for t in range(b0, b1):
-                cx0, cx1 = tiles[t, 2] - x0, tiles[t, 3] - x0
-                n = cx1 - cx0
+        for t in range(b0, b1):
+            cx0, cx1 = tiles[t, 2] - x0, tiles[t, 3] - x0
+            n = cx1 - cx0
+            for y in range(ty0, ty1, 4):
                 for i in range(12):  # rows y − 4 .. y + 7
                     at[i] = (min(y - 4 + i, last) + 8) % _GRAD_RING
                 for im in range(2):
@@ -517,7 +519,8 @@ _PHI_THRESHOLD = float(np.nextafter(np.float32(0.15), np.float32(0)))
 
 
 def _conn_tables(step: float):
-    """Thresholds and lookup tables of ``compute_connectivity_error.m`` for one step.
+    """Thresholds and lookup tables of ``compute_connectivity_error.m`` for one step: K (the
+    number of levels), the level of each byte value, φ[j, v] and l_j = single(t_j) (j = K: 1).
 
     t = 0:step:1 as Octave's colon computes it (base + i·step, so t(7) = 0.6000000000000001
     for step 0.1). p ≥ t_k compares single(v)/255 with a double: it holds exactly for
@@ -538,7 +541,7 @@ def _conn_tables(step: float):
     l_values = np.append(t[:k_levels], 1.0).astype(np.float32)
     d = _VALUES32[None, :] / _F255 - l_values[:, None]
     phi = np.float32(1) - np.where(d.astype(np.float64) > _PHI_THRESHOLD, d, np.float32(0))
-    return k_levels, level_of, np.ascontiguousarray(phi, dtype=np.float32)
+    return k_levels, level_of, np.ascontiguousarray(phi, dtype=np.float32), l_values
 
 
 # Up to this many thresholds, q is counted with byte comparisons (``_conn_levels``); more (a
@@ -578,7 +581,7 @@ def _conn_setup(step: float):
     k_eff: the levels after k_eff change no term, since the rows k_eff .. K of φ are equal."""
     tables = _CONN_TABLES.get(step)
     if tables is None:
-        k_levels, level_of, phi = _conn_tables(step)
+        k_levels, level_of, phi, l_values = _conn_tables(step)
         # q ≥ k ⇔ min(p, g) ≥ vmin[k] ⇔ min(p, g) > vmin[k] − 1, with vmin[k] = #{v: level_of[v] < k}
         # (≥ 1: t_1 > 0); levels that no byte reaches are left out
         thresholds = tuple(np.uint8(np.count_nonzero(level_of < k) - 1) for k in range(1, int(level_of[255]) + 1))
@@ -586,7 +589,7 @@ def _conn_setup(step: float):
         k_eff = k_levels
         while k_eff > 0 and np.array_equal(bits[k_eff - 1], bits[k_levels]):
             k_eff -= 1
-        tables = _CONN_TABLES[step] = k_levels, k_eff, level_of, thresholds, phi
+        tables = _CONN_TABLES[step] = k_levels, k_eff, level_of, thresholds, l_values
     return tables
 
 
@@ -596,41 +599,47 @@ def _level_runs(q, q64, k_eff):  # compiled by numba
     for the columns c0 .. c1 − 1 of row r (``q`` padded as ``_conn_levels`` makes it, values
     ≤ k_eff; ``q64`` the same memory read 8 pixels at a time).
 
-    A first pass records the columns where q changes in each row (8 equal pixels at a time are
-    skipped) and counts each level's runs; a second turns every change from u to v into the
+    A first pass records the columns where q changes in each row (words of 8 equal pixels are
+    skipped); each level's runs are counted from them, then every change from u to v becomes the
     start (v > u) or the end (v < u) of a run at the levels min(u, v) + 1 .. max(u, v)."""
     h = q.shape[0]
     w = q.shape[1]  # the padding holds q = 0: it adds no run and no change that matters
     change_c = np.empty(h * w, np.int32)
     change_v = np.empty(h * w, np.uint8)
     row_first = np.empty(h + 1, np.int64)
-    new_runs = np.zeros(k_eff + 2, np.int64)  # difference counts: runs starting at each level
     ones = np.uint64(0x0101010101010101)
     n = 0
     for r in range(h):
         row_first[r] = n
         qr, qr64 = q[r], q64[r]
-        prev = 0
+        prev = np.uint8(0)
         prev8 = np.uint64(0)  # prev in each of 8 bytes
-        c = 0
-        while c < w:
-            if (c & 7) == 0 and qr64[c >> 3] == prev8:
-                c += 8
-                continue
-            v = qr[c]
-            change_c[n], change_v[n] = c, v
-            n += v != prev
-            up = v > prev
-            new_runs[prev + 1] += up
-            new_runs[v + 1] -= up
-            prev = v
-            prev8 = np.uint64(v) * ones
-            c += 1
+        for c8 in range(w >> 3):
+            if qr64[c8] == prev8:
+                continue  # 8 pixels without a change
+            for c in range(c8 * 8, c8 * 8 + 8):
+                v = qr[c]
+                change_c[n], change_v[n] = c, v
+                n += v != prev
+                prev = v
+            prev8 = np.uint64(prev) * ones
     row_first[h] = n
+    # the runs that start at each level, as differences: a rise from u to v starts runs at
+    # u + 1 .. v. Four interleaved counts: consecutive rises would otherwise wait on each
+    # other's update of the same counter.
+    new_runs = np.zeros((4, k_eff + 2), np.int64)
+    for r in range(h):
+        u = 0
+        for e in range(row_first[r], row_first[r + 1]):
+            v = np.int64(change_v[e])
+            up = v > u
+            new_runs[e & 3, u + 1] += up
+            new_runs[e & 3, v + 1] -= up
+            u = v
     off = np.zeros(k_eff + 2, np.int64)
     count = 0
     for k in range(1, k_eff + 1):
-        count += new_runs[k]
+        count += new_runs[0, k] + new_runs[1, k] + new_runs[2, k] + new_runs[3, k]
         off[k + 1] = off[k] + count
     runs = np.empty((off[k_eff + 1], 3), np.int32)
     last = off.copy()  # one past the last run of each level so far
@@ -650,7 +659,7 @@ def _level_runs(q, q64, k_eff):  # compiled by numba
     return off, runs
 
 
-def _conn_colsums(p, g, unk, off, runs, tiles, x0, width, k_levels, k_eff, indexnet, phi):  # compiled by numba
+def _conn_colsums(p, g, unk, off, runs, tiles, x0, width, k_levels, k_eff, indexnet, l_values):  # compiled by numba
     """Column sums (float32, rows added in order) of |φ_p − φ_g| over the unknown pixels of
     ``tiles``, from the runs of the level masks M_1 ⊇ M_2 ⊇ … (``_level_runs``).
 
@@ -669,8 +678,8 @@ def _conn_colsums(p, g, unk, off, runs, tiles, x0, width, k_levels, k_eff, index
     a row is j. Levels after k_eff are not labelled: they only choose among rows of φ that are
     equal. Empty levels: the reference (``indexnet`` false) gives the pixels still without l
     the value t_{k−1}; IndexNet's copy skips them, so those pixels keep l = 1 (j = K). The
-    terms are ``phi[j, v]`` for a pixel of value v, in single precision like the reference (see
-    ``_conn_tables``).
+    terms are computed from l = ``l_values[j]`` in single precision like the reference, with the
+    operations of ``_conn_tables`` (so they equal its table φ bit for bit).
     """
     h = p.shape[0]
     max_n = 1
@@ -680,7 +689,8 @@ def _conn_colsums(p, g, unk, off, runs, tiles, x0, width, k_levels, k_eff, index
     size = np.empty(max_n, np.int64)
     in_omega = np.zeros(max_n, np.uint8)  # level k − 1's runs: in Ω_{k−1}?
     y0, y1 = tiles[0, 0], tiles[tiles.shape[0] - 1, 1]
-    marks = np.zeros((y1 - y0, width + 1), np.int8)
+    # j ≤ K ≤ 200: the marks and their running sums are uint8, modulo 256, which is exact
+    marks = np.zeros((y1 - y0, width + 1), np.uint8)
     chain = 0  # the last level of the chain
     ended_empty = False
     for k in range(1, k_eff + 1):
@@ -689,7 +699,8 @@ def _conn_colsums(p, g, unk, off, runs, tiles, x0, width, k_levels, k_eff, index
             ended_empty = True
             break
         lv = runs[o:o + n]
-        # components: each row's runs joined with those of the row above that share a column
+        # components: each row's runs joined with those of the row above that share a column;
+        # the root with the smaller index stays, so a parent always comes before its child
         above0, above1, above_row = 0, 0, -2
         lo = 0
         while lo < n:
@@ -697,45 +708,38 @@ def _conn_colsums(p, g, unk, off, runs, tiles, x0, width, k_levels, k_eff, index
             hi = lo
             while hi < n and lv[hi, 0] == r:
                 parent[hi] = hi
-                size[hi] = lv[hi, 2] - lv[hi, 1]
                 hi += 1
             if above_row == r - 1:
                 i, j = above0, lo
                 while i < above1 and j < hi:
                     if lv[i, 1] < lv[j, 2] and lv[j, 1] < lv[i, 2]:
-                        a = i
+                        a = parent[i]
                         while parent[a] != a:
-                            parent[a] = parent[parent[a]]  # path halving
                             a = parent[a]
+                        parent[i] = a
                         b = parent[j]
-                        if b == j:  # j not joined yet: it joins a's tree
-                            parent[j] = a
-                            size[a] += size[j]
-                        else:
-                            while parent[b] != b:
-                                parent[b] = parent[parent[b]]
-                                b = parent[b]
-                            if a != b:
-                                if b < a:
-                                    a, b = b, a
-                                parent[b] = a
-                                size[a] += size[b]
+                        while parent[b] != b:
+                            b = parent[b]
+                        if b < a:
+                            a, b = b, a
+                        parent[b] = parent[j] = a
                     ci, cj = lv[i, 2], lv[j, 2]
                     i += ci <= cj
                     j += cj <= ci
             above0, above1, above_row = lo, hi, r
             lo = hi
-        # every run points at its root (a parent comes before its children, so its own is
-        # done); the largest size
-        top = 0
+        # every run points at its root (its parent's own is done: parents come first); the
+        # component sizes at the roots (0 elsewhere); the largest
+        size[:n] = 0
         for i in range(n):
-            pi = parent[i]
-            parent[i] = parent[pi]
-            top = max(top, size[i] if pi == i else 0)
-        best, n_top = -1, 0
-        for i in range(n):
-            if parent[i] == i and size[i] == top:
-                best = i if n_top == 0 else best
+            rt = parent[parent[i]]
+            parent[i] = rt
+            size[rt] += lv[i, 2] - lv[i, 1]
+        top, best, n_top = size[0], 0, 1  # run 0 is a root
+        for i in range(1, n):
+            if size[i] > top:
+                top, best, n_top = size[i], i, 1
+            elif size[i] == top:
                 n_top += 1
         if n_top > 1:  # a tie: the first pixel in column-major order, column · H + row
             first = np.full(n, np.iinfo(np.int64).max, np.int64)
@@ -755,23 +759,26 @@ def _conn_colsums(p, g, unk, off, runs, tiles, x0, width, k_levels, k_eff, index
                     b = mid
             if not in_omega[a - 1 - off[k - 1]]:
                 break  # Ω_k is apart from Ω_{k−1}: the chain ends
-        for i in range(n):
-            inside = parent[i] == best
+        x1 = x0 + width
+        for i in range(n):  # no branch on inside: in a noisy level it is a coin toss
+            inside = np.uint8(parent[i] == best)
             in_omega[i] = inside
             r = lv[i, 0]
-            if inside and y0 <= r < y1:
-                a, b = max(lv[i, 1], x0) - x0, min(lv[i, 2], x0 + width) - x0
-                if a < b:
-                    marks[r - y0, a] += 1
-                    marks[r - y0, b] -= 1
+            if y0 <= r < y1:
+                a, b = min(max(lv[i, 1], x0), x1) - x0, min(max(lv[i, 2], x0), x1) - x0
+                marks[r - y0, a] += inside  # (a run outside the columns: a = b, the two cancel)
+                marks[r - y0, b] -= inside
         chain = k
     # IndexNet's copy skips empty levels: a chain ended by one leaves Ω_chain with l = 1 (j = K)
-    phi_j = phi.copy()
+    l_j = l_values.copy()
     if indexnet and ended_empty:
-        phi_j[chain] = phi[k_levels]
-    # the terms, row by row of each band of tiles, j the running sum of marks along the row
+        l_j[chain] = l_values[k_levels]
+    # the terms, row by row of each band of tiles, j the running sum of marks along the row:
+    # first l along the row, then φ computed as ``_conn_tables`` does (a loop that vectorises;
+    # a lookup per pixel in the table of φ would not)
     colsum = np.zeros(width, np.float32)
-    zero = np.float32(0)
+    l_row = np.empty(width, np.float32)
+    zero, one, f255 = np.float32(0), np.float32(1), np.float32(255)
     n_tiles = tiles.shape[0]
     b0 = 0
     while b0 < n_tiles:
@@ -780,19 +787,26 @@ def _conn_colsums(p, g, unk, off, runs, tiles, x0, width, k_levels, k_eff, index
             b1 += 1
         for y in range(tiles[b0, 0], tiles[b0, 1]):
             mr = marks[y - y0]
-            j = 0
+            j = np.uint8(0)
             done = 0  # marks added up to this column
             for t in range(b0, b1):
                 tx0, tx1 = tiles[t, 2], tiles[t, 3]
                 for c in range(done, tx0 - x0):
-                    j += mr[c]
+                    j = np.uint8(j + mr[c])
                 done = tx1 - x0
+                n = tx1 - tx0
+                mt, lr = mr[tx0 - x0:tx1 - x0], l_row[:n]
+                for c in range(n):
+                    j = np.uint8(j + mt[c])
+                    lr[c] = l_j[j]
                 known, pr, gr = unk[y, tx0:tx1], p[y, tx0:tx1], g[y, tx0:tx1]
-                col, mt = colsum[tx0 - x0:tx1 - x0], mr[tx0 - x0:tx1 - x0]
-                for c in range(tx1 - tx0):
-                    j += mt[c]
-                    d = phi_j[j, pr[c]] - phi_j[j, gr[c]]
-                    col[c] += abs(d) if known[c] else zero
+                col = colsum[tx0 - x0:tx1 - x0]
+                for c in range(n):
+                    dp = np.float32(pr[c]) / f255 - lr[c]
+                    dg = np.float32(gr[c]) / f255 - lr[c]
+                    phi_p = one - (dp if np.float64(dp) > _PHI_THRESHOLD else zero)
+                    phi_g = one - (dg if np.float64(dg) > _PHI_THRESHOLD else zero)
+                    col[c] += abs(phi_p - phi_g) if known[c] else zero
         b0 = b1
     return colsum
 
@@ -800,7 +814,7 @@ def _conn_colsums(p, g, unk, off, runs, tiles, x0, width, k_levels, k_eff, index
 def _conn(pp: _Prepared, step: float = 0.1, empty_level: str = "gca") -> float:
     if empty_level not in ("gca", "indexnet"):
         raise ValueError(f"empty_level: expected 'gca' or 'indexnet', got {empty_level!r}")
-    k_levels, k_eff, level_of, thresholds, phi = _conn_setup(step)
+    k_levels, k_eff, level_of, thresholds, l_values = _conn_setup(step)
     if pp.n_unknown == 0:
         return 0.0
     if k_eff <= _MAX_COMPARED_LEVELS:
@@ -812,7 +826,7 @@ def _conn(pp: _Prepared, step: float = 0.1, empty_level: str = "gca") -> float:
     off, runs = _kernels().runs(q, q.view(np.uint64), k_eff)
     xs = pp.box[1]
     colsum = _kernels().conn(pp.p, pp.g, pp.unk, off, runs, pp.tiles(), xs.start, xs.stop - xs.start,
-                             k_levels, k_eff, empty_level == "indexnet", phi)
+                             k_levels, k_eff, empty_level == "indexnet", l_values)
     return float(_total_single(colsum) / _F1000)
 
 

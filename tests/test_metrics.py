@@ -277,7 +277,7 @@ def test_empty_level_gca_vs_indexnet():
 
 def test_conn_thresholds_exhaustive():
     # p >= t_k with p = single(v)/255 and t = 0:0.1:1 in double, for every byte value
-    _, level_of, _ = metrics._conn_tables(0.1)
+    _, level_of, _, _ = metrics._conn_tables(0.1)
     p = (np.arange(256, dtype=np.float32) / np.float32(255)).astype(np.float64)
     for k in range(1, 11):
         t = 0 + k * 0.1
@@ -439,3 +439,29 @@ def test_conn_noisy_top_levels():
         want = reference_metrics(pred, gt, trimap, el)["conn"]
         assert want > 0
         assert_close(metrics.conn(pred, gt, trimap, empty_level=el), want, el, rel=1e-6)
+
+
+def test_grad_tiles_apart_and_partial_bands():
+    # unknown pixels in two column ranges far apart (two tiles per band, one at each image
+    # border) over 37 rows (bands of 16, 16 and 5 rows): Grad's ring and 4-row column filter
+    rng = np.random.default_rng(12)
+    pred, gt, _ = random_case(rng, 37, 130, noise=25.0)
+    trimap = np.zeros(pred.shape, np.uint8)
+    trimap[:, :9] = 128
+    trimap[3:30, 100:] = 128
+    trimap[20:22, 60:63] = 128  # a third tile, in the middle band only
+    want = reference_metrics(pred, gt, trimap)
+    assert want["grad"] > 0
+    assert_close(metrics.grad(pred, gt, trimap), want["grad"], "grad", rel=1e-6)
+
+
+@pytest.mark.parametrize("step", [0.005, 0.0075])
+def test_conn_many_levels_at_one_edge(step):
+    # a hard edge from 0 to 255: all K (> 127) levels start their runs at the same column
+    gt = np.zeros((20, 30), np.uint8)
+    gt[5:15, 5:25] = 255
+    pred = gt.copy()
+    pred[8:12, 8:20] = 200
+    trimap = np.full(gt.shape, 128, np.uint8)
+    want = reference_metrics(pred, gt, trimap, step=step)["conn"]
+    assert_close(metrics.conn(pred, gt, trimap, step=step), want, f"step {step}", rel=1e-6)
