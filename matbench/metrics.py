@@ -104,44 +104,26 @@ def _validate(pred, gt, trimap):
     return p, g, t
 
 
-def _equal_mask(a: np.ndarray, value: int) -> np.ndarray:
-    """``a == value`` as a 0/255 uint8 mask (cv2.compare; numpy for tiny arrays, which
-    OpenCV's Python binding would take for a scalar)."""
-    if a.size > 4:
-        return cv2.compare(a, value, cv2.CMP_EQ)
-    return (a == value).astype(np.uint8) * np.uint8(255)
-
-
 def unknown_mask(trimap) -> np.ndarray:
     """Boolean mask of the pixels that count: ``trimap == 128`` exactly (127 does not)."""
     return _as_gray8("trimap", trimap) == UNKNOWN
 
 
 class _Prepared:
-    """What every metric needs once: the checked inputs and the unknown region."""
+    """What every metric needs once, from one pass over the three images (``_scan``): the
+    checked inputs, the unknown region's size, bounding columns and tiles, each image's min and
+    max, and the integer sums of |p − g| by trimap region."""
 
-    __slots__ = ("p", "g", "t", "unk", "n_unknown", "box", "_tiles")
+    __slots__ = ("p", "g", "t", "n_unknown", "box", "tiles", "lims", "sums")
 
     def __init__(self, pred, gt, trimap):
         self.p, self.g, self.t = _validate(pred, gt, trimap)
-        self.unk = _equal_mask(self.t, UNKNOWN)  # uint8 0/255
-        self.n_unknown = int(cv2.countNonZero(self.unk))
-        # All sums only see the bounding box of the unknown pixels: outside it every term is 0,
-        # and adding zeros does not change a floating-point sum.
-        x, y, w, h = cv2.boundingRect(self.unk) if self.n_unknown else (0, 0, 0, 0)
-        self.box = (slice(y, y + h), slice(x, x + w))
-        self._tiles = None
-
-    def tiles(self) -> np.ndarray:
-        """Rectangles covering every unknown pixel, as an int64 array of rows (y0, y1, x0, x1) in
-        image coordinates: bands of ``_TILE_ROWS`` rows, cut into column spans that hold unknown
-        pixels (gaps under ``_TILE_GAP`` columns bridged). The per-pixel work of Grad and Conn is
-        done only there, each band in order from the top, so every column still adds its terms
-        row after row; an unknown band is a small part of a real image."""
-        if self._tiles is None:
-            ys, xs = self.box
-            self._tiles = _kernels().tiles(self.unk, ys.start, ys.stop, xs.start, xs.stop, _TILE_ROWS, _TILE_GAP)
-        return self._tiles
+        self.sums, self.lims, n, self.tiles = _kernels().scan(self.p, self.g, self.t, _TILE_ROWS, _TILE_GAP)
+        self.n_unknown = int(n)
+        # All sums only see the columns of the unknown pixels: outside them every term is 0, and
+        # adding zeros does not change a floating-point sum.
+        x0, x1 = (int(self.tiles[:, 2].min()), int(self.tiles[:, 3].max())) if n else (0, 0)
+        self.box = slice(x0, x1)
 
 
 _TILE_ROWS = 16
@@ -154,8 +136,8 @@ _KERNELS = None
 
 
 def _kernels():
-    """The loops of this module compiled by numba, as ``.tiles``, ``.sad_mse``, ``.grad``,
-    ``.levels``, ``.runs``, ``.conn``, ``.regions`` and ``.other``. numba is imported here, on first use,
+    """The loops of this module compiled by numba, as ``.scan``, ``.sad_mse``, ``.grad``,
+    ``.levels``, ``.runs``, ``.conn`` and ``.other``. numba is imported here, on first use,
     not with this module: its import takes ~0.2 s that ``matbench --help`` should not pay.
     ``cache=True``: the machine code is compiled once (~10 s) and then loaded from numba's
     on-disk cache (~0.3 s per process).
@@ -166,42 +148,73 @@ def _kernels():
         from numba import njit
 
         jit = njit(cache=True, nogil=True)
-        _KERNELS = SimpleNamespace(tiles=jit(_unknown_tiles), sad_mse=jit(_sad_mse_colsums),
+        _KERNELS = SimpleNamespace(scan=jit(_scan), sad_mse=jit(_sad_mse_colsums),
                                    grad=jit(_grad_colsums), levels=jit(_conn_levels), runs=jit(_level_runs),
-                                   conn=jit(_conn_colsums),
-                                   regions=jit(_region_sums), other=jit(_other_count))
+                                   conn=jit(_conn_colsums), other=jit(_other_count))
     return _KERNELS
 
 
-def _unknown_tiles(unk, y0, y1, x0, x1, rows, gap):  # compiled by numba
-    """The tiles of ``_Prepared.tiles``: for each band of ``rows`` rows of the box
-    [y0, y1) × [x0, x1), the spans of columns holding an unknown pixel (``unk`` nonzero)."""
-    width = x1 - x0
-    n_bands = (y1 - y0 + rows - 1) // rows
-    tiles = np.empty((n_bands * (width // (gap + 1) + 1), 4), np.int64)
+def _scan(p, g, t, rows, gap):  # compiled by numba
+    """One pass over the three images (each row read once) for ``_Prepared``: the integer sums
+    of |p − g| over trimap == 128, == 255, == 0 and the whole image (exact); the min and max of
+    p and of g; the number of unknown pixels (t == 128); and the tiles, rectangles covering
+    every unknown pixel as rows (y0, y1, x0, x1): bands of ``rows`` rows from the top, cut into
+    the spans of columns that hold unknown pixels (gaps under ``gap`` columns bridged).
+
+    The per-pixel work of the metrics is done only in the tiles, each band in order from the
+    top, so every column still adds its terms row after row. Each column has its own counters
+    (16-bit, emptied into the int64 totals every 256 rows: 256 · 255 < 2¹⁶) and running min
+    and max, so the row loop runs many pixels at a time."""
+    h, w = p.shape
+    a_unk, a_fg, a_bg, a_all = np.zeros(w, np.uint16), np.zeros(w, np.uint16), np.zeros(w, np.uint16), np.zeros(w, np.uint16)
+    n_unk = np.zeros(w, np.uint16)
+    lo_p, hi_p = np.full(w, 255, np.uint8), np.zeros(w, np.uint8)
+    lo_g, hi_g = np.full(w, 255, np.uint8), np.zeros(w, np.uint8)
+    seen = np.zeros(w, np.uint8)  # unknown pixels in the band so far, per column
+    sums = np.zeros(4, np.int64)
     n = 0
-    seen = np.empty(width, np.uint8)
-    for top in range(y0, y1, rows):
-        bottom = min(top + rows, y1)
-        seen[:] = 0
-        for r in range(top, bottom):
-            row = unk[r, x0:x1]  # 1-D views: numba vectorises these loops, not 2-D indexing
-            for c in range(width):
-                seen[c] |= row[c]
-        c = 0
-        while c < width:
-            if seen[c] == 0:
-                c += 1
-                continue
-            start = last = c
-            while c < width and c - last <= gap:
-                if seen[c]:
-                    last = c
-                c += 1
-            tiles[n, 0], tiles[n, 1], tiles[n, 2], tiles[n, 3] = top, bottom, x0 + start, x0 + last + 1
-            n += 1
-            c = last + 1
-    return tiles[:n].copy()
+    tiles = np.empty(((h + rows - 1) // rows * (w // (gap + 1) + 1), 4), np.int64)
+    n_tiles = 0
+    for r in range(h):
+        pr, gr, tr = p[r], g[r], t[r]
+        for c in range(w):
+            a, b, v = pr[c], gr[c], tr[c]
+            d = max(a, b) - min(a, b)
+            u = v == 128
+            a_unk[c] += d * u
+            a_fg[c] += d * (v == 255)
+            a_bg[c] += d * (v == 0)
+            a_all[c] += d
+            n_unk[c] += u
+            seen[c] |= u
+            lo_p[c], hi_p[c] = min(lo_p[c], a), max(hi_p[c], a)
+            lo_g[c], hi_g[c] = min(lo_g[c], b), max(hi_g[c], b)
+        if r % 256 == 255 or r == h - 1:
+            for c in range(w):
+                sums[0] += a_unk[c]
+                sums[1] += a_fg[c]
+                sums[2] += a_bg[c]
+                sums[3] += a_all[c]
+                n += n_unk[c]
+                a_unk[c] = a_fg[c] = a_bg[c] = a_all[c] = n_unk[c] = 0
+        if r % rows == rows - 1 or r == h - 1:  # the band's tiles
+            top = r - r % rows
+            c = 0
+            while c < w:
+                if seen[c] == 0:
+                    c += 1
+                    continue
+                start = last = c
+                while c < w and c - last <= gap:
+                    if seen[c]:
+                        last = c
+                    c += 1
+                tiles[n_tiles, 0], tiles[n_tiles, 1], tiles[n_tiles, 2], tiles[n_tiles, 3] = top, r + 1, start, last + 1
+                n_tiles += 1
+                c = last + 1
+            seen[:] = 0
+    lims = np.array([lo_p.min(), hi_p.max(), lo_g.min(), hi_g.max()], np.int64)
+    return sums, lims, n, tiles[:n_tiles].copy()
 
 
 # --------------------------------------------------------------------------- summation
@@ -221,17 +234,17 @@ def _total_single(colsums: np.ndarray) -> np.float32:
     return np.add.accumulate(colsums, dtype=np.float32)[-1]
 
 
-def _count_single(unk_box: np.ndarray, n: int) -> np.float32:
+def _count_single(t: np.ndarray, n: int) -> np.float32:
     """``sum(sum(single(trimap == 128)))``: exact below 2**24 pixels, single rounding above."""
     if n <= 2 ** 24:
         return np.float32(n)
-    cols = np.count_nonzero(unk_box, axis=0).astype(np.float32)
+    cols = np.count_nonzero(t == UNKNOWN, axis=0).astype(np.float32)
     return np.add.accumulate(cols, dtype=np.float32)[-1]
 
 
 # --------------------------------------------------------------------------- SAD, MSE
 
-def _sad_mse_colsums(p, g, unk, tiles, x0, width):
+def _sad_mse_colsums(p, g, tri, tiles, x0, width):
     """Column sums (float32, rows added in order) of the SAD and MSE terms over the unknown
     pixels of ``tiles``: e = single(|p − g|) / 255 and e·e, each operation rounded to single
     precision as in the reference. Compiled by numba."""
@@ -241,21 +254,21 @@ def _sad_mse_colsums(p, g, unk, tiles, x0, width):
         tx0, tx1 = tiles[t, 2], tiles[t, 3]
         col_sad, col_mse = colsums[0, tx0 - x0:tx1 - x0], colsums[1, tx0 - x0:tx1 - x0]
         for y in range(tiles[t, 0], tiles[t, 1]):
-            known, pr, gr = unk[y, tx0:tx1], p[y, tx0:tx1], g[y, tx0:tx1]
+            tr, pr, gr = tri[y, tx0:tx1], p[y, tx0:tx1], g[y, tx0:tx1]
             for c in range(tx1 - tx0):
                 e = np.float32(abs(np.int32(pr[c]) - np.int32(gr[c]))) / f255
-                col_sad[c] += e if known[c] else zero
-                col_mse[c] += e * e if known[c] else zero
+                col_sad[c] += e if tr[c] == 128 else zero
+                col_mse[c] += e * e if tr[c] == 128 else zero
     return colsums
 
 
 def _sad_mse(pp: _Prepared):
     if pp.n_unknown == 0:
         return 0.0, float("nan")  # the reference's 0 and 0/0
-    xs = pp.box[1]
-    colsums = _kernels().sad_mse(pp.p, pp.g, pp.unk, pp.tiles(), xs.start, xs.stop - xs.start)
+    xs = pp.box
+    colsums = _kernels().sad_mse(pp.p, pp.g, pp.t, pp.tiles, xs.start, xs.stop - xs.start)
     sad_v = float(_total_single(colsums[0]) / _F1000)
-    count = _count_single(pp.unk[pp.box], pp.n_unknown)
+    count = _count_single(pp.t, pp.n_unknown)
     with np.errstate(invalid="ignore", divide="ignore"):
         mse_v = float(_total_single(colsums[1]) / count)  # 0/0 -> NaN, as in the reference
     return sad_v, mse_v
@@ -299,7 +312,7 @@ _GRAD_RING = 32  # ring rows: a band's rows and the 4 above and below it fit
 assert _TILE_ROWS + 2 * _HALF <= _GRAD_RING
 
 
-def _grad_colsums(p, g, unk, tiles, x0, width, kd, kg, scale_p, scale_g):  # compiled by numba
+def _grad_colsums(p, g, tri, tiles, x0, width, kd, kg, scale_p, scale_g):  # compiled by numba
     """Column sums (float32, rows added in order) of (single(|∇p|) − single(|∇g|))² over the
     unknown pixels of ``tiles``, for the columns x0 .. x0 + width − 1.
 
@@ -477,10 +490,10 @@ def _grad_colsums(p, g, unk, tiles, x0, width, kd, kg, scale_p, scale_g):  # com
                         o3[c] = np.float32(np.sqrt(gx * gx + gy * gy) / scale)
                 col = colsum[cx0:cx1]
                 for i in range(min(4, ty1 - y)):  # row after row, as each column must add them
-                    known, ap, ag = unk[y + i, cx0 + x0:cx1 + x0], amp[0, i, :n], amp[1, i, :n]
+                    tr, ap, ag = tri[y + i, cx0 + x0:cx1 + x0], amp[0, i, :n], amp[1, i, :n]
                     for c in range(n):
                         d = ap[c] - ag[c]
-                        col[c] += d * d if known[c] else zero
+                        col[c] += d * d if tr[c] == 128 else zero
         b0 = b1
     return colsum
 
@@ -494,9 +507,9 @@ def _grad(pp: _Prepared) -> float:
     # dividing |∇| by (max − min) gives the gradient of the normalised image.
     # imfilter(I, h, 'replicate', 'conv') is a convolution: the flipped G' kernel is −G', which
     # only flips the signs of gx and gy.
-    (lo_p, hi_p), (lo_g, hi_g) = (cv2.minMaxLoc(a)[:2] for a in (pp.p, pp.g))
-    xs = pp.box[1]
-    colsum = _kernels().grad(pp.p, pp.g, pp.unk, pp.tiles(), xs.start, xs.stop - xs.start,
+    lo_p, hi_p, lo_g, hi_g = pp.lims
+    xs = pp.box
+    colsum = _kernels().grad(pp.p, pp.g, pp.t, pp.tiles, xs.start, xs.stop - xs.start,
                              _KD, _KG, float(hi_p - lo_p), float(hi_g - lo_g))
     return float(_total_single(colsum) / _F1000)
 
@@ -659,7 +672,7 @@ def _level_runs(q, q64, k_eff):  # compiled by numba
     return off, runs
 
 
-def _conn_colsums(p, g, unk, off, runs, tiles, x0, width, k_levels, k_eff, indexnet, l_values):  # compiled by numba
+def _conn_colsums(p, g, tri, off, runs, tiles, x0, width, k_levels, k_eff, indexnet, l_values):  # compiled by numba
     """Column sums (float32, rows added in order) of |φ_p − φ_g| over the unknown pixels of
     ``tiles``, from the runs of the level masks M_1 ⊇ M_2 ⊇ … (``_level_runs``).
 
@@ -799,14 +812,14 @@ def _conn_colsums(p, g, unk, off, runs, tiles, x0, width, k_levels, k_eff, index
                 for c in range(n):
                     j = np.uint8(j + mt[c])
                     lr[c] = l_j[j]
-                known, pr, gr = unk[y, tx0:tx1], p[y, tx0:tx1], g[y, tx0:tx1]
+                tr, pr, gr = tri[y, tx0:tx1], p[y, tx0:tx1], g[y, tx0:tx1]
                 col = colsum[tx0 - x0:tx1 - x0]
                 for c in range(n):
                     dp = np.float32(pr[c]) / f255 - lr[c]
                     dg = np.float32(gr[c]) / f255 - lr[c]
                     phi_p = one - (dp if np.float64(dp) > _PHI_THRESHOLD else zero)
                     phi_g = one - (dg if np.float64(dg) > _PHI_THRESHOLD else zero)
-                    col[c] += abs(phi_p - phi_g) if known[c] else zero
+                    col[c] += abs(phi_p - phi_g) if tr[c] == 128 else zero
         b0 = b1
     return colsum
 
@@ -824,8 +837,8 @@ def _conn(pp: _Prepared, step: float = 0.1, empty_level: str = "gca") -> float:
         if q.shape[1] % 8:
             q = cv2.copyMakeBorder(q, 0, 0, 0, 8 - q.shape[1] % 8, cv2.BORDER_CONSTANT, value=0)
     off, runs = _kernels().runs(q, q.view(np.uint64), k_eff)
-    xs = pp.box[1]
-    colsum = _kernels().conn(pp.p, pp.g, pp.unk, off, runs, pp.tiles(), xs.start, xs.stop - xs.start,
+    xs = pp.box
+    colsum = _kernels().conn(pp.p, pp.g, pp.t, off, runs, pp.tiles, xs.start, xs.stop - xs.start,
                              k_levels, k_eff, empty_level == "indexnet", l_values)
     return float(_total_single(colsum) / _F1000)
 
@@ -846,34 +859,6 @@ def conn(pred, gt, trimap, step: float = 0.1, empty_level: str = "gca") -> float
 
 
 # --------------------------------------------------------------------------- extras
-
-def _region_sums(p, g, t):  # compiled by numba
-    """The integer sums of |p − g| over trimap == 128, == 255, == 0 and the whole image (exact),
-    in one pass. Each column adds into 16-bit counters, emptied into the int64 totals every 256
-    rows (256 · 255 < 2¹⁶): narrow lanes let the row loop run 16 pixels at a time."""
-    h, w = p.shape
-    a_unk, a_fg = np.zeros(w, np.uint16), np.zeros(w, np.uint16)
-    a_bg, a_all = np.zeros(w, np.uint16), np.zeros(w, np.uint16)
-    tot = np.zeros(4, np.int64)
-    for r in range(h):
-        pr, gr, tr = p[r], g[r], t[r]
-        for c in range(w):
-            a, b = pr[c], gr[c]
-            d = max(a, b) - min(a, b)
-            v = tr[c]
-            a_unk[c] += d * (v == 128)
-            a_fg[c] += d * (v == 255)
-            a_bg[c] += d * (v == 0)
-            a_all[c] += d
-        if r % 256 == 255 or r == h - 1:
-            for c in range(w):
-                tot[0] += a_unk[c]
-                tot[1] += a_fg[c]
-                tot[2] += a_bg[c]
-                tot[3] += a_all[c]
-                a_unk[c] = a_fg[c] = a_bg[c] = a_all[c] = 0
-    return tot
-
 
 def _other_count(t):  # compiled by numba
     """How many pixels of ``t`` are none of 0, 128, 255: per-column 8-bit counters emptied
@@ -901,7 +886,7 @@ def trimap_other_count(trimap) -> int:
 
 def _region_sads(pp: _Prepared) -> dict:
     # integer sums of |p − g| (exact), then /255/1000: the same doubles as cv2.norm(NORM_L1) gives
-    unknown, fg, bg, image = (float(v) / 255.0 / 1000.0 for v in _kernels().regions(pp.p, pp.g, pp.t))
+    unknown, fg, bg, image = (float(v) / 255.0 / 1000.0 for v in pp.sums)
     return {"unknown": unknown, "fg": fg, "bg": bg, "image": image}
 
 
