@@ -213,7 +213,10 @@ def _scan(p, g, t, rows, gap):  # compiled by numba
                 n_tiles += 1
                 c = last + 1
             seen[:] = 0
-    lims = np.array([lo_p.min(), hi_p.max(), lo_g.min(), hi_g.max()], np.int64)
+    lims = np.array([255, 0, 255, 0], np.int64)  # (loops: array.min() and max() cost compile time)
+    for c in range(w):
+        lims[0], lims[1] = min(lims[0], lo_p[c]), max(lims[1], hi_p[c])
+        lims[2], lims[3] = min(lims[2], lo_g[c]), max(lims[3], hi_g[c])
     return sums, lims, n, tiles[:n_tiles].copy()
 
 
