@@ -11,10 +11,11 @@ the same terms can be 4e-5 off on a 1080×1920 image. Grad filters in double, as
 (a single-precision filter is ~1e-5 off when pred ≈ gt). The returned floats are the
 reference's single-precision results.
 
-How the work is kept small: every per-pixel term is computed only in tiles that hold unknown
-pixels (bands of 16 rows cut into column spans), by loops compiled with numba (imported on first
-use; compiled once and cached on disk). Each column's terms are still added row after row, as
-Octave does. Grad filters in double with exactly the operations, in the same order, of
+How the work is kept small: one pass over the three images finds the unknown pixels' tiles
+(bands of 16 rows cut into column spans), each image's min and max and the extras' sums
+(``_scan``); every per-pixel term is then computed only in the tiles, by loops compiled with
+numba (imported on first use; compiled once and cached on disk). Each column's terms are still
+added row after row, as Octave does. Grad filters in double with exactly the operations, in the same order, of
 OpenCV's ``sepFilter2D``, each needed image row once (along rows) and each tile row once
 (along columns). Conn's thresholds become byte comparisons of min(pred, gt); its labellings
 are union-find passes over the runs of each level mask, and only as many as can change a term:
@@ -349,6 +350,35 @@ def _grad_colsums(p, g, tri, tiles, x0, width, kd, kg, scale_p, scale_g):  # com
     dc = kd[4]
     g0, g1, g2, g3, g4, g5, g6, g7, g8 = kg[0], kg[1], kg[2], kg[3], kg[4], kg[5], kg[6], kg[7], kg[8]
     zero = np.float32(0)
+
+    def taps(line, c, k0, k1, k2, k3, k4, k5, k6, k7, k8):
+        """sepFilter2D's row filter at column c: Σ_j k_j·line[c + j], in this order"""
+        v = k0 * line[c]
+        v += k1 * line[c + 1]
+        v += k2 * line[c + 2]
+        v += k3 * line[c + 3]
+        v += k4 * line[c + 4]
+        v += k5 * line[c + 5]
+        v += k6 * line[c + 6]
+        v += k7 * line[c + 7]
+        v += k8 * line[c + 8]
+        return v
+
+    def amplitude(dm4, dm3, dm2, dm1, d00, dp1, dp2, dp3, dp4, gm4, gm3, gm2, gm1, gp1, gp2, gp3, gp4, scale):
+        """single(|∇|) of one pixel from the row-filtered values of rows −4 .. +4 (kd-filtered
+        d.., kg-filtered g..), by sepFilter2D's column filter (inlined by numba)"""
+        gx = g4 * d00 + 0.0
+        gx += g5 * (dp1 + dm1)
+        gx += g6 * (dp2 + dm2)
+        gx += g7 * (dp3 + dm3)
+        gx += g8 * (dp4 + dm4)
+        gy = 0.0
+        gy += d5 * (gp1 - gm1)
+        gy += d6 * (gp2 - gm2)
+        gy += d7 * (gp3 - gm3)
+        gy += d8 * (gp4 - gm4)
+        return np.float32(np.sqrt(gx * gx + gy * gy) / scale)
+
     filled = -(1 << 62)  # rows < filled are in the ring
     b0 = 0
     while b0 < n_tiles:  # a band: the tiles b0 .. b1 − 1 (rows ty0 .. ty1 − 1)
@@ -396,26 +426,8 @@ def _grad_colsums(p, g, tri, tiles, x0, width, kd, kg, scale_p, scale_g):  # com
                         line[c] = src[w - 1]
                     od, og = bd[sx0 - x0:sx1 - x0], bg[sx0 - x0:sx1 - x0]
                     for c in range(n):
-                        v = d0 * line[c]
-                        v += d1 * line[c + 1]
-                        v += d2 * line[c + 2]
-                        v += d3 * line[c + 3]
-                        v += dc * line[c + 4]
-                        v += d5 * line[c + 5]
-                        v += d6 * line[c + 6]
-                        v += d7 * line[c + 7]
-                        v += d8 * line[c + 8]
-                        od[c] = v
-                        v = g0 * line[c]
-                        v += g1 * line[c + 1]
-                        v += g2 * line[c + 2]
-                        v += g3 * line[c + 3]
-                        v += g4 * line[c + 4]
-                        v += g5 * line[c + 5]
-                        v += g6 * line[c + 6]
-                        v += g7 * line[c + 7]
-                        v += g8 * line[c + 8]
-                        og[c] = v
+                        od[c] = taps(line, c, d0, d1, d2, d3, dc, d5, d6, d7, d8)
+                        og[c] = taps(line, c, g0, g1, g2, g3, g4, g5, g6, g7, g8)
         filled = ty1 + 4
         # the column filter, tile by tile, 4 rows at a time: rows y .. y + 3 read the ring rows
         # y − 4 .. y + 7, each loaded once for all four (a row at a time loads each 9 times and
@@ -446,51 +458,10 @@ def _grad_colsums(p, g, tri, tiles, x0, width, kd, kg, scale_p, scale_g):  # com
                         v6, v7, v8, v9, v10, v11 = a6[c], a7[c], a8[c], a9[c], a10[c], a11[c]
                         u0, u1, u2, u3, u4, u5 = b0_[c], b1_[c], b2_[c], b3_[c], b4_[c], b5_[c]
                         u6, u7, u8, u9, u10, u11 = b6_[c], b7_[c], b8_[c], b9_[c], b10_[c], b11_[c]
-                        # row y + i: centre v[4 + i], pairs (v[5 + i] + v[3 + i]), ... as sepFilter2D
-                        gx = g4 * v4 + 0.0
-                        gx += g5 * (v5 + v3)
-                        gx += g6 * (v6 + v2)
-                        gx += g7 * (v7 + v1)
-                        gx += g8 * (v8 + v0)
-                        gy = 0.0
-                        gy += d5 * (u5 - u3)
-                        gy += d6 * (u6 - u2)
-                        gy += d7 * (u7 - u1)
-                        gy += d8 * (u8 - u0)
-                        o0[c] = np.float32(np.sqrt(gx * gx + gy * gy) / scale)
-                        gx = g4 * v5 + 0.0
-                        gx += g5 * (v6 + v4)
-                        gx += g6 * (v7 + v3)
-                        gx += g7 * (v8 + v2)
-                        gx += g8 * (v9 + v1)
-                        gy = 0.0
-                        gy += d5 * (u6 - u4)
-                        gy += d6 * (u7 - u3)
-                        gy += d7 * (u8 - u2)
-                        gy += d8 * (u9 - u1)
-                        o1[c] = np.float32(np.sqrt(gx * gx + gy * gy) / scale)
-                        gx = g4 * v6 + 0.0
-                        gx += g5 * (v7 + v5)
-                        gx += g6 * (v8 + v4)
-                        gx += g7 * (v9 + v3)
-                        gx += g8 * (v10 + v2)
-                        gy = 0.0
-                        gy += d5 * (u7 - u5)
-                        gy += d6 * (u8 - u4)
-                        gy += d7 * (u9 - u3)
-                        gy += d8 * (u10 - u2)
-                        o2[c] = np.float32(np.sqrt(gx * gx + gy * gy) / scale)
-                        gx = g4 * v7 + 0.0
-                        gx += g5 * (v8 + v6)
-                        gx += g6 * (v9 + v5)
-                        gx += g7 * (v10 + v4)
-                        gx += g8 * (v11 + v3)
-                        gy = 0.0
-                        gy += d5 * (u8 - u6)
-                        gy += d6 * (u9 - u5)
-                        gy += d7 * (u10 - u4)
-                        gy += d8 * (u11 - u3)
-                        o3[c] = np.float32(np.sqrt(gx * gx + gy * gy) / scale)
+                        o0[c] = amplitude(v0, v1, v2, v3, v4, v5, v6, v7, v8, u0, u1, u2, u3, u5, u6, u7, u8, scale)
+                        o1[c] = amplitude(v1, v2, v3, v4, v5, v6, v7, v8, v9, u1, u2, u3, u4, u6, u7, u8, u9, scale)
+                        o2[c] = amplitude(v2, v3, v4, v5, v6, v7, v8, v9, v10, u2, u3, u4, u5, u7, u8, u9, u10, scale)
+                        o3[c] = amplitude(v3, v4, v5, v6, v7, v8, v9, v10, v11, u3, u4, u5, u6, u8, u9, u10, u11, scale)
                 col = colsum[cx0:cx1]
                 for i in range(min(4, ty1 - y)):  # row after row, as each column must add them
                     tr, ap, ag = tri[y + i, cx0 + x0:cx1 + x0], amp[0, i, :n], amp[1, i, :n]
