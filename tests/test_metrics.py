@@ -465,3 +465,18 @@ def test_conn_many_levels_at_one_edge(step):
     trimap = np.full(gt.shape, 128, np.uint8)
     want = reference_metrics(pred, gt, trimap, step=step)["conn"]
     assert_close(metrics.conn(pred, gt, trimap, step=step), want, f"step {step}", rel=1e-6)
+
+
+@pytest.mark.parametrize("pred_value, gt_value", [(128, None), (0, 0), (255, 255), (None, 0)])
+def test_constant_images(pred_value, gt_value):
+    # a constant prediction (its gradient is 0, mat2gray only clips it), all zero, all 255
+    rng = np.random.default_rng(13)
+    pred, gt, trimap = random_case(rng, 40, 60)
+    if pred_value is not None:
+        pred = np.full_like(pred, pred_value)
+    if gt_value is not None:
+        gt = np.full_like(gt, gt_value)
+    want = reference_metrics(pred, gt, trimap)
+    got = metrics.evaluate(pred, gt, trimap, extra=False)
+    for k in KEYS:
+        assert_close(got[k], want[k], f"{pred_value}/{gt_value} {k}", rel=1e-6)
