@@ -11,14 +11,16 @@ the same terms can be 4e-5 off on a 1080×1920 image. Grad filters in double, as
 (a single-precision filter is ~1e-5 off when pred ≈ gt). The returned floats are the
 reference's single-precision results.
 
-How the work is kept small: every per-pixel term is computed only in tiles that hold unknown
-pixels (bands of 16 rows cut into column spans), by loops compiled with numba (imported on first
-use; compiled once and cached on disk). Each column's terms are still added row after row, as
-Octave does. Grad filters in double with exactly the operations, in the same order, of
+How the work is kept small: one pass over the three images finds the unknown pixels' tiles
+(bands of 16 rows cut into column spans), each image's min and max and the extras' sums
+(``_scan``); every per-pixel term is then computed only in the tiles, by loops compiled with
+numba (imported on first use; compiled once and cached on disk). Each column's terms are still
+added row after row, as Octave does. Grad filters in double with exactly the operations, in the same order, of
 OpenCV's ``sepFilter2D``, each needed image row once (along rows) and each tile row once
-(along columns). Conn's thresholds become byte comparisons of min(pred, gt), and
-its ten (1/step) labellings come from one union-find pass over the runs of equal level that
-records at which level each link was made (see ``_conn_colsums``).
+(along columns). Conn's thresholds become byte comparisons of min(pred, gt); its labellings
+are union-find passes over the runs of each level mask, and only as many as can change a term:
+the labelling stops where the nested chain of largest components ends, and the last level of
+the default step (t = 1) never changes a term (see ``_conn_colsums``).
 
 Inputs are ``pred``, ``gt`` and ``trimap`` as 8-bit arrays of one shape: 2-D ``uint8``, or an
 H×W×C ``uint8`` array (C = 1, 3 or 4) whose channel 0 is used, as the MATLAB driver does with
@@ -105,44 +107,26 @@ def _validate(pred, gt, trimap):
     return p, g, t
 
 
-def _equal_mask(a: np.ndarray, value: int) -> np.ndarray:
-    """``a == value`` as a 0/255 uint8 mask (cv2.compare; numpy for tiny arrays, which
-    OpenCV's Python binding would take for a scalar)."""
-    if a.size > 4:
-        return cv2.compare(a, value, cv2.CMP_EQ)
-    return (a == value).astype(np.uint8) * np.uint8(255)
-
-
 def unknown_mask(trimap) -> np.ndarray:
     """Boolean mask of the pixels that count: ``trimap == 128`` exactly (127 does not)."""
     return _as_gray8("trimap", trimap) == UNKNOWN
 
 
 class _Prepared:
-    """What every metric needs once: the checked inputs and the unknown region."""
+    """What every metric needs once, from one pass over the three images (``_scan``): the
+    checked inputs, the unknown region's size, bounding columns and tiles, each image's min and
+    max, and the integer sums of |p − g| by trimap region."""
 
-    __slots__ = ("p", "g", "t", "unk", "n_unknown", "box", "_tiles")
+    __slots__ = ("p", "g", "t", "n_unknown", "box", "tiles", "lims", "sums")
 
     def __init__(self, pred, gt, trimap):
         self.p, self.g, self.t = _validate(pred, gt, trimap)
-        self.unk = _equal_mask(self.t, UNKNOWN)  # uint8 0/255
-        self.n_unknown = int(cv2.countNonZero(self.unk))
-        # All sums only see the bounding box of the unknown pixels: outside it every term is 0,
-        # and adding zeros does not change a floating-point sum.
-        x, y, w, h = cv2.boundingRect(self.unk) if self.n_unknown else (0, 0, 0, 0)
-        self.box = (slice(y, y + h), slice(x, x + w))
-        self._tiles = None
-
-    def tiles(self) -> np.ndarray:
-        """Rectangles covering every unknown pixel, as an int64 array of rows (y0, y1, x0, x1) in
-        image coordinates: bands of ``_TILE_ROWS`` rows, cut into column spans that hold unknown
-        pixels (gaps under ``_TILE_GAP`` columns bridged). The per-pixel work of Grad and Conn is
-        done only there, each band in order from the top, so every column still adds its terms
-        row after row; an unknown band is a small part of a real image."""
-        if self._tiles is None:
-            ys, xs = self.box
-            self._tiles = _kernels().tiles(self.unk, ys.start, ys.stop, xs.start, xs.stop, _TILE_ROWS, _TILE_GAP)
-        return self._tiles
+        self.sums, self.lims, n, self.tiles = _kernels().scan(self.p, self.g, self.t, _TILE_ROWS, _TILE_GAP)
+        self.n_unknown = int(n)
+        # All sums only see the columns of the unknown pixels: outside them every term is 0, and
+        # adding zeros does not change a floating-point sum.
+        x0, x1 = (int(self.tiles[:, 2].min()), int(self.tiles[:, 3].max())) if n else (0, 0)
+        self.box = slice(x0, x1)
 
 
 _TILE_ROWS = 16
@@ -155,10 +139,10 @@ _KERNELS = None
 
 
 def _kernels():
-    """The loops of this module compiled by numba, as ``.tiles``, ``.sad_mse``, ``.grad``,
-    ``.levels``, ``.conn``, ``.regions`` and ``.other``. numba is imported here, on first use,
+    """The loops of this module compiled by numba, as ``.scan``, ``.sad_mse``, ``.grad``,
+    ``.levels``, ``.runs``, ``.conn`` and ``.other``. numba is imported here, on first use,
     not with this module: its import takes ~0.2 s that ``matbench --help`` should not pay.
-    ``cache=True``: the machine code is compiled once (~10 s) and then loaded from numba's
+    ``cache=True``: the machine code is compiled once (~7 s) and then loaded from numba's
     on-disk cache (~0.3 s per process).
     No fast-math: every floating-point operation is the IEEE one written, in the order
     written, which is what makes the results identical to the reference's arithmetic."""
@@ -167,13 +151,13 @@ def _kernels():
         from numba import njit
 
         jit = njit(cache=True, nogil=True)
-        _KERNELS = SimpleNamespace(tiles=jit(_unknown_tiles), sad_mse=jit(_sad_mse_colsums),
-                                   grad=jit(_grad_colsums), levels=jit(_conn_levels), conn=jit(_conn_colsums),
-                                   regions=jit(_region_sums), other=jit(_other_count))
+        _KERNELS = SimpleNamespace(scan=jit(_scan), sad_mse=jit(_sad_mse_colsums),
+                                   grad=jit(_grad_colsums), levels=jit(_conn_levels), runs=jit(_level_runs),
+                                   conn=jit(_conn_colsums), other=jit(_other_count))
     return _KERNELS
 
 
-COMPILE_SECONDS = 5  # a cold compilation of every kernel: 4.9–5.3 s measured on a quiet 2-core x86 machine
+COMPILE_SECONDS = 7  # a cold compilation of every kernel: ~7 s CPU measured on a 2-core x86 machine
 
 
 def kernels_cached() -> bool | None:
@@ -227,35 +211,70 @@ def prepare_kernels(announce=None) -> float:
 _WARM: list = []  # non-empty once this process has run every kernel
 
 
-def _unknown_tiles(unk, y0, y1, x0, x1, rows, gap):  # compiled by numba
-    """The tiles of ``_Prepared.tiles``: for each band of ``rows`` rows of the box
-    [y0, y1) × [x0, x1), the spans of columns holding an unknown pixel (``unk`` nonzero)."""
-    width = x1 - x0
-    n_bands = (y1 - y0 + rows - 1) // rows
-    tiles = np.empty((n_bands * (width // (gap + 1) + 1), 4), np.int64)
+def _scan(p, g, t, rows, gap):  # compiled by numba
+    """One pass over the three images (each row read once) for ``_Prepared``: the integer sums
+    of |p − g| over trimap == 128, == 255, == 0 and the whole image (exact); the min and max of
+    p and of g; the number of unknown pixels (t == 128); and the tiles, rectangles covering
+    every unknown pixel as rows (y0, y1, x0, x1): bands of ``rows`` rows from the top, cut into
+    the spans of columns that hold unknown pixels (gaps under ``gap`` columns bridged).
+
+    The per-pixel work of the metrics is done only in the tiles, each band in order from the
+    top, so every column still adds its terms row after row. Each column has its own counters
+    (16-bit, emptied into the int64 totals every 256 rows: 256 · 255 < 2¹⁶) and running min
+    and max, so the row loop runs many pixels at a time."""
+    h, w = p.shape
+    a_unk, a_fg, a_bg, a_all = np.zeros(w, np.uint16), np.zeros(w, np.uint16), np.zeros(w, np.uint16), np.zeros(w, np.uint16)
+    n_unk = np.zeros(w, np.uint16)
+    lo_p, hi_p = np.full(w, 255, np.uint8), np.zeros(w, np.uint8)
+    lo_g, hi_g = np.full(w, 255, np.uint8), np.zeros(w, np.uint8)
+    seen = np.zeros(w, np.uint8)  # unknown pixels in the band so far, per column
+    sums = np.zeros(4, np.int64)
     n = 0
-    seen = np.empty(width, np.uint8)
-    for top in range(y0, y1, rows):
-        bottom = min(top + rows, y1)
-        seen[:] = 0
-        for r in range(top, bottom):
-            row = unk[r, x0:x1]  # 1-D views: numba vectorises these loops, not 2-D indexing
-            for c in range(width):
-                seen[c] |= row[c]
-        c = 0
-        while c < width:
-            if seen[c] == 0:
-                c += 1
-                continue
-            start = last = c
-            while c < width and c - last <= gap:
-                if seen[c]:
-                    last = c
-                c += 1
-            tiles[n, 0], tiles[n, 1], tiles[n, 2], tiles[n, 3] = top, bottom, x0 + start, x0 + last + 1
-            n += 1
-            c = last + 1
-    return tiles[:n].copy()
+    tiles = np.empty(((h + rows - 1) // rows * (w // (gap + 1) + 1), 4), np.int64)
+    n_tiles = 0
+    for r in range(h):
+        pr, gr, tr = p[r], g[r], t[r]
+        for c in range(w):
+            a, b, v = pr[c], gr[c], tr[c]
+            d = max(a, b) - min(a, b)
+            u = v == 128
+            a_unk[c] += d * u
+            a_fg[c] += d * (v == 255)
+            a_bg[c] += d * (v == 0)
+            a_all[c] += d
+            n_unk[c] += u
+            seen[c] |= u
+            lo_p[c], hi_p[c] = min(lo_p[c], a), max(hi_p[c], a)
+            lo_g[c], hi_g[c] = min(lo_g[c], b), max(hi_g[c], b)
+        if r % 256 == 255 or r == h - 1:
+            for c in range(w):
+                sums[0] += a_unk[c]
+                sums[1] += a_fg[c]
+                sums[2] += a_bg[c]
+                sums[3] += a_all[c]
+                n += n_unk[c]
+                a_unk[c] = a_fg[c] = a_bg[c] = a_all[c] = n_unk[c] = 0
+        if r % rows == rows - 1 or r == h - 1:  # the band's tiles
+            top = r - r % rows
+            c = 0
+            while c < w:
+                if seen[c] == 0:
+                    c += 1
+                    continue
+                start = last = c
+                while c < w and c - last <= gap:
+                    if seen[c]:
+                        last = c
+                    c += 1
+                tiles[n_tiles, 0], tiles[n_tiles, 1], tiles[n_tiles, 2], tiles[n_tiles, 3] = top, r + 1, start, last + 1
+                n_tiles += 1
+                c = last + 1
+            seen[:] = 0
+    lims = np.array([255, 0, 255, 0], np.int64)  # (loops: array.min() and max() cost compile time)
+    for c in range(w):
+        lims[0], lims[1] = min(lims[0], lo_p[c]), max(lims[1], hi_p[c])
+        lims[2], lims[3] = min(lims[2], lo_g[c]), max(lims[3], hi_g[c])
+    return sums, lims, n, tiles[:n_tiles].copy()
 
 
 # --------------------------------------------------------------------------- summation
@@ -275,17 +294,17 @@ def _total_single(colsums: np.ndarray) -> np.float32:
     return np.add.accumulate(colsums, dtype=np.float32)[-1]
 
 
-def _count_single(unk_box: np.ndarray, n: int) -> np.float32:
+def _count_single(t: np.ndarray, n: int) -> np.float32:
     """``sum(sum(single(trimap == 128)))``: exact below 2**24 pixels, single rounding above."""
     if n <= 2 ** 24:
         return np.float32(n)
-    cols = np.count_nonzero(unk_box, axis=0).astype(np.float32)
+    cols = np.count_nonzero(t == UNKNOWN, axis=0).astype(np.float32)
     return np.add.accumulate(cols, dtype=np.float32)[-1]
 
 
 # --------------------------------------------------------------------------- SAD, MSE
 
-def _sad_mse_colsums(p, g, unk, tiles, x0, width):
+def _sad_mse_colsums(p, g, tri, tiles, x0, width):
     """Column sums (float32, rows added in order) of the SAD and MSE terms over the unknown
     pixels of ``tiles``: e = single(|p − g|) / 255 and e·e, each operation rounded to single
     precision as in the reference. Compiled by numba."""
@@ -295,21 +314,21 @@ def _sad_mse_colsums(p, g, unk, tiles, x0, width):
         tx0, tx1 = tiles[t, 2], tiles[t, 3]
         col_sad, col_mse = colsums[0, tx0 - x0:tx1 - x0], colsums[1, tx0 - x0:tx1 - x0]
         for y in range(tiles[t, 0], tiles[t, 1]):
-            known, pr, gr = unk[y, tx0:tx1], p[y, tx0:tx1], g[y, tx0:tx1]
+            tr, pr, gr = tri[y, tx0:tx1], p[y, tx0:tx1], g[y, tx0:tx1]
             for c in range(tx1 - tx0):
                 e = np.float32(abs(np.int32(pr[c]) - np.int32(gr[c]))) / f255
-                col_sad[c] += e if known[c] else zero
-                col_mse[c] += e * e if known[c] else zero
+                col_sad[c] += e if tr[c] == 128 else zero
+                col_mse[c] += e * e if tr[c] == 128 else zero
     return colsums
 
 
 def _sad_mse(pp: _Prepared):
     if pp.n_unknown == 0:
         return 0.0, float("nan")  # the reference's 0 and 0/0
-    xs = pp.box[1]
-    colsums = _kernels().sad_mse(pp.p, pp.g, pp.unk, pp.tiles(), xs.start, xs.stop - xs.start)
+    xs = pp.box
+    colsums = _kernels().sad_mse(pp.p, pp.g, pp.t, pp.tiles, xs.start, xs.stop - xs.start)
     sad_v = float(_total_single(colsums[0]) / _F1000)
-    count = _count_single(pp.unk[pp.box], pp.n_unknown)
+    count = _count_single(pp.t, pp.n_unknown)
     with np.errstate(invalid="ignore", divide="ignore"):
         mse_v = float(_total_single(colsums[1]) / count)  # 0/0 -> NaN, as in the reference
     return sad_v, mse_v
@@ -349,9 +368,11 @@ def _gauss_kernels(sigma: float = 1.4, epsilon: float = 1e-2):
 
 _KG, _KD, _HALF = _gauss_kernels()
 assert _HALF == 4  # the kernel below is written out for 9 taps
+_GRAD_RING = 32  # ring rows: a band's rows and the 4 above and below it fit
+assert _TILE_ROWS + 2 * _HALF <= _GRAD_RING
 
 
-def _grad_colsums(p, g, unk, tiles, x0, width, kd, kg, scale_p, scale_g):  # compiled by numba
+def _grad_colsums(p, g, tri, tiles, x0, width, kd, kg, scale_p, scale_g):  # compiled by numba
     """Column sums (float32, rows added in order) of (single(|∇p|) − single(|∇g|))² over the
     unknown pixels of ``tiles``, for the columns x0 .. x0 + width − 1.
 
@@ -366,23 +387,54 @@ def _grad_colsums(p, g, unk, tiles, x0, width, kd, kg, scale_p, scale_g):  # com
     Octave computes it (cv2.magnitude fuses the multiply-add on some elements, one ulp of a
     double apart; after the rounding to single, not one of 25 million test pixels differed).
 
-    Rows are processed from the top, each image row filtered along rows once: the row-filtered
-    rows y − 4 .. y + 4 that row y's column filter reads are kept in a ring of 9 rows. A row is
-    filtered over the columns of the tiles of the bands that read it (its own band and, within
-    4 rows of the next band, that one's too). Loops read rows as 1-D views, so they vectorise.
+    Bands are processed from the top, each image row filtered along rows once: the
+    row-filtered rows a band reads (its rows and 4 on each side) are kept in a ring of rows. A
+    row is filtered over the columns of the tiles of the bands that read it (its own band and,
+    within 4 rows of the next band, that one's too). Loops read rows as 1-D views, so they
+    vectorise (an index computed per element instead makes numba emit gathers or scatters).
     """
     h, w = p.shape
     colsum = np.zeros(width, np.float32)
     n_tiles = tiles.shape[0]
     # ring[0], ring[1]: pred filtered along rows with kd (for gx), with kg (for gy); 2, 3: gt
-    ring = np.empty((4, 9, width), np.float64)
+    ring = np.empty((4, _GRAD_RING, width), np.float64)
     line = np.empty(width + 8, np.float64)  # one source row, the filtered columns ±4
     spans = np.empty((2 * n_tiles + 1, 2), np.int64)  # the column spans to filter in a row
-    amp = np.empty((2, width), np.float32)  # |∇p|, |∇g| of a row of a tile
+    amp = np.empty((2, 4, width), np.float32)  # |∇p|, |∇g| of 4 rows of a tile
+    at = np.empty(12, np.int64)  # the ring slots of the rows a column filter reads
     d0, d1, d2, d3, d5, d6, d7, d8 = kd[0], kd[1], kd[2], kd[3], kd[5], kd[6], kd[7], kd[8]
     dc = kd[4]
     g0, g1, g2, g3, g4, g5, g6, g7, g8 = kg[0], kg[1], kg[2], kg[3], kg[4], kg[5], kg[6], kg[7], kg[8]
     zero = np.float32(0)
+
+    def taps(line, c, k0, k1, k2, k3, k4, k5, k6, k7, k8):
+        """sepFilter2D's row filter at column c: Σ_j k_j·line[c + j], in this order"""
+        v = k0 * line[c]
+        v += k1 * line[c + 1]
+        v += k2 * line[c + 2]
+        v += k3 * line[c + 3]
+        v += k4 * line[c + 4]
+        v += k5 * line[c + 5]
+        v += k6 * line[c + 6]
+        v += k7 * line[c + 7]
+        v += k8 * line[c + 8]
+        return v
+
+    def amplitude(dm4, dm3, dm2, dm1, d00, dp1, dp2, dp3, dp4, gm4, gm3, gm2, gm1, gp1, gp2, gp3, gp4, scale):
+        """single(|∇|) of one pixel from the row-filtered values of rows −4 .. +4 (kd-filtered
+        d.., kg-filtered g..), by sepFilter2D's column filter (inlined by numba)"""
+        gx = g4 * d00 + 0.0
+        gx += g5 * (dp1 + dm1)
+        gx += g6 * (dp2 + dm2)
+        gx += g7 * (dp3 + dm3)
+        gx += g8 * (dp4 + dm4)
+        gy = 0.0
+        gy += d5 * (gp1 - gm1)
+        gy += d6 * (gp2 - gm2)
+        gy += d7 * (gp3 - gm3)
+        gy += d8 * (gp4 - gm4)
+        return np.float32(np.sqrt(gx * gx + gy * gy) / scale)
+
     filled = -(1 << 62)  # rows < filled are in the ring
     b0 = 0
     while b0 < n_tiles:  # a band: the tiles b0 .. b1 − 1 (rows ty0 .. ty1 − 1)
@@ -394,97 +446,84 @@ def _grad_colsums(p, g, unk, tiles, x0, width, kd, kg, scale_p, scale_g):  # com
         while b2 < n_tiles and tiles[b2, 0] == tiles[b1, 0]:
             b2 += 1
         next_top = tiles[b1, 0] if b1 < n_tiles else h + 8
-        for y in range(ty0, ty1):
-            for rr in range(max(filled, y - 4), y + 5):
-                # the column spans of this band's tiles, and of the next band's if it reads row rr
-                n_spans = 0
-                i, j = b0, b1 if rr >= next_top - 4 else b2
-                while i < b1 or j < b2:
-                    if j >= b2 or (i < b1 and tiles[i, 2] <= tiles[j, 2]):
-                        s0, s1 = tiles[i, 2], tiles[i, 3]
-                        i += 1
-                    else:
-                        s0, s1 = tiles[j, 2], tiles[j, 3]
-                        j += 1
-                    if n_spans > 0 and s0 <= spans[n_spans - 1, 1]:
-                        spans[n_spans - 1, 1] = max(spans[n_spans - 1, 1], s1)
-                    else:
-                        spans[n_spans, 0], spans[n_spans, 1] = s0, s1
-                        n_spans += 1
-                slot = (rr + 8) % 9
+        # the row filter: the rows this band reads (ty0 − 4 .. ty1 + 3) not in the ring yet
+        for rr in range(max(filled, ty0 - 4), ty1 + 4):
+            # the column spans of this band's tiles, and of the next band's if it reads row rr
+            n_spans = 0
+            i, j = b0, b1 if rr >= next_top - 4 else b2
+            while i < b1 or j < b2:
+                if j >= b2 or (i < b1 and tiles[i, 2] <= tiles[j, 2]):
+                    s0, s1 = tiles[i, 2], tiles[i, 3]
+                    i += 1
+                else:
+                    s0, s1 = tiles[j, 2], tiles[j, 3]
+                    j += 1
+                if n_spans > 0 and s0 <= spans[n_spans - 1, 1]:
+                    spans[n_spans - 1, 1] = max(spans[n_spans - 1, 1], s1)
+                else:
+                    spans[n_spans, 0], spans[n_spans, 1] = s0, s1
+                    n_spans += 1
+            slot = (rr + 8) % _GRAD_RING
+            for im in range(2):
+                if (scale_p if im == 0 else scale_g) == 0:
+                    continue
+                src = (p if im == 0 else g)[min(max(rr, 0), h - 1)]  # replicated border rows
+                bd, bg = ring[2 * im, slot], ring[2 * im + 1, slot]
+                for s in range(n_spans):
+                    sx0, sx1 = spans[s, 0], spans[s, 1]
+                    n = sx1 - sx0
+                    lo, hi = max(sx0 - 4, 0), min(sx1 + 4, w)
+                    for c in range(lo - (sx0 - 4)):  # replicated border columns
+                        line[c] = src[0]
+                    row, dst = src[lo:hi], line[lo - (sx0 - 4):hi - (sx0 - 4)]
+                    for c in range(hi - lo):
+                        dst[c] = row[c]
+                    for c in range(hi - (sx0 - 4), n + 8):
+                        line[c] = src[w - 1]
+                    od, og = bd[sx0 - x0:sx1 - x0], bg[sx0 - x0:sx1 - x0]
+                    for c in range(n):
+                        od[c] = taps(line, c, d0, d1, d2, d3, dc, d5, d6, d7, d8)
+                        og[c] = taps(line, c, g0, g1, g2, g3, g4, g5, g6, g7, g8)
+        filled = ty1 + 4
+        # the column filter, tile by tile, 4 rows at a time: rows y .. y + 3 read the ring rows
+        # y − 4 .. y + 7, each loaded once for all four (a row at a time loads each 9 times and
+        # waits on the cache). Past the band's last row the rows are clamped to filtered ones
+        # and their terms are not added.
+        last = ty1 + 3
+        for t in range(b0, b1):
+            cx0, cx1 = tiles[t, 2] - x0, tiles[t, 3] - x0
+            n = cx1 - cx0
+            for y in range(ty0, ty1, 4):
+                for i in range(12):  # rows y − 4 .. y + 7
+                    at[i] = (min(y - 4 + i, last) + 8) % _GRAD_RING
                 for im in range(2):
-                    if (scale_p if im == 0 else scale_g) == 0:
-                        continue
-                    src = (p if im == 0 else g)[min(max(rr, 0), h - 1)]  # replicated border rows
-                    bd, bg = ring[2 * im, slot], ring[2 * im + 1, slot]
-                    for s in range(n_spans):
-                        sx0, sx1 = spans[s, 0], spans[s, 1]
-                        n = sx1 - sx0
-                        if sx0 >= 4 and sx1 + 4 <= w:
-                            row = src[sx0 - 4:sx1 + 4]
-                            for c in range(n + 8):
-                                line[c] = row[c]
-                        else:  # replicated border columns
-                            for c in range(n + 8):
-                                line[c] = src[min(max(sx0 - 4 + c, 0), w - 1)]
-                        od, og = bd[sx0 - x0:sx1 - x0], bg[sx0 - x0:sx1 - x0]
-                        for c in range(n):
-                            v = d0 * line[c]
-                            v += d1 * line[c + 1]
-                            v += d2 * line[c + 2]
-                            v += d3 * line[c + 3]
-                            v += dc * line[c + 4]
-                            v += d5 * line[c + 5]
-                            v += d6 * line[c + 6]
-                            v += d7 * line[c + 7]
-                            v += d8 * line[c + 8]
-                            od[c] = v
-                            v = g0 * line[c]
-                            v += g1 * line[c + 1]
-                            v += g2 * line[c + 2]
-                            v += g3 * line[c + 3]
-                            v += g4 * line[c + 4]
-                            v += g5 * line[c + 5]
-                            v += g6 * line[c + 6]
-                            v += g7 * line[c + 7]
-                            v += g8 * line[c + 8]
-                            og[c] = v
-            filled = y + 5
-            # column filter of row y: ring slots of rows y − 4 .. y + 4
-            sm4, sm3, sm2, sm1 = (y + 4) % 9, (y + 5) % 9, (y + 6) % 9, (y + 7) % 9
-            s00, sp1, sp2, sp3, sp4 = (y + 8) % 9, (y + 9) % 9, (y + 10) % 9, (y + 11) % 9, (y + 12) % 9
-            for t in range(b0, b1):
-                cx0, cx1 = tiles[t, 2] - x0, tiles[t, 3] - x0
-                for im in range(2):
-                    out = amp[im, cx0:cx1]
+                    o0, o1, o2, o3 = amp[im, 0, :n], amp[im, 1, :n], amp[im, 2, :n], amp[im, 3, :n]
                     scale = scale_p if im == 0 else scale_g
                     if scale == 0:  # a constant image: mat2gray only clips it, its gradient is 0
-                        out[:] = 0
+                        amp[im, :, :n] = 0
                         continue
                     rd, rg = ring[2 * im], ring[2 * im + 1]
-                    dm4, dm3, dm2, dm1 = rd[sm4, cx0:cx1], rd[sm3, cx0:cx1], rd[sm2, cx0:cx1], rd[sm1, cx0:cx1]
-                    d00 = rd[s00, cx0:cx1]
-                    dp1, dp2, dp3, dp4 = rd[sp1, cx0:cx1], rd[sp2, cx0:cx1], rd[sp3, cx0:cx1], rd[sp4, cx0:cx1]
-                    gm4, gm3, gm2, gm1 = rg[sm4, cx0:cx1], rg[sm3, cx0:cx1], rg[sm2, cx0:cx1], rg[sm1, cx0:cx1]
-                    gp1, gp2, gp3, gp4 = rg[sp1, cx0:cx1], rg[sp2, cx0:cx1], rg[sp3, cx0:cx1], rg[sp4, cx0:cx1]
-                    for c in range(cx1 - cx0):
-                        gx = g4 * d00[c] + 0.0
-                        gx += g5 * (dp1[c] + dm1[c])
-                        gx += g6 * (dp2[c] + dm2[c])
-                        gx += g7 * (dp3[c] + dm3[c])
-                        gx += g8 * (dp4[c] + dm4[c])
-                        gy = 0.0
-                        gy += d5 * (gp1[c] - gm1[c])
-                        gy += d6 * (gp2[c] - gm2[c])
-                        gy += d7 * (gp3[c] - gm3[c])
-                        gy += d8 * (gp4[c] - gm4[c])
-                        out[c] = np.float32(np.sqrt(gx * gx + gy * gy) / scale)
-                known = unk[y, cx0 + x0:cx1 + x0]
-                ap, ag = amp[0, cx0:cx1], amp[1, cx0:cx1]
+                    a0, a1, a2, a3 = rd[at[0], cx0:cx1], rd[at[1], cx0:cx1], rd[at[2], cx0:cx1], rd[at[3], cx0:cx1]
+                    a4, a5, a6, a7 = rd[at[4], cx0:cx1], rd[at[5], cx0:cx1], rd[at[6], cx0:cx1], rd[at[7], cx0:cx1]
+                    a8, a9, a10, a11 = rd[at[8], cx0:cx1], rd[at[9], cx0:cx1], rd[at[10], cx0:cx1], rd[at[11], cx0:cx1]
+                    b0_, b1_, b2_, b3_ = rg[at[0], cx0:cx1], rg[at[1], cx0:cx1], rg[at[2], cx0:cx1], rg[at[3], cx0:cx1]
+                    b4_, b5_, b6_, b7_ = rg[at[4], cx0:cx1], rg[at[5], cx0:cx1], rg[at[6], cx0:cx1], rg[at[7], cx0:cx1]
+                    b8_, b9_, b10_, b11_ = rg[at[8], cx0:cx1], rg[at[9], cx0:cx1], rg[at[10], cx0:cx1], rg[at[11], cx0:cx1]
+                    for c in range(n):
+                        v0, v1, v2, v3, v4, v5 = a0[c], a1[c], a2[c], a3[c], a4[c], a5[c]
+                        v6, v7, v8, v9, v10, v11 = a6[c], a7[c], a8[c], a9[c], a10[c], a11[c]
+                        u0, u1, u2, u3, u4, u5 = b0_[c], b1_[c], b2_[c], b3_[c], b4_[c], b5_[c]
+                        u6, u7, u8, u9, u10, u11 = b6_[c], b7_[c], b8_[c], b9_[c], b10_[c], b11_[c]
+                        o0[c] = amplitude(v0, v1, v2, v3, v4, v5, v6, v7, v8, u0, u1, u2, u3, u5, u6, u7, u8, scale)
+                        o1[c] = amplitude(v1, v2, v3, v4, v5, v6, v7, v8, v9, u1, u2, u3, u4, u6, u7, u8, u9, scale)
+                        o2[c] = amplitude(v2, v3, v4, v5, v6, v7, v8, v9, v10, u2, u3, u4, u5, u7, u8, u9, u10, scale)
+                        o3[c] = amplitude(v3, v4, v5, v6, v7, v8, v9, v10, v11, u3, u4, u5, u6, u8, u9, u10, u11, scale)
                 col = colsum[cx0:cx1]
-                for c in range(cx1 - cx0):
-                    d = ap[c] - ag[c]
-                    col[c] += d * d if known[c] else zero
+                for i in range(min(4, ty1 - y)):  # row after row, as each column must add them
+                    tr, ap, ag = tri[y + i, cx0 + x0:cx1 + x0], amp[0, i, :n], amp[1, i, :n]
+                    for c in range(n):
+                        d = ap[c] - ag[c]
+                        col[c] += d * d if tr[c] == 128 else zero
         b0 = b1
     return colsum
 
@@ -498,9 +537,9 @@ def _grad(pp: _Prepared) -> float:
     # dividing |∇| by (max − min) gives the gradient of the normalised image.
     # imfilter(I, h, 'replicate', 'conv') is a convolution: the flipped G' kernel is −G', which
     # only flips the signs of gx and gy.
-    (lo_p, hi_p), (lo_g, hi_g) = (cv2.minMaxLoc(a)[:2] for a in (pp.p, pp.g))
-    xs = pp.box[1]
-    colsum = _kernels().grad(pp.p, pp.g, pp.unk, pp.tiles(), xs.start, xs.stop - xs.start,
+    lo_p, hi_p, lo_g, hi_g = pp.lims
+    xs = pp.box
+    colsum = _kernels().grad(pp.p, pp.g, pp.t, pp.tiles, xs.start, xs.stop - xs.start,
                              _KD, _KG, float(hi_p - lo_p), float(hi_g - lo_g))
     return float(_total_single(colsum) / _F1000)
 
@@ -523,7 +562,8 @@ _PHI_THRESHOLD = float(np.nextafter(np.float32(0.15), np.float32(0)))
 
 
 def _conn_tables(step: float):
-    """Thresholds and lookup tables of ``compute_connectivity_error.m`` for one step.
+    """Thresholds and lookup tables of ``compute_connectivity_error.m`` for one step: K (the
+    number of levels), the level of each byte value, φ[j, v] and l_j = single(t_j) (j = K: 1).
 
     t = 0:step:1 as Octave's colon computes it (base + i·step, so t(7) = 0.6000000000000001
     for step 0.1). p ≥ t_k compares single(v)/255 with a double: it holds exactly for
@@ -544,7 +584,7 @@ def _conn_tables(step: float):
     l_values = np.append(t[:k_levels], 1.0).astype(np.float32)
     d = _VALUES32[None, :] / _F255 - l_values[:, None]
     phi = np.float32(1) - np.where(d.astype(np.float64) > _PHI_THRESHOLD, d, np.float32(0))
-    return k_levels, level_of, np.ascontiguousarray(phi, dtype=np.float32)
+    return k_levels, level_of, np.ascontiguousarray(phi, dtype=np.float32), l_values
 
 
 # Up to this many thresholds, q is counted with byte comparisons (``_conn_levels``); more (a
@@ -556,7 +596,7 @@ _MAX_COMPARED_LEVELS = 32
 def _conn_levels(p, g, thresholds):  # compiled by numba
     """q = the number of ``thresholds`` (a tuple of bytes, θ_k = vmin[k] − 1) that min(p, g)
     exceeds, i.e. the levels it passes, as a uint8 image whose rows are padded with zeros to a
-    multiple of 8 columns (``_conn_colsums`` reads them 8 at a time).
+    multiple of 8 columns (``_level_runs`` reads them 8 at a time).
 
     The tuple's length is a compile-time constant: the loop over it unrolls and each row's loop
     runs 32 pixels at a time, ~3× faster than cv2.min + cv2.LUT + a padded copy."""
@@ -578,245 +618,258 @@ def _conn_levels(p, g, thresholds):  # compiled by numba
 
 _CONN_TABLES: dict = {}
 
-def _conn_colsums(p, g, unk, q, q64, tiles, x0, width, k_levels, indexnet, phi):
-    """Column sums (float32, rows added in order) of |φ_p − φ_g| over the unknown pixels of
-    ``tiles``. Compiled by numba.
 
-    ``q`` is the number of thresholds min(p, g) passes (its width padded with zeros to a
-    multiple of 8; ``q64`` is the same memory read 8 pixels at a time), so the level-k mask is
-    M_k = {q ≥ k} and M_1 ⊇ M_2 ⊇ … ⊇ M_K. A pixel gets l = t_j with j = k − 1 for the first
-    k where it is not in Ω_k, the largest 4-connected component of M_k (ties: the component
-    whose first pixel in column-major order comes first, as MATLAB's bwconncomp numbers them
-    and max() picks them); j = K (l = 1) if there is none. All K labellings come from one
-    union-find pass:
+def _conn_setup(step: float):
+    """``_conn_tables`` for one step, cached, with the byte thresholds of ``_conn_levels`` and
+    k_eff: the levels after k_eff change no term, since the rows k_eff .. K of φ are equal."""
+    tables = _CONN_TABLES.get(step)
+    if tables is None:
+        k_levels, level_of, phi, l_values = _conn_tables(step)
+        # q ≥ k ⇔ min(p, g) ≥ vmin[k] ⇔ min(p, g) > vmin[k] − 1, with vmin[k] = #{v: level_of[v] < k}
+        # (≥ 1: t_1 > 0); levels that no byte reaches are left out
+        thresholds = tuple(np.uint8(np.count_nonzero(level_of < k) - 1) for k in range(1, int(level_of[255]) + 1))
+        bits = phi.view(np.uint32)
+        k_eff = k_levels
+        while k_eff > 0 and np.array_equal(bits[k_eff - 1], bits[k_levels]):
+            k_eff -= 1
+        tables = _CONN_TABLES[step] = k_levels, k_eff, level_of, thresholds, l_values
+    return tables
 
-    * Nodes are the horizontal runs of equal q > 0 in each row: a run is connected at every
-      level ≤ its q. Two runs that touch (side by side in a row, or sharing a column in
-      adjacent rows) are joined at level min(q_a, q_b).
-    * The links (pairs of touching runs, with their level) are listed once, then sorted by
-      level; levels are processed from K down to 1 (Kruskal's order): at level k the links of
-      level k join their runs' trees, union by size, the child's link stamped with k. Link
-      levels never increase going up a tree (a root is linked after everything linked below
-      it), so the component of a run at level k is the last node reached walking up while the
-      link level is ≥ k: the forest (``parent``) holds every level's components at once. Roots
-      are found in a second, path-compressed copy of it (``root``), which is only for finding.
-    * Each root carries its size and its first pixel in column-major order. At level k the
-      best new run (q = k, still alone) and every root made by a join are compared with the
-      largest component so far. A component only grows and a merged one is larger than its
-      parts, so this keeps the largest of all (by MATLAB's order), recorded as best[k] once
-      level k is complete (−1: M_k is empty).
-    * One pass over the links, last first, gives each run the first level whose component is
-      not best[k] (see below).
 
-    Levels above max(q) are empty. The reference (``indexnet`` false) gives the pixels still
-    without l the value t_{k−1} at the first empty level k; IndexNet's copy skips empty
-    levels, so those pixels keep l = 1. The terms are then, in single precision like the
-    reference, ``phi[j, v]`` for a pixel of value v (see ``_conn_tables``).
+def _level_runs(q, q64, k_eff):  # compiled by numba
+    """The runs of every level: for k = 1 .. k_eff, the maximal horizontal segments of
+    M_k = {q ≥ k}, in raster order, are ``runs[off[k]:off[k + 1]]``, each a row (r, c0, c1)
+    for the columns c0 .. c1 − 1 of row r (``q`` padded as ``_conn_levels`` makes it, values
+    ≤ k_eff; ``q64`` the same memory read 8 pixels at a time).
 
-    The loops over runs, links and pixels avoid data-dependent branches where they can (a
-    condition becomes a count added or an index chosen): in the noisy band of a matte runs
-    are a few pixels long and such branches mispredict about half the time.
-    """
-    h, w = q.shape
-    # runs of equal q > 0, row by row; runs of row r are row_first[r] .. row_first[r+1] − 1
-    run_row = np.empty(h * w, np.int32)
-    run_c0 = np.empty(h * w, np.int32)
-    run_c1 = np.empty(h * w, np.int32)
-    run_q = np.empty(h * w, np.uint8)
+    A first pass records the columns where q changes in each row (words of 8 equal pixels are
+    skipped); each level's runs are counted from them, then every change from u to v becomes the
+    start (v > u) or the end (v < u) of a run at the levels min(u, v) + 1 .. max(u, v)."""
+    h = q.shape[0]
+    w = q.shape[1]  # the padding holds q = 0: it adds no run and no change that matters
+    change_c = np.empty(h * w, np.int32)
+    change_v = np.empty(h * w, np.uint8)
     row_first = np.empty(h + 1, np.int64)
-    n = 0
-    max_q = 0
     ones = np.uint64(0x0101010101010101)
-    cuts = np.empty(w + 1, np.int64)  # the columns where q changes in a row
+    n = 0
     for r in range(h):
         row_first[r] = n
-        prev = 0
-        prev8 = np.uint64(0)  # prev in each of 8 bytes
         qr, qr64 = q[r], q64[r]
-        n_cuts = 0
-        c = 0
-        while c < w:
-            if (c & 7) == 0 and qr64[c >> 3] == prev8:
-                c += 8  # 8 more pixels of the same run (or of q = 0)
-                continue
-            v = qr[c]
-            cuts[n_cuts] = c
-            n_cuts += v != prev
-            prev = v
-            prev8 = np.uint64(v) * ones
-            c += 1
-        cuts[n_cuts] = w
-        for i in range(n_cuts):  # the pieces between cuts, those with q > 0
-            v = qr[cuts[i]]
-            run_row[n], run_c0[n], run_c1[n], run_q[n] = r, cuts[i], cuts[i + 1], v
-            n += v != 0
-            max_q = max(max_q, v)
+        prev = np.uint8(0)
+        prev8 = np.uint64(0)  # prev in each of 8 bytes
+        for c8 in range(w >> 3):
+            if qr64[c8] == prev8:
+                continue  # 8 pixels without a change
+            for c in range(c8 * 8, c8 * 8 + 8):
+                v = qr[c]
+                change_c[n], change_v[n] = c, v
+                n += v != prev
+                prev = v
+            prev8 = np.uint64(prev) * ones
     row_first[h] = n
-    # the links: runs side by side in a row, or sharing a column in adjacent rows, are joined at
-    # level min(q_a, q_b). Found without a branch per pair: the pattern is data, not predictable.
-    cap = 3 * n + 1
-    link_a = np.empty(cap, np.int32)
-    link_b = np.empty(cap, np.int32)
-    link_k = np.empty(cap, np.uint8)
-    m = 0
+    # the runs that start at each level, as differences: a rise from u to v starts runs at
+    # u + 1 .. v. Four interleaved counts: consecutive rises would otherwise wait on each
+    # other's update of the same counter.
+    new_runs = np.zeros((4, k_eff + 2), np.int64)
     for r in range(h):
-        i0, i1 = row_first[r], row_first[r + 1]
-        for i in range(i0, i1 - 1):  # in the row
-            link_a[m], link_b[m] = i, i + 1
-            link_k[m] = min(run_q[i], run_q[i + 1])
-            m += run_c1[i] == run_c0[i + 1]
-        if r == 0:
-            continue
-        i, i_end = row_first[r - 1], i0  # with the row above: a merge of the two rows' runs
-        j, j_end = i0, i1
-        while i < i_end and j < j_end:
-            link_a[m], link_b[m] = i, j
-            link_k[m] = min(run_q[i], run_q[j])
-            m += run_c0[i] < run_c1[j] and run_c0[j] < run_c1[i]
-            ci, cj = run_c1[i], run_c1[j]
-            i += ci <= cj
-            j += cj <= ci
-    # the links by level (a counting sort), each as one int64 a·2³² + b: fewer stores per link
-    start = np.zeros(k_levels + 2, np.int64)
-    for e in range(m):
-        start[link_k[e] + 1] += 1
-    for k in range(1, k_levels + 2):
-        start[k] += start[k - 1]
-    fill = start.copy()
-    links = np.empty(m, np.int64)
-    for e in range(m):
-        k = link_k[e]
-        f = fill[k]
-        fill[k] = f + 1
-        links[f] = (np.int64(link_a[e]) << 32) | link_b[e]
-    # each run's size and first pixel in column-major order (column·H + row); the best run of
-    # each q (largest, then first): what a level adds before its links are made
-    size = np.empty(n, np.int64)
-    first = np.empty(n, np.int64)
-    best_new = np.full(k_levels + 1, -1, np.int64)
-    for i in range(n):
-        size[i] = run_c1[i] - run_c0[i]
-        first[i] = np.int64(run_c0[i]) * h + run_row[i]
-        b = best_new[run_q[i]]
-        if b < 0 or size[i] > size[b] or (size[i] == size[b] and first[i] < first[b]):
-            best_new[run_q[i]] = i
-    # union-find from the top level down (Kruskal's order)
-    parent = np.arange(n).astype(np.int32)
-    root = parent.copy()  # the same forest, compressed: for finding roots only
-    link = np.zeros(n, np.uint8)
-    merged = np.empty(n, np.int32)  # the runs linked to a parent, in the order they were
-    n_merged = 0
-    best_at = np.full(k_levels + 1, -1, np.int64)
-    best = -1
-    for k in range(max_q, 0, -1):
-        a = best_new[k]
-        if a >= 0 and (best < 0 or size[a] > size[best] or (size[a] == size[best] and first[a] < first[best])):
-            best = a
-        for e in range(start[k], start[k + 1]):
-            a = links[e] >> 32
-            while root[a] != a:
-                root[a] = root[root[a]]  # path halving
-                a = root[a]
-            b = links[e] & 0xFFFFFFFF
-            while root[b] != b:
-                root[b] = root[root[b]]
-                b = root[b]
-            if a == b:
-                continue
-            if size[b] > size[a] or (size[b] == size[a] and first[b] < first[a]):
-                a, b = b, a
-            parent[b] = root[b] = a
-            link[b] = k
-            merged[n_merged] = b
-            n_merged += 1
-            size[a] += size[b]
-            first[a] = min(first[a], first[b])
-            if size[a] > size[best] or (size[a] == size[best] and first[a] < first[best]):
-                best = a
-        best_at[k] = best
-    # j of each run. With F(x) the first level k whose component of x is not best[k]: below
-    # its link level a run's component is its parent's, above it the run is its own root (or
-    # not in M_k at all once k > q), so F(x) = F(parent) if that is ≤ link[x], else the first
-    # k > link[x] with best[k] ≠ x. A parent is linked after its children (or never), so
-    # going through the links backwards meets every parent before its children.
-    fail = np.empty(n, np.int64)
-    for x in range(n):
-        if parent[x] == x:
-            k = 1
-            while k <= run_q[x] and best_at[k] == x:
-                k += 1
-            fail[x] = k
-    for u in range(n_merged - 1, -1, -1):
-        x = merged[u]
-        k = fail[parent[x]]
-        if k > link[x]:
-            k = link[x] + 1
-            while k <= run_q[x] and best_at[k] == x:
-                k += 1
-        fail[x] = k
-    survivor = k_levels if (indexnet or max_q == k_levels) else max_q
-    run_j = np.empty(n, np.uint8)
-    for x in range(n):
-        run_j[x] = fail[x] - 1 if fail[x] <= max_q else survivor
-    off_runs = k_levels if (n == 0 and indexnet) else 0  # j where q = 0
-    # the terms, row by row in each tile. l is one value along a run (or a gap, where q = 0), so
-    # |φ_p − φ_g| comes from one row of the table phi: starts[c] is the j that starts at column c
-    # (255: the one before goes on). No branch per run or pixel: short runs would mispredict.
-    max_tw = 1
-    for t in range(tiles.shape[0]):
-        max_tw = max(max_tw, tiles[t, 3] - tiles[t, 2])
-    starts = np.empty(max_tw + 1, np.uint8)
-    colsum = np.zeros(width, np.float32)
-    zero = np.float32(0)
-    for t in range(tiles.shape[0]):
-        tx0, tx1 = tiles[t, 2], tiles[t, 3]
-        col = colsum[tx0 - x0:tx1 - x0]
-        for y in range(tiles[t, 0], tiles[t, 1]):
-            i, end = row_first[y], row_first[y + 1]
-            hi_i = end
-            while i < hi_i:  # first run of row y ending after tx0
-                mid = (i + hi_i) // 2
-                if run_c1[mid] <= tx0:
-                    i = mid + 1
+        u = 0
+        for e in range(row_first[r], row_first[r + 1]):
+            v = np.int64(change_v[e])
+            up = v > u
+            new_runs[e & 3, u + 1] += up
+            new_runs[e & 3, v + 1] -= up
+            u = v
+    off = np.zeros(k_eff + 2, np.int64)
+    count = 0
+    for k in range(1, k_eff + 1):
+        count += new_runs[0, k] + new_runs[1, k] + new_runs[2, k] + new_runs[3, k]
+        off[k + 1] = off[k] + count
+    runs = np.empty((off[k_eff + 1], 3), np.int32)
+    last = off.copy()  # one past the last run of each level so far
+    for r in range(h):
+        u = 0
+        for e in range(row_first[r], row_first[r + 1]):
+            c, v = change_c[e], change_v[e]
+            for k in range(u + 1, v + 1):  # q rises: runs start
+                i = last[k]
+                runs[i, 0], runs[i, 1] = r, c
+                last[k] = i + 1
+            for k in range(v + 1, u + 1):  # q falls: runs end
+                runs[last[k] - 1, 2] = c
+            u = v
+        for k in range(1, u + 1):  # the runs that reach the end of the row
+            runs[last[k] - 1, 2] = w
+    return off, runs
+
+
+def _conn_colsums(p, g, tri, off, runs, tiles, x0, width, k_levels, k_eff, indexnet, l_values):  # compiled by numba
+    """Column sums (float32, rows added in order) of |φ_p − φ_g| over the unknown pixels of
+    ``tiles``, from the runs of the level masks M_1 ⊇ M_2 ⊇ … (``_level_runs``).
+
+    A pixel gets l = t_j with j = k − 1 for the first level k where it is outside Ω_k, the
+    largest 4-connected component of M_k (ties: the component whose first pixel in
+    column-major order comes first, as MATLAB's bwconncomp numbers them and max() picks them);
+    j = K (l = 1) if there is none. Ω_k lies inside one component of M_{k−1}: inside Ω_{k−1}
+    or apart from it. While Ω_k ⊆ Ω_{k−1} the pixels still without l after level k are exactly
+    Ω_k; once Ω_k is apart (or M_k is empty) all of Ω_{k−1} gets j = k − 1 and nothing changes
+    afterwards. So j is the number of levels of the nested chain Ω_1 ⊇ Ω_2 ⊇ … that hold the
+    pixel, and the chain ends at the first level whose Ω is apart or empty.
+
+    Each level is labelled on its own: union-find over its runs in raster order (runs sharing
+    a column in adjacent rows are joined, the root with the smaller index stays). Ω_k's runs
+    add +1 at their first column and −1 after their last to ``marks``, whose running sum along
+    a row is j. Levels after k_eff are not labelled: they only choose among rows of φ that are
+    equal. Empty levels: the reference (``indexnet`` false) gives the pixels still without l
+    the value t_{k−1}; IndexNet's copy skips them, so those pixels keep l = 1 (j = K). The
+    terms are computed from l = ``l_values[j]`` in single precision like the reference, with the
+    operations of ``_conn_tables`` (so they equal its table φ bit for bit).
+    """
+    h = p.shape[0]
+    max_n = 1
+    for k in range(1, k_eff + 1):
+        max_n = max(max_n, off[k + 1] - off[k])
+    parent = np.empty(max_n, np.int32)
+    size = np.empty(max_n, np.int64)
+    in_omega = np.zeros(max_n, np.uint8)  # level k − 1's runs: in Ω_{k−1}?
+    y0, y1 = tiles[0, 0], tiles[tiles.shape[0] - 1, 1]
+    # j ≤ K ≤ 200: the marks and their running sums are uint8, modulo 256, which is exact
+    marks = np.zeros((y1 - y0, width + 1), np.uint8)
+    chain = 0  # the last level of the chain
+    ended_empty = False
+    for k in range(1, k_eff + 1):
+        o, n = off[k], off[k + 1] - off[k]
+        if n == 0:
+            ended_empty = True
+            break
+        lv = runs[o:o + n]
+        # components: each row's runs joined with those of the row above that share a column;
+        # the root with the smaller index stays, so a parent always comes before its child
+        above0, above1, above_row = 0, 0, -2
+        lo = 0
+        while lo < n:
+            r = lv[lo, 0]
+            hi = lo
+            while hi < n and lv[hi, 0] == r:
+                parent[hi] = hi
+                hi += 1
+            if above_row == r - 1:
+                i, j = above0, lo
+                while i < above1 and j < hi:
+                    if lv[i, 1] < lv[j, 2] and lv[j, 1] < lv[i, 2]:
+                        a = parent[i]
+                        while parent[a] != a:
+                            a = parent[a]
+                        parent[i] = a
+                        b = parent[j]
+                        while parent[b] != b:
+                            b = parent[b]
+                        if b < a:
+                            a, b = b, a
+                        parent[b] = parent[j] = a
+                    ci, cj = lv[i, 2], lv[j, 2]
+                    i += ci <= cj
+                    j += cj <= ci
+            above0, above1, above_row = lo, hi, r
+            lo = hi
+        # every run points at its root (its parent's own is done: parents come first); the
+        # component sizes at the roots (0 elsewhere); the largest
+        size[:n] = 0
+        for i in range(n):
+            rt = parent[parent[i]]
+            parent[i] = rt
+            size[rt] += lv[i, 2] - lv[i, 1]
+        top, best, n_top = size[0], 0, 1  # run 0 is a root
+        for i in range(1, n):
+            if size[i] > top:
+                top, best, n_top = size[i], i, 1
+            elif size[i] == top:
+                n_top += 1
+        if n_top > 1:  # a tie: the first pixel in column-major order, column · H + row
+            first = np.full(n, np.iinfo(np.int64).max, np.int64)
+            for i in range(n):
+                first[parent[i]] = min(first[parent[i]], np.int64(lv[i, 1]) * h + lv[i, 0])
+            for i in range(n):
+                if parent[i] == i and size[i] == top and first[i] < first[best]:
+                    best = i
+        if k > 1:  # is Ω_k inside Ω_{k−1}? The run of level k − 1 holding best's first pixel
+            key = np.int64(lv[best, 0]) * (1 << 32) + lv[best, 1]
+            a, b = off[k - 1], o
+            while a < b:  # the last run of level k − 1 starting at or before it
+                mid = (a + b) // 2
+                if np.int64(runs[mid, 0]) * (1 << 32) + runs[mid, 1] <= key:
+                    a = mid + 1
                 else:
-                    hi_i = mid
-            starts[:tx1 - tx0] = 255
-            starts[0] = off_runs
-            while i < end and run_c0[i] < tx1:
-                starts[max(run_c0[i] - tx0, 0)] = run_j[i]
-                starts[min(run_c1[i], tx1) - tx0] = off_runs  # (overwritten by a run starting there)
-                i += 1
-            known, pr, gr = unk[y, tx0:tx1], p[y, tx0:tx1], g[y, tx0:tx1]
-            j = off_runs
-            for c in range(tx1 - tx0):
-                j = starts[c] if starts[c] != 255 else j
-                d = phi[j, pr[c]] - phi[j, gr[c]]
-                col[c] += abs(d) if known[c] else zero
+                    b = mid
+            if not in_omega[a - 1 - off[k - 1]]:
+                break  # Ω_k is apart from Ω_{k−1}: the chain ends
+        x1 = x0 + width
+        for i in range(n):  # no branch on inside: in a noisy level it is a coin toss
+            inside = np.uint8(parent[i] == best)
+            in_omega[i] = inside
+            r = lv[i, 0]
+            if y0 <= r < y1:
+                a, b = min(max(lv[i, 1], x0), x1) - x0, min(max(lv[i, 2], x0), x1) - x0
+                marks[r - y0, a] += inside  # (a run outside the columns: a = b, the two cancel)
+                marks[r - y0, b] -= inside
+        chain = k
+    # IndexNet's copy skips empty levels: a chain ended by one leaves Ω_chain with l = 1 (j = K)
+    l_j = l_values.copy()
+    if indexnet and ended_empty:
+        l_j[chain] = l_values[k_levels]
+    # the terms, row by row of each band of tiles, j the running sum of marks along the row:
+    # first l along the row, then φ computed as ``_conn_tables`` does (a loop that vectorises;
+    # a lookup per pixel in the table of φ would not)
+    colsum = np.zeros(width, np.float32)
+    l_row = np.empty(width, np.float32)
+    zero, one, f255 = np.float32(0), np.float32(1), np.float32(255)
+    n_tiles = tiles.shape[0]
+    b0 = 0
+    while b0 < n_tiles:
+        b1 = b0
+        while b1 < n_tiles and tiles[b1, 0] == tiles[b0, 0]:
+            b1 += 1
+        for y in range(tiles[b0, 0], tiles[b0, 1]):
+            mr = marks[y - y0]
+            j = np.uint8(0)
+            done = 0  # marks added up to this column
+            for t in range(b0, b1):
+                tx0, tx1 = tiles[t, 2], tiles[t, 3]
+                for c in range(done, tx0 - x0):
+                    j = np.uint8(j + mr[c])
+                done = tx1 - x0
+                n = tx1 - tx0
+                mt, lr = mr[tx0 - x0:tx1 - x0], l_row[:n]
+                for c in range(n):
+                    j = np.uint8(j + mt[c])
+                    lr[c] = l_j[j]
+                tr, pr, gr = tri[y, tx0:tx1], p[y, tx0:tx1], g[y, tx0:tx1]
+                col = colsum[tx0 - x0:tx1 - x0]
+                for c in range(n):
+                    dp = np.float32(pr[c]) / f255 - lr[c]
+                    dg = np.float32(gr[c]) / f255 - lr[c]
+                    phi_p = one - (dp if np.float64(dp) > _PHI_THRESHOLD else zero)
+                    phi_g = one - (dg if np.float64(dg) > _PHI_THRESHOLD else zero)
+                    col[c] += abs(phi_p - phi_g) if tr[c] == 128 else zero
+        b0 = b1
     return colsum
 
 
 def _conn(pp: _Prepared, step: float = 0.1, empty_level: str = "gca") -> float:
     if empty_level not in ("gca", "indexnet"):
         raise ValueError(f"empty_level: expected 'gca' or 'indexnet', got {empty_level!r}")
-    tables = _CONN_TABLES.get(step)
-    if tables is None:
-        k_levels, level_of, phi = _conn_tables(step)
-        # q ≥ k ⇔ min(p, g) ≥ vmin[k] ⇔ min(p, g) > vmin[k] − 1, with vmin[k] = #{v: level_of[v] < k}
-        # (≥ 1: t_1 > 0); levels that no byte reaches are left out
-        thresholds = tuple(np.uint8(np.count_nonzero(level_of < k) - 1) for k in range(1, int(level_of[255]) + 1))
-        tables = _CONN_TABLES[step] = k_levels, level_of, thresholds, phi
-    k_levels, level_of, thresholds, phi = tables
+    k_levels, k_eff, level_of, thresholds, l_values = _conn_setup(step)
     if pp.n_unknown == 0:
         return 0.0
-    if len(thresholds) <= _MAX_COMPARED_LEVELS:
-        q = _kernels().levels(pp.p, pp.g, thresholds)  # number of thresholds min(p, g) passes
+    if k_eff <= _MAX_COMPARED_LEVELS:
+        q = _kernels().levels(pp.p, pp.g, thresholds[:k_eff])  # levels min(p, g) passes, up to k_eff
     else:
-        q = cv2.LUT(cv2.min(pp.p, pp.g), level_of)
+        q = cv2.LUT(cv2.min(pp.p, pp.g), np.minimum(level_of, k_eff).astype(np.uint8))
         if q.shape[1] % 8:
             q = cv2.copyMakeBorder(q, 0, 0, 0, 8 - q.shape[1] % 8, cv2.BORDER_CONSTANT, value=0)
-    xs = pp.box[1]
-    colsum = _kernels().conn(pp.p, pp.g, pp.unk, q, q.view(np.uint64), pp.tiles(), xs.start, xs.stop - xs.start,
-                             k_levels, empty_level == "indexnet", phi)
+    off, runs = _kernels().runs(q, q.view(np.uint64), k_eff)
+    xs = pp.box
+    colsum = _kernels().conn(pp.p, pp.g, pp.t, off, runs, pp.tiles, xs.start, xs.stop - xs.start,
+                             k_levels, k_eff, empty_level == "indexnet", l_values)
     return float(_total_single(colsum) / _F1000)
 
 
@@ -836,34 +889,6 @@ def conn(pred, gt, trimap, step: float = 0.1, empty_level: str = "gca") -> float
 
 
 # --------------------------------------------------------------------------- extras
-
-def _region_sums(p, g, t):  # compiled by numba
-    """The integer sums of |p − g| over trimap == 128, == 255, == 0 and the whole image (exact),
-    in one pass. Each column adds into 16-bit counters, emptied into the int64 totals every 256
-    rows (256 · 255 < 2¹⁶): narrow lanes let the row loop run 16 pixels at a time."""
-    h, w = p.shape
-    a_unk, a_fg = np.zeros(w, np.uint16), np.zeros(w, np.uint16)
-    a_bg, a_all = np.zeros(w, np.uint16), np.zeros(w, np.uint16)
-    tot = np.zeros(4, np.int64)
-    for r in range(h):
-        pr, gr, tr = p[r], g[r], t[r]
-        for c in range(w):
-            a, b = pr[c], gr[c]
-            d = max(a, b) - min(a, b)
-            v = tr[c]
-            a_unk[c] += d * (v == 128)
-            a_fg[c] += d * (v == 255)
-            a_bg[c] += d * (v == 0)
-            a_all[c] += d
-        if r % 256 == 255 or r == h - 1:
-            for c in range(w):
-                tot[0] += a_unk[c]
-                tot[1] += a_fg[c]
-                tot[2] += a_bg[c]
-                tot[3] += a_all[c]
-                a_unk[c] = a_fg[c] = a_bg[c] = a_all[c] = 0
-    return tot
-
 
 def _other_count(t):  # compiled by numba
     """How many pixels of ``t`` are none of 0, 128, 255: per-column 8-bit counters emptied
@@ -891,7 +916,7 @@ def trimap_other_count(trimap) -> int:
 
 def _region_sads(pp: _Prepared) -> dict:
     # integer sums of |p − g| (exact), then /255/1000: the same doubles as cv2.norm(NORM_L1) gives
-    unknown, fg, bg, image = (float(v) / 255.0 / 1000.0 for v in _kernels().regions(pp.p, pp.g, pp.t))
+    unknown, fg, bg, image = (float(v) / 255.0 / 1000.0 for v in pp.sums)
     return {"unknown": unknown, "fg": fg, "bg": bg, "image": image}
 
 

@@ -277,7 +277,7 @@ def test_empty_level_gca_vs_indexnet():
 
 def test_conn_thresholds_exhaustive():
     # p >= t_k with p = single(v)/255 and t = 0:0.1:1 in double, for every byte value
-    _, level_of, _ = metrics._conn_tables(0.1)
+    _, level_of, _, _ = metrics._conn_tables(0.1)
     p = (np.arange(256, dtype=np.float32) / np.float32(255)).astype(np.float64)
     for k in range(1, 11):
         t = 0 + k * 0.1
@@ -366,7 +366,7 @@ def test_many_equal_components():
         assert_close(metrics.conn(pred, gt, trimap, empty_level=el), want, el, rel=1e-6)
 
 
-@pytest.mark.parametrize("step", [0.05, 0.2, 0.3])
+@pytest.mark.parametrize("step", [0.05, 0.2, 0.3, 0.02])  # 0.02: 50 levels, q by table lookup
 def test_conn_other_steps(step):
     rng = np.random.default_rng(9)
     pred, gt, trimap = random_case(rng, 31, 29, noise=30.0)
@@ -409,3 +409,74 @@ def test_conn_stress_against_literal_reference(step, empty_level):
         want = reference_metrics(pred, gt, trimap, empty_level, step=step)["conn"]
         got = metrics.conn(pred, gt, trimap, step=step, empty_level=empty_level)
         assert_close(got, want, f"case {n} {pred.shape}", rel=1e-6)
+
+
+def test_conn_chain_ends_where_the_largest_component_moves():
+    # A (36 px, min(p, g) = 128: levels 0.1..0.5) is the largest up to t = 0.5; at t = 0.6 only
+    # a 2-px spot inside A and B (9 px, 255) remain, and B, apart from A, is the largest: all
+    # of A gets l = 0.5 (the spot too, though it passes t = 0.6), B never was in Ω: l = 0.
+    pred = np.zeros((12, 12), np.uint8)
+    gt = np.zeros((12, 12), np.uint8)
+    pred[1:7, 1:7], gt[1:7, 1:7] = 128, 230
+    pred[3, 3:5], gt[3, 3:5] = 255, 160  # the spot
+    pred[8:11, 8:11] = gt[8:11, 8:11] = 255  # B
+    trimap = np.full((12, 12), 128, np.uint8)
+    # A without the spot: φ_p = 1 (d = 128/255 − 0.5 < 0.15), φ_g = 1 − (230/255 − 0.5);
+    # the spot: φ_p = 1 − 0.5, φ_g = 1 (d = 160/255 − 0.5 < 0.15); B and the rest: p = g
+    by_hand = (34 * (230 / 255 - 0.5) + 2 * 0.5) / 1000
+    assert metrics.conn(pred, gt, trimap) == pytest.approx(by_hand, rel=1e-6)
+    assert_close(metrics.conn(pred, gt, trimap), reference_metrics(pred, gt, trimap)["conn"], "conn", rel=1e-6)
+
+
+def test_conn_noisy_top_levels():
+    # an opaque object predicted with 205..255 noise: M_9 and M_10 break into many pieces
+    rng = np.random.default_rng(11)
+    gt = np.zeros((40, 50), np.uint8)
+    gt[5:35, 5:45] = rng.integers(240, 256, (30, 40))
+    pred = np.where(gt > 0, rng.integers(205, 256, gt.shape), 0).astype(np.uint8)
+    trimap = np.where(rng.random(gt.shape) < 0.7, 128, 255).astype(np.uint8)
+    for el in ("gca", "indexnet"):
+        want = reference_metrics(pred, gt, trimap, el)["conn"]
+        assert want > 0
+        assert_close(metrics.conn(pred, gt, trimap, empty_level=el), want, el, rel=1e-6)
+
+
+def test_grad_tiles_apart_and_partial_bands():
+    # unknown pixels in two column ranges far apart (two tiles per band, one at each image
+    # border) over 37 rows (bands of 16, 16 and 5 rows): Grad's ring and 4-row column filter
+    rng = np.random.default_rng(12)
+    pred, gt, _ = random_case(rng, 37, 130, noise=25.0)
+    trimap = np.zeros(pred.shape, np.uint8)
+    trimap[:, :9] = 128
+    trimap[3:30, 100:] = 128
+    trimap[20:22, 60:63] = 128  # a third tile, in the middle band only
+    want = reference_metrics(pred, gt, trimap)
+    assert want["grad"] > 0
+    assert_close(metrics.grad(pred, gt, trimap), want["grad"], "grad", rel=1e-6)
+
+
+@pytest.mark.parametrize("step", [0.005, 0.0075])
+def test_conn_many_levels_at_one_edge(step):
+    # a hard edge from 0 to 255: all K (> 127) levels start their runs at the same column
+    gt = np.zeros((20, 30), np.uint8)
+    gt[5:15, 5:25] = 255
+    pred = gt.copy()
+    pred[8:12, 8:20] = 200
+    trimap = np.full(gt.shape, 128, np.uint8)
+    want = reference_metrics(pred, gt, trimap, step=step)["conn"]
+    assert_close(metrics.conn(pred, gt, trimap, step=step), want, f"step {step}", rel=1e-6)
+
+
+@pytest.mark.parametrize("pred_value, gt_value", [(128, None), (0, 0), (255, 255), (None, 0)])
+def test_constant_images(pred_value, gt_value):
+    # a constant prediction (its gradient is 0, mat2gray only clips it), all zero, all 255
+    rng = np.random.default_rng(13)
+    pred, gt, trimap = random_case(rng, 40, 60)
+    if pred_value is not None:
+        pred = np.full_like(pred, pred_value)
+    if gt_value is not None:
+        gt = np.full_like(gt, gt_value)
+    want = reference_metrics(pred, gt, trimap)
+    got = metrics.evaluate(pred, gt, trimap, extra=False)
+    for k in KEYS:
+        assert_close(got[k], want[k], f"{pred_value}/{gt_value} {k}", rel=1e-6)
