@@ -145,8 +145,9 @@ def size_chart(per_image, models, units: str, colours: dict) -> str:
 
 def group_chart(table, group: str, models, units: str, colours: dict) -> str:
     """Mean per group (rows) and model (one bar each) for the four metrics; ``table``: the
-    measured rows of ``leaderboard(..., by=group)``."""
-    groups = sorted(table[group].astype(str).unique())
+    measured rows of ``leaderboard(..., by=group)``, whose group order (classes in the SIM
+    paper's order) is kept."""
+    groups = list(dict.fromkeys(table[group].astype(str)))
     n = len(models)
     with _style():
         fig, axes = _panels(len(groups) * n, per_row=0.16)

@@ -43,6 +43,8 @@ __all__ = ["write_report", "render_report", "html_page", "load_scores", "pick_wo
 
 THUMB = 160  # px, longer side of a gallery thumbnail
 _CI = re.compile(r"(\[[^\]<]*\])")  # an interval in a table cell: kept on one line
+# the leaderboard's published section: folded (long, and not what the report measures)
+_PUBLISHED = re.compile(r'<h3>(Published [^<]*)</h3>\n(<table class="published">.*?</table>\n)', re.S)
 FULL = 800  # px, longer side of an image shown on click
 
 _CSS = """
@@ -202,10 +204,12 @@ def _comparison_html(cmp, units: str) -> str:
 
 def _grouped_table(table, key: str, key_head: str, cls: str, models, units: str, cell, head_note: str = "") -> str:
     """A table of class ``cls``: rows grouped by ``key`` (one cell spanning the group), one row
-    per model (in ``models`` order): model, n, and ``cell(row, metric, group rows)`` per metric."""
+    per model (in ``models`` order): model, n, and ``cell(row, metric, group rows)`` per metric.
+    Groups in the order they first appear in ``table`` (classes in the SIM paper's order, as
+    the leaderboard gives them; widths ascending, as the sweep table gives them)."""
     heads = "".join(f"<th>{_e(HEADERS[units][m])}{head_note}</th>" for m in METRICS)
     body = []
-    for g, part in table.groupby(key, sort=True):
+    for g, part in table.groupby(key, sort=False):
         part = part.set_index("model").reindex([m for m in models if m in set(part["model"])])
         for i, (model, r) in enumerate(part.iterrows()):
             label = f"{g:g}" if isinstance(g, float) else g
@@ -364,6 +368,9 @@ def render_report(per_image, *, dataset=None, predictions=None, units: str = "pa
                  f"Units: {_e(HEADERS[units]['sad'])} is the DIM MATLAB SAD ÷ 1000 (Grad, Conn likewise); "
                  f"{_e(HEADERS[units]['mse'])} is the MSE{' × 1000' if units == 'paper' else ''}.</p>\n")
     lb_html = _CI.sub(r'<span class="ci">\1</span>', format_leaderboard(board, "html", title="Leaderboard"))
+    n_pub = int((board["kind"] == "published").sum())
+    lb_html = _PUBLISHED.sub(lambda m: f'<details class="published"><summary>{m[1]}: {n_pub} rows</summary>'
+                                       f'{m[2]}</details>\n', lb_html)
     if published_label and (board["kind"] == "published").any():
         lb_html += f'<p class="note">{_e(published_label)}</p>'
     parts.append(f'<section id="leaderboard" class="wide">{lb_html}</section>\n')
