@@ -148,11 +148,9 @@ class prefetch:  # noqa: N801 - used like a function, as map()
     The thread starts at once, so work done before the first ``next()`` (loading compiled
     kernels, say) already overlaps with reading. At most ``ahead`` results wait in memory. An
     exception raised by ``fn`` is raised by ``next()`` at that item's turn; after it, and after
-    :meth:`close` (also on garbage collection or leaving a ``with`` block), the thread stops
-    at its next item.
+    :meth:`close` (also when the iterator is garbage-collected or a ``with`` block ends), the
+    thread stops at its next item.
     """
-
-    _DONE = object()
 
     def __init__(self, fn: Callable, items: Iterable, ahead: int = 2):
         import queue
@@ -160,32 +158,9 @@ class prefetch:  # noqa: N801 - used like a function, as map()
 
         self._queue = queue.Queue(maxsize=max(1, int(ahead)))
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._fill, args=(fn, iter(items)), daemon=True,
-                                        name="matbench-prefetch")
-        self._thread.start()
-
-    def _fill(self, fn, items):
-        for item in items:
-            if self._stop.is_set():
-                return
-            try:
-                out = (True, fn(item))
-            except BaseException as e:  # handed to the consumer, raised there
-                out = (False, e)
-            if not self._put(out) or not out[0]:
-                return
-        self._put((True, self._DONE))
-
-    def _put(self, out) -> bool:
-        import queue
-
-        while not self._stop.is_set():
-            try:
-                self._queue.put(out, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+        # the thread holds the queue and the event, not this object, so dropping it stops the thread
+        threading.Thread(target=_prefetch_fill, args=(fn, iter(items), self._queue, self._stop), daemon=True,
+                         name="matbench-prefetch").start()
 
     def __iter__(self):
         return self
@@ -194,7 +169,7 @@ class prefetch:  # noqa: N801 - used like a function, as map()
         if self._stop.is_set():
             raise StopIteration
         ok, value = self._queue.get()
-        if ok and value is self._DONE:
+        if ok and value is _DONE:
             self._stop.set()
             raise StopIteration
         if not ok:
@@ -214,6 +189,35 @@ class prefetch:  # noqa: N801 - used like a function, as map()
 
     def __del__(self):
         self.close()
+
+
+_DONE = object()
+
+
+def _prefetch_fill(fn, items, q, stop) -> None:
+    """The thread of :class:`prefetch`: ``(True, fn(item))`` per item into ``q``, then
+    ``(True, _DONE)``; ``(False, exception)`` ends it early; so does ``stop``."""
+    import queue
+
+    def put(out) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(out, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    for item in items:
+        if stop.is_set():
+            return
+        try:
+            out = (True, fn(item))
+        except BaseException as e:  # handed to the consumer, raised there
+            out = (False, e)
+        if not put(out) or not out[0]:
+            return
+    put((True, _DONE))
 
 
 def workers(jobs=1, scheduler=None) -> int:
