@@ -163,6 +163,7 @@ def test_cli_writes_reference_pngs_and_resumes(golden, weights, tmp_path, capsys
     assert record["method"] == "dim" and record["complete"] is True
     assert record["options"]["stage"] == 3
     assert record["options"]["threads"] == torch.get_num_threads()  # the effective count
+    assert record["options"]["fast"] is True and record["options"]["conv_path"] == "onednn"  # the default path
     assert record["options"]["matte_channel"] is None
     assert record["checkpoint_sha256"] == dim_sha256(weights[3])
     assert record["versions"]["torch"] == torch.__version__
