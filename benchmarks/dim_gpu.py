@@ -53,8 +53,12 @@ def timed(fn, device, repeat):
     return out, best
 
 
+FAILURES: dict[int, str] = {}  # side -> why a forward pass of that size failed
+
+
 def fits(model, side, device) -> bool:
-    """Whether one forward pass of a side × side input runs without running out of memory."""
+    """Whether one forward pass of a side × side input runs (out of memory, or a kernel that
+    refuses so large a tensor, e.g. 32-bit indexing: it does not; the reason is kept)."""
     import torch
 
     x = None
@@ -64,12 +68,9 @@ def fits(model, side, device) -> bool:
             model(x)
         sync(device)
         return True
-    except (torch.cuda.OutOfMemoryError, MemoryError):
+    except (RuntimeError, MemoryError) as e:  # torch.cuda.OutOfMemoryError is a RuntimeError
+        FAILURES[side] = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
         return False
-    except RuntimeError as e:
-        if "out of memory" in str(e).lower() or "can't allocate memory" in str(e).lower():
-            return False
-        raise
     finally:
         del x
         if str(device).startswith("cuda"):
@@ -160,7 +161,8 @@ def main():
     results["largest_side"] = lo
     results["largest_stopped"] = stopped or ("max-side" if hi is None else None)
     note = {"budget": " (stopped: time budget)", "max-side": " (fits up to the largest size tried)"}.get(
-        results["largest_stopped"], f" (the next try, {hi}, did not fit)")
+        results["largest_stopped"], f" (the next try, {hi}, did not fit: {FAILURES.get(hi, '?')})")
+    results["failures"] = {str(k): v for k, v in FAILURES.items()}
     print(f"largest square without tiling (stage 3, TF32 off): {lo}x{lo} = {lo * lo / 1e6:.1f} Mpx{note}")
     print(f"total {time.perf_counter() - t_start:.0f} s")
     if args.json:
