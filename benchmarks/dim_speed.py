@@ -3,8 +3,9 @@
 Floor: the network's floating-point operations per megapixel (every convolution's
 2·C_in·C_out·k²·H_out·W_out, counted with forward hooks; max-pool, unpool, ReLU and sigmoid
 left out) divided by this machine's measured matrix-multiply throughput (``torch.mm`` of two
-2048×2048 float32 matrices, best of 5, with torch's thread count): the time the arithmetic
-alone would take at the speed of a large GEMM.
+4096×4096 float32 matrices, best of 5, with torch's thread count): the time the arithmetic
+alone would take at the speed of a large GEMM (not the machine's peak: oneDNN's convolutions
+can run faster than it).
 
 Paths, timed in the same process, interleaved, best of ``--repeat``:
 
@@ -107,9 +108,9 @@ def main():
     w, h = map(int, args.size.split("x"))
     mpx = w * h / 1e6
     image, trimap = synthetic(w, h)
-    gemm = matmul_flops()
+    gemm = matmul_flops(n=4096)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {torch.backends.cpu.get_cpu_capability()}, "
-          f"load average {os.getloadavg()[0]:.2f}; torch.mm 2048² float32: {gemm / 1e9:.0f} GFLOP/s")
+          f"load average {os.getloadavg()[0]:.2f}; torch.mm 4096² float32: {gemm / 1e9:.0f} GFLOP/s")
     with tempfile.TemporaryDirectory() as tmp:
         models = {stage: dim.load_dim(checkpoint(Path(tmp), stage), stage) for stage in (1, 3)}
     for stage, model in models.items():

@@ -5,8 +5,9 @@ to Adobe's composition script, and verify a built dataset.
 every listed file (``matbench.datasets.adobe``), the headers of every foreground, alpha and
 official trimap, then the pixels of every alpha and official trimap by the one matte rule
 (:mod:`matbench.mattes`); all problems in one message, before anything is written. Then they
-composite foreground by foreground (``matbench.compose``), optionally in parallel
-with joblib. A file that turns out unreadable while compositing (a truncated background) is
+composite foreground by foreground (``matbench.compose``), in joblib worker processes
+(``jobs``) or on a dask cluster (``scheduler``); each worker encodes and writes in a writer
+thread while it composites the next background. A file that turns out unreadable while compositing (a truncated background) is
 collected with the others and reported at the end, without a manifest, so a rerun resumes. Each worker loads one foreground and its alpha once and composites its N
 backgrounds; memory is one foreground's worth per worker. Every file is written
 atomically, so a file under its final name is complete: a rerun after an interruption
