@@ -7,6 +7,8 @@ kernel selection) are excluded. DIM uses the golden generator's synthetic weight
 published layout); its speed does not depend on the weights' values. Ratios are against the
 cost of just decoding the image and trimap PNGs and encoding the alpha PNG.
 
+dimN is DIM stage N on its default CPU path (oneDNN), dimN-native with ``--no-fast``.
+
 usage: python benchmarks/baselines.py [--size 1024] [--methods dim1,dim3,...] [--threads N]
 """
 import argparse
@@ -23,7 +25,7 @@ from matbench.io import encode_png, read_rgb8, write_png_atomic
 from matbench.mattes import read_matte
 
 SHARED = Path(os.environ.get("MATBENCH_SHARED", Path(__file__).resolve().parents[2] / "shared"))
-ALL = ["trimap-mid", "dim1", "dim1-fast", "dim3", "dim3-fast",
+ALL = ["trimap-mid", "dim1", "dim1-native", "dim3", "dim3-native",
        "closed-form", "knn", "lkm", "random-walk", "shared"]
 
 
@@ -61,8 +63,8 @@ def predictor(method, folder, threads):
         from matbench.baselines import dim
 
         stage = int(method[3])
-        predict, _ = dim.make_predictor(dim_weights(folder, stage), stage, "cpu", fast=method.endswith("fast"),
-                                        threads=threads)
+        predict, _ = dim.make_predictor(dim_weights(folder, stage), stage, "cpu",
+                                        fast=not method.endswith("native"), threads=threads)
         return predict
     if method == "trimap-mid":
         from matbench.baselines.trivial import trimap_mid

@@ -1,4 +1,5 @@
-"""What ``matbench run dim --fast`` (oneDNN convolutions on CPU) changes, and how much faster it is.
+"""What oneDNN convolutions on CPU (``matbench run dim``'s default, ``--fast``) change against
+PyTorch's own path (``--no-fast``, "exact" below), and how much faster they are.
 
 Inputs: the DIM golden cases (``tests/data/golden/dim``: 4 small composites with trimaps, and the
 reference's own float and uint8 predictions) and a few larger synthetic composites (smooth colour
@@ -105,8 +106,8 @@ def main():
         for name, image, trimap in inputs:
             model = models[stage]
             dim.predict_alpha(model, image, trimap, fast=True)  # warm both paths once
-            dim.predict_alpha(model, image, trimap)
-            exact, t_exact = timed(lambda: dim.predict_alpha(model, image, trimap), args.repeat)
+            dim.predict_alpha(model, image, trimap, fast=False)
+            exact, t_exact = timed(lambda: dim.predict_alpha(model, image, trimap, fast=False), args.repeat)
             fast, t_fast = timed(lambda: dim.predict_alpha(model, image, trimap, fast=True), args.repeat)
             e8, f8 = dim.alpha_to_uint8(exact), dim.alpha_to_uint8(fast)
             line = f"stage {stage} {name:>18}: fast vs exact {compare(f8, e8, fast, exact)}"

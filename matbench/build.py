@@ -5,8 +5,9 @@ to Adobe's composition script, and verify a built dataset.
 every listed file (``matbench.datasets.adobe``), the headers of every foreground, alpha and
 official trimap, then the pixels of every alpha and official trimap by the one matte rule
 (:mod:`matbench.mattes`); all problems in one message, before anything is written. Then they
-composite foreground by foreground (``matbench.compose``), optionally in parallel
-with joblib. A file that turns out unreadable while compositing (a truncated background) is
+composite foreground by foreground (``matbench.compose``), in joblib worker processes
+(``jobs``) or on a dask cluster (``scheduler``); each worker encodes and writes in a writer
+thread while it composites the next background. A file that turns out unreadable while compositing (a truncated background) is
 collected with the others and reported at the end, without a manifest, so a rerun resumes. Each worker loads one foreground and its alpha once and composites its N
 backgrounds; memory is one foreground's worth per worker. Every file is written
 atomically, so a file under its final name is complete: a rerun after an interruption
@@ -157,7 +158,13 @@ def _plan(task: dict):
 
 def _composite_foreground(task: dict, todo, out: Path) -> list[dict]:
     """The rows of ``todo`` (``(row, bg path, official trimap or "", finished)``), writing the
-    files of the unfinished ones and the per-foreground alpha and fg when missing."""
+    files of the unfinished ones and the per-foreground alpha and fg when missing.
+
+    A writer thread encodes, hashes and writes each composite's files while this thread decodes,
+    resizes and blends the next one (PNG encoding, the largest cost, releases the GIL); at most
+    two composites wait for it, so memory stays one foreground's worth."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from PIL import Image
 
     level = task["compress_level"]
@@ -165,39 +172,59 @@ def _composite_foreground(task: dict, todo, out: Path) -> list[dict]:
     alpha = compose.load_alpha(task["alpha_path"], task["matte_channel"])
     compose.check_sizes(fg, alpha, task["alpha_path"])
     h, w = alpha.shape
-    per_fg = {}
-    for col, array in (("alpha", alpha), ("fg_path", fg)):
-        path = out / (f"alpha/{task['stem']}.png" if col == "alpha" else f"fg/{task['stem']}.png")
-        per_fg[HASH_COLUMNS[col][0]] = _write_or_hash(path, array, HASH_COLUMNS[col][1], level)
     generated = {}
-    rows = []
-    for row, bg_path, trimap_src, finished in todo:
-        hashes = dict(per_fg)
-        if finished:
-            with Image.open(bg_path) as im:  # header only: sizes for the row
-                bw, bh = im.size
-            ratio, _ = compose.bg_resize_size((w, h), (bw, bh))
-            for col in ("merged", "bg_path", "trimap"):
-                if row[col]:
-                    hashes[HASH_COLUMNS[col][0]] = decoded_sha256(out / row[col], HASH_COLUMNS[col][1])
-        else:
-            bg_im = open_image(bg_path)
-            bw, bh = bg_im.size
-            merged, bg_crop, ratio = compose.composite(fg, alpha, bg_im)
-            del bg_im
-            if row["bg_path"]:
-                write_png_atomic(out / row["bg_path"], bg_crop, level)
-                hashes["bg_sha256"] = compose.pixels_sha256(bg_crop)
-            if row["trimap"] and (out / row["trimap"]).is_file():
-                hashes["trimap_sha256"] = decoded_sha256(out / row["trimap"], "matte")
-            elif row["trimap"]:
-                data, hashes["trimap_sha256"] = _trimap_file(task, trimap_src, alpha, generated)
-                write_bytes_atomic(out / row["trimap"], data)
-            hashes["sha256"] = compose.pixels_sha256(merged)
-            write_png_atomic(out / row["merged"], merged, level)  # last: its presence marks the composite done
-        row.update(width=w, height=h, bg_width=bw, bg_height=bh, ratio=repr(float(ratio)), **hashes)
-        rows.append(row)
+    rows, written = [], []
+    with ThreadPoolExecutor(1, thread_name_prefix="matbench-writer") as writer:
+        per_fg = {HASH_COLUMNS[col][0]: writer.submit(_write_or_hash, out / path, array, HASH_COLUMNS[col][1], level)
+                  for col, path, array in (("alpha", f"alpha/{task['stem']}.png", alpha),
+                                           ("fg_path", f"fg/{task['stem']}.png", fg))}
+        for row, bg_path, trimap_src, finished in todo:
+            hashes = {}
+            if finished:
+                with Image.open(bg_path) as im:  # header only: sizes for the row
+                    bw, bh = im.size
+                ratio, _ = compose.bg_resize_size((w, h), (bw, bh))
+                for col in ("merged", "bg_path", "trimap"):
+                    if row[col]:
+                        hashes[HASH_COLUMNS[col][0]] = decoded_sha256(out / row[col], HASH_COLUMNS[col][1])
+            else:
+                bg_im = open_image(bg_path)
+                bw, bh = bg_im.size
+                merged, bg_crop, ratio = compose.composite(fg, alpha, bg_im)
+                del bg_im
+                trimap = None
+                if row["trimap"] and (out / row["trimap"]).is_file():
+                    hashes["trimap_sha256"] = decoded_sha256(out / row["trimap"], "matte")
+                elif row["trimap"]:
+                    trimap = _trimap_file(task, trimap_src, alpha, generated)
+                if len(written) >= 2:
+                    written[-2][1].result()  # at most two composites wait for the writer
+                written.append((row, writer.submit(_write_composite, out, row, merged,
+                                                   bg_crop if row["bg_path"] else None, trimap, level)))
+            row.update(width=w, height=h, bg_width=bw, bg_height=bh, ratio=repr(float(ratio)), **hashes)
+            rows.append(row)
+    for row, future in written:
+        row.update(future.result())
+    for col, future in per_fg.items():
+        digest = future.result()
+        for row in rows:
+            row[col] = digest
     return rows
+
+
+def _write_composite(out: Path, row: dict, merged, bg_crop, trimap, level: int) -> dict:
+    """Write one composite's files (background crop, trimap ``(PNG bytes, sha256)``, then the
+    composite, whose presence marks it done); the sha256 of each one's pixels by hash column."""
+    hashes = {}
+    if bg_crop is not None:
+        write_png_atomic(out / row["bg_path"], bg_crop, level)
+        hashes["bg_sha256"] = compose.pixels_sha256(bg_crop)
+    if trimap is not None:
+        write_bytes_atomic(out / row["trimap"], trimap[0])
+        hashes["trimap_sha256"] = trimap[1]
+    hashes["sha256"] = compose.pixels_sha256(merged)
+    write_png_atomic(out / row["merged"], merged, level)  # last: its presence marks the composite done
+    return hashes
 
 
 def _write_or_hash(path: Path, array, kind: str, level: int) -> str:
@@ -227,14 +254,15 @@ def _trimap_file(task: dict, trimap_src: str, alpha, generated: dict) -> tuple[b
 
 # ----------------------------------------------------------------------------- builds
 
-def _check_pixels(tasks, matte_channel, jobs: int) -> None:
+def _check_pixels(tasks, matte_channel, jobs: int, scheduler=None) -> None:
     """Decode the alpha (and official trimaps) of every foreground task by the matte rule before
     anything is written: problems only visible in the pixels (ambiguous colour, non-gray
     palette, truncation) of all of them in one MatbenchError; official trimap values other than
     0/128/255 warned about. Cheap next to the build: one alpha per foreground, small trimaps."""
     sources = [(t["alpha_path"], [src for _, _, _, src in t["bgs"] if src]) for t in tasks]
     problems, notes = [], Notes()
-    for task, (bad, odd, shas) in zip(tasks, imap(partial(_read_sources, matte_channel), sources, jobs=jobs)):
+    for task, (bad, odd, shas) in zip(tasks, imap(partial(_read_sources, matte_channel), sources, jobs=jobs,
+                                                  scheduler=scheduler)):
         problems += bad
         notes.odd_trimaps.update(odd)
         task["trimap_sha"] = shas
@@ -261,7 +289,7 @@ def _read_sources(matte_channel, task) -> tuple[list[str], dict[str, int], dict[
 
 
 def _run_build(split, out: Path, *, trimaps: str | None, trimap_kernel: int, jobs: int, write_bg: bool,
-               progress: bool, compress_level: int, sources, matte_channel: str | None) -> dict:
+               progress: bool, compress_level: int, sources, matte_channel: str | None, scheduler=None) -> dict:
 
     t0 = time.perf_counter()
     out = check_out_folder(out, sources)
@@ -302,11 +330,11 @@ def _run_build(split, out: Path, *, trimaps: str | None, trimap_kernel: int, job
         })
     del old_rows
     # the sources of every foreground with work left, before anything is written
-    _check_pixels([t for t in tasks if _plan(t)[1] is not None], matte_channel, jobs)
+    _check_pixels([t for t in tasks if _plan(t)[1] is not None], matte_channel, jobs, scheduler)
     prepare_out(out, params)
 
     results, problems = run_tasks(_build_foreground, tasks, jobs=jobs, progress=progress,
-                                  desc=f"build {params['kind']}")
+                                  desc=f"build {params['kind']}", scheduler=scheduler)
     raise_problems(problems, "input", done="the composites of the other foregrounds were written, no manifest: "
                                            "fix these files and rerun the same command to resume")
     rows = [r for rows in results for r in rows]
@@ -340,8 +368,9 @@ def prepare_out(out: Path, params: dict, subdirs=OUTPUT_DIRS) -> None:
     _remove_stray_temps(out, subdirs)
 
 
-def run_tasks(fn, tasks: list, *, jobs: int, progress: bool, desc: str) -> tuple[list, list]:
-    """Run ``fn`` on every task with ``jobs`` workers (``matbench.parallel``), with a progress bar
+def run_tasks(fn, tasks: list, *, jobs: int, progress: bool, desc: str, scheduler=None) -> tuple[list, list]:
+    """Run ``fn`` on every task with ``jobs`` workers, or on the dask cluster at ``scheduler``
+    (``matbench.parallel``), with a progress bar
     counting composites (a task composites its foreground onto ``task["bgs"]``). ``fn(task)``
     returns ``(manifest rows, problems)``. Returns the rows of each task in task order and all
     the problems (one-line messages)."""
@@ -353,7 +382,7 @@ def run_tasks(fn, tasks: list, *, jobs: int, progress: bool, desc: str) -> tuple
     results: dict[int, list[dict]] = {}
     problems = []
     try:
-        for i, (rows, bad) in imap_unordered(fn, tasks, jobs=jobs):
+        for i, (rows, bad) in imap_unordered(fn, tasks, jobs=jobs, scheduler=scheduler):
             results[i] = rows
             problems += bad
             if bar is not None:
@@ -383,7 +412,8 @@ def _write_mmagic_list(out: Path, kind: str, rows) -> None:
 
 def build_comp1k(adobe_root, voc_root, out, *, bgs_per_fg: int | None = None, trimaps: str = "official",
                  jobs: int = 1, progress: bool = True, write_bg: bool = False, trimap_kernel: int | None = None,
-                 compress_level: int = DEFAULT_COMPRESS_LEVEL, matte_channel: str | None = None) -> dict:
+                 compress_level: int = DEFAULT_COMPRESS_LEVEL, matte_channel: str | None = None,
+                 scheduler=None) -> dict:
     """Build Composition-1K (the test split, ``bgs_per_fg`` VOC backgrounds per fg) in ``out``.
 
     ``bgs_per_fg``: None (default) takes the release's lists' ratio, len(test_bg_names) /
@@ -400,6 +430,11 @@ def build_comp1k(adobe_root, voc_root, out, *, bgs_per_fg: int | None = None, tr
     bgs_per_fg, seconds, trimaps). Raises MatbenchError listing every input problem before
     anything is written, or, for files unreadable while compositing, at the end (no manifest;
     a rerun resumes).
+
+    ``jobs``: worker processes (by foreground; each also encodes in a writer thread).
+    ``scheduler``: the address of a dask cluster to build on instead (default
+    ``$MATBENCH_SCHEDULER``; the workers must see ``adobe_root``, ``voc_root`` and ``out`` at the
+    same paths): the same files, hashes and manifest as with ``jobs=1``, resumable the same way.
     """
 
     if trimaps not in ("official", "generate"):
@@ -410,12 +445,12 @@ def build_comp1k(adobe_root, voc_root, out, *, bgs_per_fg: int | None = None, tr
     source = "official" if split.trimap_dir is not None else f"generated (erode-dilate, kernel {kernel})"
     return _run_build(split, out, trimaps=source, trimap_kernel=kernel, jobs=jobs, write_bg=write_bg,
                       progress=progress, compress_level=compress_level,
-                      sources=[adobe_root, voc_root, *split.sources], matte_channel=matte_channel)
+                      sources=[adobe_root, voc_root, *split.sources], matte_channel=matte_channel, scheduler=scheduler)
 
 
 def build_train(adobe_root, coco_root, out, *, bgs_per_fg: int | None = None, jobs: int = 1,
                 write_bg: bool = True, progress: bool = True, compress_level: int = DEFAULT_COMPRESS_LEVEL,
-                matte_channel: str | None = None) -> dict:
+                matte_channel: str | None = None, scheduler=None) -> dict:
     """Build the DIM training set (``bgs_per_fg`` COCO backgrounds per fg) in ``out``.
 
     ``bgs_per_fg``: None (default) takes the release's lists' ratio, len(training_bg_names) /
@@ -423,14 +458,14 @@ def build_train(adobe_root, coco_root, out, *, bgs_per_fg: int | None = None, jo
     Writes the resized and cropped background of every composite to ``bg/`` unless
     ``write_bg`` is False. The release's JPEG alphas are read as decoded (as Adobe's script
     does; one warning says so) by the one matte rule (``matte_channel`` as in
-    :func:`build_comp1k`). Returns a summary dict (out, composites, foregrounds, bgs_per_fg,
-    seconds).
+    :func:`build_comp1k`). ``jobs`` and ``scheduler`` as in :func:`build_comp1k`. Returns a
+    summary dict (out, composites, foregrounds, bgs_per_fg, seconds).
     """
 
     split = load_split(adobe_root, "train", coco_root, bgs_per_fg, matte_channel=matte_channel)
     return _run_build(split, out, trimaps=None, trimap_kernel=0, jobs=jobs, write_bg=write_bg,
                       progress=progress, compress_level=compress_level,
-                      sources=[adobe_root, coco_root, *split.sources], matte_channel=matte_channel)
+                      sources=[adobe_root, coco_root, *split.sources], matte_channel=matte_channel, scheduler=scheduler)
 
 
 # ----------------------------------------------------------------------------- verify
@@ -475,7 +510,7 @@ def _verify_tasks(out: Path, rows: list[dict]) -> list[tuple[str, str, str]]:
     return list(tasks.values())
 
 
-def verify(out, *, jobs: int = 1, progress: bool = False) -> dict:
+def verify(out, *, jobs: int = 1, progress: bool = False, scheduler=None) -> dict:
     """Check every file the manifest lists (composites, alphas, foregrounds, backgrounds,
     trimaps: every path column of :data:`matbench.manifest.HASH_COLUMNS`) against the sha256
     of its decoded pixels recorded at build time.
@@ -483,12 +518,13 @@ def verify(out, *, jobs: int = 1, progress: bool = False) -> dict:
     Returns ``{"checked": rows, "files": n, "missing": [paths], "changed": [paths], "ok": bool}``
     (paths relative to ``out``; an unreadable file counts as changed). A manifest without the
     per-file hashes (an older matbench) is a one-line MatbenchError saying how to add them.
+    ``jobs`` worker processes, or the dask cluster at ``scheduler`` (default ``$MATBENCH_SCHEDULER``).
     """
 
     out = Path(out)
     rows = read_manifest(out)
     tasks = _verify_tasks(out, rows)
-    it = imap(partial(_verify_file, out), tasks, jobs=jobs, batch_size=16)
+    it = imap(partial(_verify_file, out), tasks, jobs=jobs, batch_size=16, scheduler=scheduler)
     if progress:
         from tqdm import tqdm
 

@@ -110,12 +110,13 @@ def _build_sim_foreground(task: dict) -> tuple[list[dict], list]:
 
 
 def build_sim(simd_root, voc_root, file_list, out, *, jobs: int = 1, progress: bool = True,
-              matte_channel: str | None = None, compress_level: int = DEFAULT_COMPRESS_LEVEL) -> dict:
+              matte_channel: str | None = None, compress_level: int = DEFAULT_COMPRESS_LEVEL, scheduler=None) -> dict:
     """Build the SIM test set in ``out`` (layout in the module docstring) from the SIMD folder,
     the VOC JPEG folder and the authors' file list.
 
     ``matte_channel``: None (refuse alphas whose channels differ) or ``"luma"`` (read them as the
-    script does, OpenCV's gray conversion). ``jobs``: worker processes (by foreground).
+    script does, OpenCV's gray conversion). ``jobs``: worker processes (by foreground), or the
+    dask cluster at ``scheduler`` (default ``$MATBENCH_SCHEDULER``; same files as ``jobs=1``).
     ``compress_level``: PNG zlib level (pixels are the same at any level). Raises MatbenchError
     listing every input problem before anything is written. Returns a summary dict
     (out, composites, classes, seconds).
@@ -123,7 +124,7 @@ def build_sim(simd_root, voc_root, file_list, out, *, jobs: int = 1, progress: b
     t0 = time.perf_counter()
     if matte_channel not in sim_compose.MATTE_CHANNELS:
         raise MatbenchError(f"--matte-channel {matte_channel}: build-sim accepts only luma")
-    split = load_sim(simd_root, voc_root, file_list, matte_channel=matte_channel, jobs=jobs)
+    split = load_sim(simd_root, voc_root, file_list, matte_channel=matte_channel, jobs=jobs, scheduler=scheduler)
     subdirs = [f"{klass}/{kind}" for klass in split.classes for kind in OUTPUT_KINDS]
     out = check_out_folder(out, [simd_root, voc_root, *split.sources], subdirs)
     out.mkdir(parents=True, exist_ok=True)
@@ -149,7 +150,8 @@ def build_sim(simd_root, voc_root, file_list, out, *, jobs: int = 1, progress: b
               "old_rows": {c.image: old_rows[c.image] for _, c, _ in fg.composites if c.image in old_rows}}
              for fg in split.foregrounds]
     del old_rows
-    results, _ = run_tasks(_build_sim_foreground, tasks, jobs=jobs, progress=progress, desc="build sim")
+    results, _ = run_tasks(_build_sim_foreground, tasks, jobs=jobs, progress=progress, desc="build sim",
+                           scheduler=scheduler)
     rows = sorted((r for rows in results for r in rows), key=lambda r: r["line"])  # file-list order
     write_manifest(out, rows)
     _write_mmagic_list(out, "test", rows)

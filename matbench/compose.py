@@ -89,10 +89,11 @@ def prepare_bg(bg: Image.Image, fg_size, path=None):
     if size is not None:
         bg = bg.resize(size, Image.BICUBIC)
     w, h = fg_size
-    arr = np.asarray(bg)
-    if arr.shape[0] < h or arr.shape[1] < w:  # pragma: no cover - cannot happen with ratio >= needed
+    if bg.size[0] < w or bg.size[1] < h:  # pragma: no cover - cannot happen with ratio >= needed
         raise MatbenchError(f"background {bg.size} smaller than foreground {fg_size} after resizing")
-    return np.ascontiguousarray(arr[:h, :w]), ratio
+    if bg.size != (w, h):
+        bg = bg.crop((0, 0, w, h))  # before the copy to numpy: a large bg is not copied whole
+    return np.asarray(bg), ratio
 
 
 def load_bg(path, fg_size):
@@ -139,13 +140,13 @@ def blend(fg: np.ndarray, bg: np.ndarray, alpha: np.ndarray) -> np.ndarray:
         q *= 255
         exact = q == n
         exact &= (A != 0) & (A != 255)
-        if exact.any():
-            yy, xx, cc = np.nonzero(exact)
-            a = A[yy, xx, cc].astype(np.float64) / 255
-            f = F[yy, xx, cc].astype(np.float64)
-            b = B[yy, xx, cc].astype(np.float64)
+        idx = np.flatnonzero(exact)  # flat indices: cheaper than a 3-D nonzero
+        if idx.size:
+            a = A.reshape(-1)[idx].astype(np.float64) / 255
+            f = F.reshape(-1)[idx].astype(np.float64)
+            b = B.reshape(-1)[idx].astype(np.float64)
             # int() truncates toward zero; all values are >= 0, so the cast is the same.
-            out[y0 + yy, xx, cc] = (a * f + (1 - a) * b).astype(np.uint8)
+            out[y0:y1].reshape(-1)[idx] = (a * f + (1 - a) * b).astype(np.uint8)
     return out
 
 

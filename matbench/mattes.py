@@ -176,7 +176,7 @@ def read_matte(path, matte_channel: str | None = None, *, how: str = _HOW) -> np
     MatbenchError, one line naming the file, for unreadable, truncated, 1/16-bit, float, non-gray
     palette and (without ``matte_channel``) colour or transparent files.
     """
-    from matbench.io import load_image, open_image
+    from matbench.io import load_image, open_image, png_pixels
 
     _check_channel(matte_channel)
     path = Path(path)
@@ -184,6 +184,9 @@ def read_matte(path, matte_channel: str | None = None, *, how: str = _HOW) -> np
         problem = header_problem(_info(im, path), matte_channel)
         if problem:
             raise MatbenchError(problem)
+        arr = png_pixels(im, path)  # a plain 8-bit PNG: decoded straight into numpy (same values)
+        if arr is not None:
+            return arr if im.mode == "L" else _colour_matte(arr, im.mode, path, matte_channel, how)
         return _matte_pixels(load_image(im, path), path, matte_channel, how)
 
 
@@ -192,9 +195,13 @@ def _matte_pixels(im: Image.Image, path: Path, matte_channel, how: str = _HOW) -
         return np.asarray(im)
     if im.mode == "P":
         return _palette_indices(im, path)
-    arr = np.asarray(im)
-    colour = arr[..., :1] if im.mode == "LA" else arr[..., :3]
-    has_alpha = im.mode in ("RGBA", "LA")
+    return _colour_matte(np.asarray(im), im.mode, path, matte_channel, how)
+
+
+def _colour_matte(arr: np.ndarray, mode: str, path: Path, matte_channel, how: str = _HOW) -> np.ndarray:
+    """The matte of an ``RGB``/``RGBA``/``LA`` array by the rule (channel checks, see the module doc)."""
+    colour = arr[..., :1] if mode == "LA" else arr[..., :3]
+    has_alpha = mode in ("RGBA", "LA")
     differ = 0 if colour.shape[-1] == 1 else int(np.count_nonzero((colour != colour[..., :1]).any(axis=-1)))
     transparent = int(np.count_nonzero(arr[..., -1] != 255)) if has_alpha else 0
     if not (differ or transparent):  # unambiguous: every channel that counts holds the matte
@@ -204,7 +211,7 @@ def _matte_pixels(im: Image.Image, path: Path, matte_channel, how: str = _HOW) -
         found.append(f"colour channels differ in {differ} pixels")
     if transparent:
         found.append(f"alpha channel is not 255 in {transparent} pixels (a cut-out, matte in the alpha?)")
-    found = f"{path}: {im.mode} image whose {' and whose '.join(found)}"
+    found = f"{path}: {mode} image whose {' and whose '.join(found)}"
     if matte_channel == "red":
         return np.ascontiguousarray(arr[..., 0])
     if matte_channel == "alpha":

@@ -23,7 +23,8 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 
-__all__ = ["imap", "imap_unordered", "resolve_jobs", "scheduler_address", "connect", "disconnect"]
+__all__ = ["imap", "imap_unordered", "prefetch", "resolve_jobs", "workers", "scheduler_address", "connect", "disconnect",
+           "cluster_workers"]
 
 SCHEDULER_ENV = "MATBENCH_SCHEDULER"
 _CLIENTS: dict = {}
@@ -136,3 +137,99 @@ def imap_unordered(fn: Callable, tasks: Iterable, *, jobs: int = 1, scheduler=No
 def _indexed(fn, i_task):
     i, task = i_task
     return i, fn(task)
+
+
+class prefetch:  # noqa: N801 - used like a function, as map()
+    """``fn(item)`` for every item, in order, computed in a background thread up to ``ahead``
+    items in advance: an iterator that overlaps, in one process, reading the next inputs with
+    working on the current ones (PNG/JPEG decoding in Pillow and OpenCV, file I/O and hashing
+    release the GIL; so do the numba metric kernels).
+
+    The thread starts at once, so work done before the first ``next()`` (loading compiled
+    kernels, say) already overlaps with reading. At most ``ahead`` results wait in memory. An
+    exception raised by ``fn`` is raised by ``next()`` at that item's turn; after it, and after
+    :meth:`close` (also when the iterator is garbage-collected or a ``with`` block ends), the
+    thread stops at its next item.
+    """
+
+    def __init__(self, fn: Callable, items: Iterable, ahead: int = 2):
+        import queue
+        import threading
+
+        self._queue = queue.Queue(maxsize=max(1, int(ahead)))
+        self._stop = threading.Event()
+        # the thread holds the queue and the event, not this object, so dropping it stops the thread
+        threading.Thread(target=_prefetch_fill, args=(fn, iter(items), self._queue, self._stop), daemon=True,
+                         name="matbench-prefetch").start()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self._stop.is_set():
+            raise StopIteration
+        ok, value = self._queue.get()
+        if ok and value is _DONE:
+            self._stop.set()
+            raise StopIteration
+        if not ok:
+            self.close()
+            raise value
+        return value
+
+    def close(self) -> None:
+        """Stop the thread (it finishes the item in hand) and drop what was read ahead."""
+        self._stop.set()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        self.close()
+
+
+_DONE = object()
+
+
+def _prefetch_fill(fn, items, q, stop) -> None:
+    """The thread of :class:`prefetch`: ``(True, fn(item))`` per item into ``q``, then
+    ``(True, _DONE)``; ``(False, exception)`` ends it early; so does ``stop``."""
+    import queue
+
+    def put(out) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(out, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    for item in items:
+        if stop.is_set():
+            return
+        try:
+            out = (True, fn(item))
+        except BaseException as e:  # handed to the consumer, raised there
+            out = (False, e)
+        if not put(out) or not out[0]:
+            return
+    put((True, _DONE))
+
+
+def workers(jobs=1, scheduler=None) -> int:
+    """How many tasks run at once: the cluster's worker threads when a scheduler is given (or
+    set in ``$MATBENCH_SCHEDULER``), else ``jobs`` (:func:`resolve_jobs`)."""
+    address = scheduler_address(scheduler)
+    if not address:
+        return resolve_jobs(jobs)
+    return max(1, sum(w.get("nthreads", 1) for w in cluster_workers(address).values()))
+
+
+def cluster_workers(address: str) -> dict:
+    """``{worker address: {"nthreads": n, "memory_limit": bytes (0: none), ...}}`` of the cluster
+    at ``address``, as its scheduler reports them."""
+    return connect(address).scheduler_info(n_workers=-1)["workers"]

@@ -24,9 +24,12 @@ Strictness, because a benchmark must never be silently wrong (the whole rule:
 - extra files in a prediction folder, trimap values other than 0/128/255 (only 128 is
   "unknown" in the reference) and lossy (JPEG/WebP) mattes are reported as warnings.
 
-Work is done per reference image (alpha and trimap decoded once for all models), in
-chunks, with joblib processes when ``jobs > 1``; results stream back in order, so memory
-does not grow with the number of images and the table is identical for any ``jobs``.
+Work is done per reference image (alpha and trimap decoded once for all models). With one
+job a reader thread decodes the next images while this process computes the metrics of the
+current one (a bounded read-ahead); with ``jobs > 1`` (joblib processes) or a dask cluster
+(``scheduler``) in chunks of a few images, each worker overlapping likewise. Results stream
+back in order, so memory does not grow with the number of images and the table is identical
+for any ``jobs`` and on a cluster.
 """
 from __future__ import annotations
 
@@ -42,7 +45,7 @@ import numpy as np
 from matbench.errors import MatbenchError
 from matbench.io import index_images
 from matbench.mattes import InputCheck, Notes, raise_problems, try_read_matte
-from matbench.parallel import imap, resolve_jobs
+from matbench.parallel import imap, prefetch, resolve_jobs, scheduler_address, workers
 from matbench.scorefiles import score_provenance
 
 __all__ = ["score", "parse_pred_dirs", "reference_items", "read_run_info"]
@@ -179,15 +182,23 @@ def read_run_info(folder) -> dict | None:
 
 # --------------------------------------------------------------------------- work
 
-def _score_image(item: dict, preds: list, mask_known: bool, matte_channel) -> tuple[list[dict], int, list[str]]:
-    """Rows for one reference image and every model that has a prediction for it, the trimap's
-    count of values other than 0/128/255, and the problems met while decoding (then no rows)."""
-    from matbench.metrics import evaluate, trimap_other_count
-
+def _read_image(work_item, matte_channel) -> tuple:
+    """Decode one reference image's alpha, trimap and predictions by the matte rule:
+    ``(gt, trimap, [(model, path, pred)], problems)`` (arrays None where a problem was met)."""
+    item, preds = work_item
     problems = []
     gt = try_read_matte(item["alpha"], matte_channel, problems)
     trimap = try_read_matte(item["trimap"], matte_channel, problems)
     pred_arrays = [(model, path, try_read_matte(path, matte_channel, problems)) for model, path in preds]
+    return gt, trimap, pred_arrays, problems
+
+
+def _score_decoded(item: dict, decoded: tuple, mask_known: bool) -> tuple[list[dict], int, list[str]]:
+    """Rows for one reference image and every model that has a prediction for it, the trimap's
+    count of values other than 0/128/255, and the problems met while decoding (then no rows)."""
+    from matbench.metrics import evaluate, trimap_other_count
+
+    gt, trimap, pred_arrays, problems = decoded
     if problems:
         return [], 0, problems
     if gt.shape != trimap.shape:  # headers were checked; a file changed since
@@ -211,8 +222,15 @@ def _score_image(item: dict, preds: list, mask_known: bool, matte_channel) -> tu
     return rows, trimap_other_count(trimap), []
 
 
-def _score_chunk(chunk, mask_known, matte_channel):
-    return [_score_image(item, preds, mask_known, matte_channel) for item, preds in chunk]
+def _scored(work, mask_known, matte_channel, ahead: int):
+    """``_score_decoded`` of every work item, in order; a reader thread decodes ``ahead`` images
+    in advance (started at once), so decoding overlaps with computing the metrics."""
+    decoded = prefetch(partial(_read_image, matte_channel=matte_channel), work, ahead)
+    return (_score_decoded(item, d, mask_known) for (item, _), d in zip(work, decoded))
+
+
+def _score_chunk(chunk, mask_known, matte_channel, ahead=2):
+    return list(_scored(chunk, mask_known, matte_channel, ahead))
 
 
 def _wh(a) -> str:
@@ -220,7 +238,7 @@ def _wh(a) -> str:
 
 
 def score(pred_dirs, *, dataset=None, alpha_dir=None, trimap_dir=None, jobs: int = 1, mask_known: bool = False,
-          allow_missing: bool = False, matte_channel: str | None = None, progress: bool = True):
+          allow_missing: bool = False, matte_channel: str | None = None, progress: bool = True, scheduler=None):
     """Per-image reference metrics of every model: a ``pandas.DataFrame``, one row per model × image.
 
     ``pred_dirs``: prediction folders (a path, ``"name=path"`` strings, or a dict name -> path);
@@ -236,7 +254,9 @@ def score(pred_dirs, *, dataset=None, alpha_dir=None, trimap_dir=None, jobs: int
 
     ``mask_known``: set the prediction to 0 where trimap == 0 and 255 where trimap == 255
     before scoring (the reference scores predictions as given). ``allow_missing``: score the
-    images that have predictions instead of failing. ``jobs``: worker processes.
+    images that have predictions instead of failing. ``jobs``: worker processes (one job: this
+    process, with a reader thread decoding ahead). ``scheduler``: the address of a dask
+    cluster to run on instead (default ``$MATBENCH_SCHEDULER``; :mod:`matbench.parallel`).
     ``matte_channel``: ``None`` (refuse ambiguous files), ``"red"`` or ``"alpha"``: which
     channel of an otherwise refused colour file (prediction, alpha or trimap) is the matte
     (:mod:`matbench.mattes`). ``progress``: a progress bar on stderr, preceded, when numba's
@@ -252,9 +272,8 @@ def score(pred_dirs, *, dataset=None, alpha_dir=None, trimap_dir=None, jobs: int
     and ``provenance`` (matbench version, UTC date, reference set:
     :func:`matbench.scorefiles.score_provenance`).
     """
-    import pandas as pd
-
     check = InputCheck(matte_channel)  # validates matte_channel first
+    warm = _warm_up(progress)  # meanwhile: pairing, header checks, the first decodes
     models = parse_pred_dirs(pred_dirs)
     items = reference_items(dataset=dataset, alpha_dir=alpha_dir, trimap_dir=trimap_dir)
     names = [it["image"] for it in items]
@@ -290,20 +309,22 @@ def score(pred_dirs, *, dataset=None, alpha_dir=None, trimap_dir=None, jobs: int
     total = sum(len(p) for _, p in work)
     if not total:
         raise MatbenchError("no predictions to score: none of the prediction folders has an image of the reference set")
-    _check_headers(check, work)
+    image_bytes = _check_headers(check, work)
 
     rows_by_model: dict[str, list] = {model: [] for model, _ in models}
     trimap_other: dict[str, int] = {}
     odd = Notes()
     problems = []
-    _prepare_kernels(progress)
+    # the reader thread starts decoding now, while the metric kernels are being loaded
+    results = _run(work, jobs, mask_known, matte_channel, scheduler, image_bytes)
+    warm.result()
     bar = None
     if progress:
         from tqdm import tqdm
 
         bar = tqdm(total=total, unit="pred", desc="score", smoothing=0.05)
     try:
-        for (it, preds), (rows, other, bad) in zip(work, _run(work, jobs, mask_known, matte_channel)):
+        for (it, preds), (rows, other, bad) in zip(work, results):
             problems += bad
             if other:
                 trimap_other[it["image"]] = other
@@ -317,6 +338,8 @@ def score(pred_dirs, *, dataset=None, alpha_dir=None, trimap_dir=None, jobs: int
             bar.close()
     raise_problems(problems)
     odd.warn()
+
+    import pandas as pd
 
     from matbench.metrics import EXTRA_KEYS
 
@@ -341,33 +364,60 @@ def score(pred_dirs, *, dataset=None, alpha_dir=None, trimap_dir=None, jobs: int
     return df
 
 
-def _check_headers(check: InputCheck, work) -> None:
-    """Header of every alpha, trimap and prediction: all problems in one error, lossy files warned."""
+def _check_headers(check: InputCheck, work) -> int:
+    """Header of every alpha, trimap and prediction: all problems in one error, lossy files warned.
+    Returns the bytes of the largest reference image's decoded mattes (alpha, trimap, predictions)."""
+    largest = 0
     for it, preds in work:
         gt = check.matte(it["alpha"], "ground-truth alpha")
         check.matte(it["trimap"], "trimap", like=gt)
         for _, path in preds:
             check.matte(path, "prediction", like=gt)
+        if gt is not None:
+            largest = max(largest, gt.width * gt.height * (2 + len(preds)))
     check.raise_problems()
     check.notes.warn(stacklevel=3)
+    return largest
 
 
-def _prepare_kernels(progress: bool) -> None:
-    """Compile or load the metric kernels here, before the progress bar (its ETA would count a
-    compilation), saying so first when numba's cache is cold."""
+def _warm_up(progress: bool):
+    """Load (or compile) the metric kernels and import pandas in a background thread: a future to
+    wait on before the progress bar starts (its ETA would count a compilation). When numba's
+    cache is cold a line announces the one-off compilation first."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from matbench.metrics import prepare_kernels
 
-    prepare_kernels(announce=(lambda msg: print(f"matbench: {msg}", file=sys.stderr, flush=True)) if progress else None)
+    def warm():
+        prepare_kernels(announce=(lambda msg: print(f"matbench: {msg}", file=sys.stderr, flush=True))
+                        if progress else None)
+        import pandas  # noqa: F401 - needed at the end; imported while the work starts
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="matbench-warm-up")
+    future = pool.submit(warm)
+    pool.shutdown(wait=False)  # the thread ends with its one task
+    return future
 
 
-def _run(work, jobs, mask_known, matte_channel):
-    """Yield ``(rows, trimap_other, problems)`` per image, in order, streaming from the workers."""
+READ_AHEAD_BYTES = 192 << 20  # decoded mattes a reader thread may hold in advance (jobs=1)
+
+
+def _run(work, jobs, mask_known, matte_channel, scheduler, image_bytes):
+    """``(rows, trimap_other, problems)`` per image, in order, streaming from the workers.
+
+    One local job: this process computes while a reader thread decodes up to
+    ``READ_AHEAD_BYTES`` of images in advance (2 to 64 images: enough to keep decoding while the metric kernels load). Several jobs or a cluster:
+    chunks of a few images per task, each worker overlapping its chunk's decoding likewise."""
+    address = scheduler_address(scheduler)
     jobs = resolve_jobs(jobs)
+    if jobs == 1 and not address:
+        return _scored(work, mask_known, matte_channel, ahead=max(2, min(64, READ_AHEAD_BYTES // max(1, image_bytes))))
     # chunks of a few images: amortise the task overhead, keep the progress bar moving
-    size = max(1, min(8, len(work) // (4 * jobs)))
+    size = max(1, min(8, len(work) // (4 * workers(jobs, address))))
     chunks = [work[i:i + size] for i in range(0, len(work), size)]
-    for chunk in imap(partial(_score_chunk, mask_known=mask_known, matte_channel=matte_channel), chunks, jobs=jobs):
-        yield from chunk
+    done = imap(partial(_score_chunk, mask_known=mask_known, matte_channel=matte_channel), chunks, jobs=jobs,
+                scheduler=address)
+    return (result for chunk in done for result in chunk)
 
 
 def _listing(names, limit: int = 10) -> str:

@@ -161,8 +161,11 @@ def test_size_mismatch_and_other_run_are_errors(tmp_path):
     with pytest.raises(MatbenchError, match="needs --checkpoint"):
         run_baseline("dim", tmp_path / "o2", images=tmp_path / "img", trimaps=tmp_path / "tri", progress=False)
     with pytest.raises(MatbenchError, match="dim only"):
-        run_baseline("knn", tmp_path / "o3", images=tmp_path / "img", trimaps=tmp_path / "tri", max_side=100,
+        run_baseline("knn", tmp_path / "o3", images=tmp_path / "img", trimaps=tmp_path / "tri", tile=100,
                      progress=False)
+    with pytest.raises(MatbenchError, match="dim and the classical methods, not trimap-mid"):
+        run_baseline("trimap-mid", tmp_path / "o3", images=tmp_path / "img", trimaps=tmp_path / "tri",
+                     max_side=100, progress=False)
     with pytest.raises(MatbenchError, match="unknown baseline"):
         run_baseline("nope", tmp_path / "o4", images=tmp_path / "img", trimaps=tmp_path / "tri")
     assert "dim" in BASELINES and "trimap-mid" in BASELINES
@@ -187,3 +190,46 @@ def test_dim_without_torch_is_one_line_error(tmp_path, monkeypatch, capsys):
     assert e.value.code == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "pip install -e '.[dim]'" in err and "Traceback" not in err
+
+
+def _disc(h, w):
+    yy, xx = np.mgrid[:h, :w]
+    r = np.hypot(yy - h / 2, xx - w / 2)
+    alpha = np.clip((min(h, w) * 0.3 - r) / 3 + 0.5, 0, 1)
+    image = np.rint(alpha[..., None] * [220, 60, 40] + (1 - alpha[..., None]) * [30, 90, 200]).astype(np.uint8)
+    trimap = np.where(alpha == 0, 0, np.where(alpha == 1, 255, 128)).astype(np.uint8)
+    trimap[(r > min(h, w) * 0.3 - 6) & (r < min(h, w) * 0.3 + 6)] = 128
+    return image, trimap, alpha
+
+
+def test_memory_check_refuses_in_one_line_and_max_side_fits(tmp_path, monkeypatch, capsys):
+    """A classical run whose largest image would not fit in memory is refused before anything is
+    predicted, naming the image and a --jobs/--max-side that fits; --max-side then runs it on a
+    downscaled copy (approximate) with the known regions exact at full size."""
+    from matbench.baselines import classical, runner
+
+    image, trimap, alpha = _disc(80, 100)
+    write_png_atomic(tmp_path / "img" / "big.png", image)
+    write_png_atomic(tmp_path / "tri" / "big.png", trimap)
+    write_png_atomic(tmp_path / "img" / "small.png", image[:40, :50])
+    write_png_atomic(tmp_path / "tri" / "small.png", trimap[:40, :50])
+    monkeypatch.setitem(classical.PEAK_GIB_PER_MPX, "closed-form", 1000.0)  # 8 GiB for the 0.008 Mpx image
+    monkeypatch.setattr(runner, "available_gib", lambda: 8.0)
+    args = ["run", "closed-form", "--images", str(tmp_path / "img"), "--trimaps", str(tmp_path / "tri"), "-q"]
+    with pytest.raises(SystemExit) as e:
+        main([*args, "--out", str(tmp_path / "o")])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(tmp_path / "img" / "big.png") in err
+    assert "100×80 image needs about 8.4 GiB" in err and "--max-side 96" in err and "nothing was predicted" in err
+    assert not (tmp_path / "o").exists()
+    main([*args, "--out", str(tmp_path / "o"), "--max-side", "96"])
+    pred = read_matte(tmp_path / "o" / "big.png")
+    assert pred.shape == trimap.shape
+    assert (pred[trimap == 0] == 0).all() and (pred[trimap == 255] == 255).all()
+    assert np.abs(pred[trimap == 128] / 255 - alpha[trimap == 128]).mean() < 0.1  # approximate, not wrong
+    assert json.loads((tmp_path / "o" / "run.json").read_text())["options"]["max_side"] == 96
+    monkeypatch.setattr(runner, "available_gib", lambda: 9.0)  # one job fits, two do not
+    with pytest.raises(MatbenchError, match=r"× 2 jobs.*--jobs 1"):
+        run_baseline("closed-form", tmp_path / "o2", images=tmp_path / "img", trimaps=tmp_path / "tri", jobs=2,
+                     progress=False)

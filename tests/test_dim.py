@@ -87,11 +87,13 @@ def _golden_case(golden, stage, case):
     return image, trimap, expected, png
 
 
+@pytest.mark.parametrize("fast", [True, False], ids=["onednn-default", "native"])
 @pytest.mark.parametrize("stage", [1, 3])
 @pytest.mark.parametrize("case", CASES)
-def test_matches_reference_predictions(golden, models, stage, case):
+def test_matches_reference_predictions(golden, models, stage, case, fast):
+    """Both CPU paths keep the guarantee: the default (oneDNN, --fast) and --no-fast."""
     image, trimap, expected, png = _golden_case(golden, stage, case)
-    alpha = dim.predict_alpha(models[stage], image, trimap)
+    alpha = dim.predict_alpha(models[stage], image, trimap, fast=fast)
     assert alpha.dtype == np.float32 and alpha.shape == expected.shape
     assert guarantee_violations(alpha, expected, png) == 0
 
@@ -161,6 +163,7 @@ def test_cli_writes_reference_pngs_and_resumes(golden, weights, tmp_path, capsys
     assert record["method"] == "dim" and record["complete"] is True
     assert record["options"]["stage"] == 3
     assert record["options"]["threads"] == torch.get_num_threads()  # the effective count
+    assert record["options"]["fast"] is True and record["options"]["conv_path"] == "onednn"  # the default path
     assert record["options"]["matte_channel"] is None
     assert record["checkpoint_sha256"] == dim_sha256(weights[3])
     assert record["versions"]["torch"] == torch.__version__
@@ -314,6 +317,6 @@ def test_strip_convolution_is_bit_identical(golden, models, monkeypatch):
     case = "h100w75"
     image = read_rgb8(golden / "dim" / "cases" / case / "merged.png")
     trimap = read_matte(golden / "dim" / "cases" / case / "trimap.png")
-    whole = dim.predict_alpha(models[3], image, trimap)
+    whole = dim.predict_alpha(models[3], image, trimap, fast=False)  # the native path: strips apply
     monkeypatch.setattr(dim, "COLUMN_BYTES", 1 << 16)  # every convolution in strips of a few rows
-    np.testing.assert_array_equal(dim.predict_alpha(models[3], image, trimap), whole)
+    np.testing.assert_array_equal(dim.predict_alpha(models[3], image, trimap, fast=False), whole)

@@ -104,3 +104,51 @@ def test_all_problems_in_one_message():
     text = str(e.value)
     assert text.startswith("14 input problems") and "f9.png" in text and "f10.png" not in text
     assert "4 more" in text
+
+
+def _png_with_chunks(png: bytes, chunks) -> bytes:
+    """PNG bytes with extra chunks inserted after IHDR (CRCs computed)."""
+    import struct
+    import zlib
+
+    extra = b"".join(struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d)) for t, d in chunks)
+    return png[:33] + extra + png[33:]
+
+
+def test_png_fast_path_gives_pillows_values(tmp_path):
+    """Plain 8-bit PNGs are decoded by OpenCV (io.png_pixels) with exactly Pillow's values, whatever
+    gamma/colour chunks they carry; every other file (palette, tRNS, 16-bit, truncated, a bad CRC)
+    is left to Pillow, so reading keeps its meaning and its one-line errors."""
+    import io as _io
+    import struct
+
+    from PIL import Image
+
+    from matbench.io import open_image, png_pixels
+
+    rng = np.random.default_rng(0)
+    cases = {}
+    for mode, shape in (("L", (37, 53)), ("RGB", (37, 53, 3)), ("RGBA", (37, 53, 4))):
+        buf = _io.BytesIO()
+        Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8), mode).save(buf, "PNG")
+        png = buf.getvalue()
+        cases[f"{mode}"] = png
+        cases[f"{mode}-gamma"] = _png_with_chunks(png, [(b"gAMA", struct.pack(">I", 20000)), (b"sRGB", b"\0"),
+                                                        (b"sBIT", bytes([4] * len(mode)))])
+    for name, data in cases.items():
+        (tmp_path / f"{name}.png").write_bytes(data)
+        with open_image(tmp_path / f"{name}.png", load=False) as im:
+            fast = png_pixels(im, tmp_path / f"{name}.png")
+        assert fast is not None, name
+        np.testing.assert_array_equal(fast, np.asarray(Image.open(_io.BytesIO(data))), err_msg=name)
+    gray = np.arange(64, dtype=np.uint8).reshape(8, 8)
+    Image.fromarray(gray).save(tmp_path / "trns.png", transparency=3)
+    Image.fromarray(gray).convert("P").save(tmp_path / "palette.png")
+    Image.fromarray(gray.astype(np.uint16) * 257).save(tmp_path / "16bit.png")
+    (tmp_path / "cut.png").write_bytes(cases["L"][:-30])
+    bad = bytearray(cases["L"])
+    bad[60] ^= 0xFF  # inside the image data: its CRC no longer matches
+    (tmp_path / "crc.png").write_bytes(bytes(bad))
+    for name in ("trns", "palette", "16bit", "cut", "crc"):
+        with open_image(tmp_path / f"{name}.png", load=False) as im:
+            assert png_pixels(im, tmp_path / f"{name}.png") is None, name

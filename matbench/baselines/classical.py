@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+from functools import partial
 
 import numpy as np
 
@@ -36,6 +37,15 @@ METHODS = {
 }
 
 LKM_RADIUS = 10  # PyMatting's default
+
+# Peak memory of one prediction above the process's own, in GiB per megapixel of image (all
+# pixels; linear in them): the larger of 0.26 and 0.52 Mpx synthetic composites with 23 %
+# unknown pixels, measured by benchmarks/memory.py (PyMatting 1.1.x, a fresh process each);
+# knn raised to 3.5 for the 2.0 GiB peak seen on a real 0.46 Mpx image (issue 15). ``run``
+# refuses a run whose largest image would not fit (runner._check_memory): an estimate, not a
+# bound (a larger unknown region may need more).
+PEAK_GIB_PER_MPX = {"closed-form": 0.72, "knn": 3.5, "lkm": 0.37, "random-walk": 0.49, "shared": 0.1}
+BASE_GIB = 0.4  # a worker's own memory: Python, numpy, PyMatting and its compiled code
 
 
 def force_known(alpha: np.ndarray, trimap: np.ndarray) -> np.ndarray:
@@ -84,13 +94,18 @@ def _solve(pymatting, method, img, tri):
     return getattr(pymatting, METHODS[method])(img, tri)
 
 
-def classical_predictor(method: str):
-    """``predict(image, trimap) -> uint8 alpha`` for one of ``METHODS``."""
+def classical_predictor(method: str, max_side: int | None = None):
+    """``predict(image, trimap) -> uint8 alpha`` for one of ``METHODS``. ``max_side``: predict
+    larger images on a copy downscaled to that longer side and upscale the alpha back
+    (:func:`matbench.baselines.scale.predict_downscaled`: approximate, far less memory)."""
+    from matbench.baselines.scale import predict_downscaled
+
     if method not in METHODS:
         raise ValueError(f"unknown classical method {method!r}")
 
     def predict(image: np.ndarray, trimap: np.ndarray) -> np.ndarray:
-        return force_known(estimate_alpha(method, image, trimap), trimap)
+        alpha = predict_downscaled(partial(estimate_alpha, method), image, trimap, max_side)
+        return force_known(alpha, trimap)
 
     return predict
 

@@ -290,17 +290,18 @@ def _oom_error(device, h, w) -> MatbenchError:
         f"to downscale, --tile N (e.g. 512) to predict in tiles, or --device cpu")
 
 
-def _forward(model: DIM, x: np.ndarray, device, fast: bool = False) -> np.ndarray:
+def _forward(model: DIM, x: np.ndarray, device, fast: bool = True) -> np.ndarray:
     """Network alpha (float32, H×W, before forcing) for an H×W×4 input, padded internally.
 
-    On CPU, oneDNN convolutions are off unless ``fast``: PyTorch's own (im2col + GEMM) path, whose
-    kernels vary less across CPUs (oneDNN picks its kernels, hence its summation order and which
-    input wins a near-tied max-pool, by CPU). Measured with ``benchmarks/dim_fast.py`` (golden
-    cases and synthetic 320×240 / 640×480 composites, seed-5 synthetic weights, one AVX-512
-    machine): ``fast`` differs from the default by at most 3.6e-4 of a level (1/255) in float and
-    by one level in at most one pixel per image (0.0013 %), reproduced mmagic's floats bit for bit
-    on the golden cases, and was 2.9–4.9× faster. Both paths keep the promise of the module doc on the
-    golden cases; only the default one is tested for it.
+    On CPU, ``fast`` (the default) runs PyTorch's default convolutions, oneDNN's, as mmagic ran;
+    ``fast=False`` turns oneDNN off: PyTorch's own im2col + GEMM path, in strips
+    (:func:`conv2d`), whose kernels vary less across CPUs (oneDNN picks its kernels, hence its
+    summation order and which input wins a near-tied max-pool, by CPU). Measured with
+    ``benchmarks/dim_fast.py`` (golden cases and synthetic 320×240 / 640×480 composites, seed-5
+    synthetic weights, one AVX-512 machine): the two paths differ by at most 3.6e-4 of a level
+    (1/255) in float and by one level in at most one pixel per image (0.0013 %); oneDNN
+    reproduced mmagic's floats bit for bit on the golden cases and was 2.9–4.9× faster. Both
+    paths keep the promise of the module doc; tests/test_dim.py checks both.
     """
     h, w = x.shape[:2]
     xp = pad_to_multiple(x)
@@ -319,7 +320,7 @@ def _forward(model: DIM, x: np.ndarray, device, fast: bool = False) -> np.ndarra
         raise
 
 
-def _forward_tiled(model: DIM, x: np.ndarray, device, tile: int, overlap: int = 64, fast: bool = False) -> np.ndarray:
+def _forward_tiled(model: DIM, x: np.ndarray, device, tile: int, overlap: int = 64, fast: bool = True) -> np.ndarray:
     """Network alpha predicted on overlapping ``tile``-sized windows, blended linearly.
 
     An approximation (each window sees less context); only for images too large to predict
@@ -366,7 +367,7 @@ def _ramp(n: int, overlap: int, rise: bool, fall: bool) -> np.ndarray:
 
 
 def predict_alpha(model: DIM, image: np.ndarray, trimap: np.ndarray, *, device="cpu",
-                  max_side: int | None = None, tile: int | None = None, fast: bool = False) -> np.ndarray:
+                  max_side: int | None = None, tile: int | None = None, fast: bool = True) -> np.ndarray:
     """Float32 H×W alpha in [0, 1] after crop, clamp and known-region forcing (mmagic's steps).
 
     ``image`` H×W×3 uint8 RGB, ``trimap`` H×W uint8 (0/128/255). ``max_side``: when the
@@ -374,20 +375,13 @@ def predict_alpha(model: DIM, image: np.ndarray, trimap: np.ndarray, *, device="
     neighbour, and upscale the alpha back bilinearly before forcing. ``tile``: predict on
     overlapping windows of that size (see ``_forward_tiled``).
     """
+    from matbench.baselines.scale import predict_downscaled
+
     h, w = trimap.shape
     if image.shape[:2] != (h, w):
         raise MatbenchError(f"image {image.shape[1]}×{image.shape[0]} and trimap {w}×{h} differ in size")
-    if max_side and max(h, w) > max_side:
-        import cv2
-
-        s = max_side / max(h, w)
-        sw, sh = max(1, round(w * s)), max(1, round(h * s))
-        small_img = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA)
-        small_tri = cv2.resize(trimap, (sw, sh), interpolation=cv2.INTER_NEAREST)
-        alpha = _predict_raw(model, network_input(small_img, small_tri), device, tile, fast)
-        alpha = cv2.resize(alpha, (w, h), interpolation=cv2.INTER_LINEAR)
-    else:
-        alpha = _predict_raw(model, network_input(image, trimap), device, tile, fast)
+    alpha = predict_downscaled(lambda im, tri: _predict_raw(model, network_input(im, tri), device, tile, fast),
+                               image, trimap, max_side)
     alpha = np.clip(alpha, 0.0, 1.0).astype(np.float32, copy=False)
     alpha[trimap == 255] = 1.0
     alpha[trimap == 0] = 0.0
@@ -406,7 +400,7 @@ def alpha_to_uint8(alpha: np.ndarray) -> np.ndarray:
 
 
 def make_predictor(checkpoint, stage: int | None = None, device: str = "cpu",
-                   max_side: int | None = None, tile: int | None = None, fast: bool = False,
+                   max_side: int | None = None, tile: int | None = None, fast: bool = True,
                    threads: int | None = None):
     """``predict(image, trimap) -> uint8 alpha`` for the DIM runner, and the loaded stage.
 

@@ -24,6 +24,8 @@ the first prediction (``complete: false``) and rewritten at the end.
 from __future__ import annotations
 
 import json
+import math
+import os
 import platform
 import time
 import warnings
@@ -34,7 +36,7 @@ from pathlib import Path
 from matbench.errors import MatbenchError
 from matbench.io import file_sha256, index_images, read_rgb8, write_png_atomic, write_text_atomic
 from matbench.mattes import InputCheck, decode_problems, raise_problems, try_read_matte
-from matbench.parallel import imap, resolve_jobs
+from matbench.parallel import imap, resolve_jobs, scheduler_address, workers
 
 CLASSICAL = ("closed-form", "knn", "lkm", "random-walk", "shared")
 BASELINES = ("dim",) + CLASSICAL + ("trimap-mid",)
@@ -110,8 +112,11 @@ def _with_trimaps(images, trimaps) -> list[tuple[str, Path, Path]]:
 
 
 def make_predictor(name: str, *, checkpoint=None, stage=None, device="cpu", max_side=None, tile=None,
-                   fast=False, threads=None):
-    """``(predict(image, trimap) -> uint8 alpha, options dict, library versions dict)``."""
+                   fast=True, threads=None):
+    """``(predict(image, trimap) -> uint8 alpha, options dict, library versions dict)``.
+
+    ``options`` (recorded in ``run.json``) are also what :func:`build_predictor` needs to make
+    the same predictor in another process (``checkpoint`` there is the absolute path)."""
     if name == "dim":
         if checkpoint is None:
             raise MatbenchError("dim needs --checkpoint PTH (an mmediting/mmagic DIM checkpoint)")
@@ -119,18 +124,21 @@ def make_predictor(name: str, *, checkpoint=None, stage=None, device="cpu", max_
             raise MatbenchError(f"--stage must be 1, 2 or 3, not {stage}")
         dim = import_dim()
         predict, loaded_stage = dim.make_predictor(checkpoint, stage, device, max_side, tile, fast, threads)
+        cpu = device == "cpu"
         options = {"checkpoint": str(Path(checkpoint).resolve()), "checkpoint_sha256": file_sha256(checkpoint),
                    "stage": loaded_stage, "device": device, "max_side": max_side, "tile": tile, "fast": fast,
-                   "threads": dim.cpu_threads() if device == "cpu" else threads}
+                   "conv_path": ("onednn" if fast else "native") if cpu else "cuda",
+                   "threads": dim.cpu_threads() if cpu else threads}
         return predict, options, {"torch": dim.torch_version()}
-    for opt, value in (("--checkpoint", checkpoint), ("--stage", stage), ("--max-side", max_side),
-                       ("--tile", tile)):
+    for opt, value in (("--checkpoint", checkpoint), ("--stage", stage), ("--tile", tile)):
         if value is not None:
             raise MatbenchError(f"{opt} applies to dim only, not {name}")
+    if max_side is not None and name not in CLASSICAL:
+        raise MatbenchError(f"--max-side applies to dim and the classical methods, not {name}")
     if name in CLASSICAL:
         from matbench.baselines.classical import classical_predictor, pymatting_version
 
-        return classical_predictor(name), {}, {"pymatting": pymatting_version()}
+        return classical_predictor(name, max_side), {"max_side": max_side}, {"pymatting": pymatting_version()}
     if name == "trimap-mid":
         from matbench.baselines.trivial import trimap_mid
 
@@ -138,21 +146,54 @@ def make_predictor(name: str, *, checkpoint=None, stage=None, device="cpu", max_
     raise MatbenchError(f"unknown baseline {name!r}; expected one of {', '.join(BASELINES)}")
 
 
+_PREDICTORS: dict = {}  # in each process: predictors by key (see _predictor)
+
+
+def _key(name: str, options: dict) -> str:
+    return json.dumps([name, {k: v for k, v in options.items() if k != "matte_channel"}], sort_keys=True,
+                      default=str)
+
+
+def _predictor(name: str, options: dict):
+    """The predictor of ``name`` with ``options`` (as recorded by :func:`make_predictor`), made once
+    per process: a worker process or a cluster's worker loads a DIM checkpoint once, not per
+    image, and never receives the model itself."""
+    key = _key(name, options)
+    if key not in _PREDICTORS:
+        if name == "dim":
+            predict, _ = import_dim().make_predictor(options["checkpoint"], options["stage"], options["device"],
+                                                     options["max_side"], options["tile"], options["fast"],
+                                                     options["threads"])
+        else:
+            predict = make_predictor(name, max_side=options.get("max_side"))[0]
+        _PREDICTORS[key] = predict
+    return _PREDICTORS[key]
+
+
 def run_baseline(name: str, out, *, dataset=None, images=None, trimaps=None, checkpoint=None, stage=None,
-                 device: str = "cpu", max_side: int | None = None, tile: int | None = None, fast: bool = False,
+                 device: str = "cpu", max_side: int | None = None, tile: int | None = None, fast: bool = True,
                  threads: int | None = None, jobs: int = 1, matte_channel: str | None = None,
-                 progress: bool = True) -> Path:
+                 progress: bool = True, scheduler=None) -> Path:
     """Predict every image with baseline ``name`` into ``out``; return the path of ``run.json``.
 
     ``name``: one of ``BASELINES``. Inputs: ``dataset`` (a matbench dataset folder) or
     ``images`` + ``trimaps`` (folders paired by file stem). DIM options: ``checkpoint``
     (mmediting/mmagic ``.pth``), ``stage`` (1, or 2/3 with the refiner; default from the
-    checkpoint), ``device`` (``cpu``/``cuda``), ``max_side`` (downscale larger images),
-    ``tile`` (predict in overlapping windows), ``fast`` (oneDNN convolutions on CPU; see
-    :mod:`matbench.baselines.dim` for what it changes), ``threads`` (torch CPU threads; the
-    effective count is recorded, and a different count is a different run, see below).
-    ``jobs``: worker processes for the classical methods and ``trimap-mid`` (DIM uses
-    torch's threads instead, see ``threads``). Output is the same for any ``jobs``.
+    checkpoint), ``device`` (``cpu``/``cuda``), ``tile`` (predict in overlapping windows),
+    ``fast`` (default True: oneDNN convolutions on CPU, PyTorch's default; False: PyTorch's
+    own im2col + GEMM path; both keep the DIM guarantee, see :mod:`matbench.baselines.dim`; the
+    path is recorded as ``conv_path``), ``threads`` (torch CPU threads; the effective count is
+    recorded, and a different count is a different run, see below). ``max_side`` (DIM and
+    the classical methods): predict images whose longer side exceeds it on a downscaled copy and
+    upscale the alpha back (approximate). ``jobs``: worker processes for the classical methods
+    and ``trimap-mid`` (DIM uses torch's threads instead, see ``threads``). ``scheduler``: the
+    address of a dask cluster to predict on instead (default ``$MATBENCH_SCHEDULER``; each worker
+    loads the method once). Output is the same for any ``jobs`` and on a cluster.
+
+    The classical methods' memory grows with the image: before predicting, the largest image's
+    estimated peak (``classical.PEAK_GIB_PER_MPX`` × its megapixels, per job) is checked against
+    the available memory (a cluster: each worker's memory limit per thread), and a run that would
+    not fit is refused in one line naming the image and a ``--jobs`` or ``--max-side`` that fits.
     ``matte_channel``: which channel of a colour trimap is the trimap (``"red"``/``"alpha"``;
     None refuses such files, :mod:`matbench.mattes`).
 
@@ -174,6 +215,7 @@ def run_baseline(name: str, out, *, dataset=None, images=None, trimaps=None, che
         raise MatbenchError(f"{out}: exists and is not a folder")
     predict, options, libs = make_predictor(name, checkpoint=checkpoint, stage=stage, device=device,
                                             max_side=max_side, tile=tile, fast=fast, threads=threads)
+    _PREDICTORS[_key(name, options)] = predict  # this process has it already
     options["matte_channel"] = matte_channel
     run_path = out / RUN_JSON
     previous = _read_previous(run_path)
@@ -183,8 +225,10 @@ def run_baseline(name: str, out, *, dataset=None, images=None, trimaps=None, che
     _check_same_run(out, previous, name, options)
     todo = [(stem, image_path, trimap_path, out / f"{stem}.png")
             for stem, image_path, trimap_path in items if not (out / f"{stem}.png").is_file()]
-    jobs = 1 if name == "dim" else resolve_jobs(jobs)  # DIM parallelises inside torch
-    _check_inputs(check, todo, jobs)
+    address = scheduler_address(scheduler)
+    jobs = 1 if name == "dim" and not address else resolve_jobs(jobs)  # DIM parallelises inside torch
+    largest = _check_inputs(check, todo, jobs, address)
+    _check_memory(name, largest, jobs, max_side, address)
     import numpy as np
     versions = {"matbench": _version("matbench"), "python": platform.python_version(), "numpy": np.__version__,
                 "pillow": _version("pillow"), "opencv": _version("opencv-python-headless"), **libs}
@@ -202,9 +246,8 @@ def run_baseline(name: str, out, *, dataset=None, images=None, trimaps=None, che
 
     from tqdm import tqdm
 
-    # each worker warms the method up once (key: the same in every process) before its first image
-    key = json.dumps([name, options], sort_keys=True)
-    results = imap(partial(_predict_one, predict, key, matte_channel), todo, jobs=jobs)
+    # each worker makes the predictor and warms it up once, before its first image
+    results = imap(partial(_predict_one, name, options, matte_channel), todo, jobs=jobs, scheduler=address)
     seconds, pixels, one_off, done, problems = 0.0, 0, 0.0, 0, []
     t0 = time.perf_counter()
     for s, p, warm, bad in tqdm(results, total=len(todo), desc=name, unit="img", disable=not progress):
@@ -221,7 +264,7 @@ def run_baseline(name: str, out, *, dataset=None, images=None, trimaps=None, che
     record["predicted_this_run"] = done
     record["resumed_from"] = len(items) - done
     if done:
-        record.update(_timings(seconds, pixels, done, wall, one_off, jobs))
+        record.update(_timings(seconds, pixels, done, wall, one_off, workers(jobs, address)))
     elif previous is not None:
         record.update({k: previous[k] for k in TIMING_KEYS if k in previous})
     write_text_atomic(run_path, json.dumps(record, indent=2) + "\n")
@@ -254,21 +297,86 @@ def _check_same_run(out: Path, previous: dict | None, name: str, options: dict) 
                             f"rerun with the same options to resume, or use a new --out folder")
 
 
-def _check_inputs(check: InputCheck, todo, jobs: int) -> None:
+def _check_inputs(check: InputCheck, todo, jobs: int, scheduler=None):
     """Headers of every image and trimap to predict, then the trimaps' pixels: every problem in
-    one error; odd trimap values and lossy trimaps warned about. Nothing is written before."""
+    one error; odd trimap values and lossy trimaps warned about. Nothing is written before.
+    Returns the header of the largest image (None when there is none)."""
+    largest = None
     for _, image_path, trimap_path, _ in todo:
-        check.matte(trimap_path, "trimap", like=check.image(image_path, "image"))
+        info = check.image(image_path, "image")
+        check.matte(trimap_path, "trimap", like=info)
+        if info is not None and (largest is None or info.width * info.height > largest.width * largest.height):
+            largest = info
     check.raise_problems()
     notes = check.notes
     problems = []
     decode = partial(decode_problems, matte_channel=check.matte_channel, trimap=True)
-    for (_, _, trimap_path, _), (bad, odd) in zip(todo, imap(decode, [t for _, _, t, _ in todo], jobs=jobs)):
+    for (_, _, trimap_path, _), (bad, odd) in zip(todo, imap(decode, [t for _, _, t, _ in todo], jobs=jobs,
+                                                             scheduler=scheduler)):
         problems += bad
         if odd:
             notes.odd_trimaps[str(trimap_path)] = odd
     raise_problems(problems)
     notes.warn(stacklevel=4)
+    return largest
+
+
+def _check_memory(name: str, largest, jobs: int, max_side: int | None, scheduler=None) -> None:
+    """Refuse, in one line, a classical run whose largest image would need more memory than there
+    is: its estimated peak (measured GiB per megapixel, ``classical.PEAK_GIB_PER_MPX``, plus the
+    process's own ``BASE_GIB``) times ``jobs``, against the memory available now; on a cluster,
+    per task against the smallest worker memory limit per thread. Nothing to check when the
+    method has no figure or the memory cannot be read."""
+    from matbench.baselines.classical import BASE_GIB, PEAK_GIB_PER_MPX
+    from matbench.baselines.scale import scaled_pixels
+
+    if largest is None or name not in PEAK_GIB_PER_MPX:
+        return
+    per_mpx = PEAK_GIB_PER_MPX[name]
+    mpx = scaled_pixels(largest.width, largest.height, max_side) / 1e6
+    need = BASE_GIB + per_mpx * mpx  # GiB per job
+    if scheduler:
+        have, n, where = cluster_memory_per_task(scheduler), 1, "per task on the cluster (worker memory limit / threads)"
+    else:
+        have, n, where = available_gib(), jobs, "available"
+    if have is None or need * n <= have:
+        return
+    fit_jobs = int(have // need)
+    room = (have / n - BASE_GIB) / per_mpx  # Mpx one job may take
+    side = max(largest.width, largest.height)
+    fit_side = int(side * math.sqrt(room / (largest.width * largest.height / 1e6))) // 32 * 32 if room > 0 else 0
+    advice = [f"--jobs {fit_jobs}"] if fit_jobs >= 1 and not scheduler else []
+    if fit_side >= 32:
+        advice.append(f"--max-side {fit_side} (downscale, predict, upscale the alpha: approximate)")
+    raise MatbenchError(
+        f"{largest.path}: {name} on this {largest.width}×{largest.height} image needs about {need:.1f} GiB "
+        f"(measured peak {per_mpx} GiB per Mpx, benchmarks/memory.py){f' × {n} jobs' if n > 1 else ''}, "
+        f"but {have:.1f} GiB are {where}: " + (" or ".join(advice) if advice else "use a machine with more memory")
+        + "; nothing was predicted")
+
+
+def available_gib() -> float | None:
+    """Memory available to new work on this machine now (Linux ``MemAvailable``), in GiB, or None."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) / 2 ** 20
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2 ** 30
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def cluster_memory_per_task(address: str) -> float | None:
+    """The smallest memory limit per thread among the cluster's workers, in GiB (None: no limits)."""
+    from matbench.parallel import cluster_workers
+
+    limits = [w["memory_limit"] / max(1, w.get("nthreads", 1)) for w in cluster_workers(address).values()
+              if w.get("memory_limit")]
+    return min(limits) / 2 ** 30 if limits else None
 
 
 def _timings(seconds: float, pixels: int, done: int, wall: float, one_off: float, jobs: int) -> dict:
@@ -304,12 +412,17 @@ def _warm_up(predict, key: str) -> float:
     return time.perf_counter() - t0
 
 
-def _predict_one(predict, key, matte_channel, item) -> tuple[float, int, float, list[str]]:
-    """Predict one image ``(stem, image path, trimap path, target)`` and write it atomically;
-    ``(seconds in predict, pixels, seconds of this worker's warm-up, problems)``; an image or
-    trimap that cannot be read is a problem, and nothing is written for it."""
+def _predict_one(name, options, matte_channel, item) -> tuple[float, int, float, list[str]]:
+    """Predict one image ``(stem, image path, trimap path, target)`` with the predictor of
+    ``name`` and ``options`` (made once per process) and write it atomically; ``(seconds in
+    predict, pixels, seconds of this worker's warm-up, problems)``; an image or trimap that
+    cannot be read is a problem, and nothing is written for it."""
     stem, image_path, trimap_path, target = item
-    warm = _warm_up(predict, key)
+    t0 = time.perf_counter()
+    predict = _predictor(name, options)
+    made = time.perf_counter() - t0
+    warm = _warm_up(predict, _key(name, options))
+    warm = warm + made if warm else 0.0
     problems = []
     try:
         image = read_rgb8(image_path)

@@ -169,13 +169,15 @@ def _pair_problems(pair, matte_channel=None) -> list[str]:
     return problems
 
 
-def load_sim(simd_root, voc_root, file_list, *, matte_channel: str | None = None, jobs: int = 1) -> SimSplit:
+def load_sim(simd_root, voc_root, file_list, *, matte_channel: str | None = None, jobs: int = 1,
+             scheduler=None) -> SimSplit:
     """Find and validate everything a SIM build needs, before anything is written.
 
     ``simd_root``: the folder holding the ``<class>/`` folders; ``voc_root``: the VOC JPEG folder
     (or ``JPEGImages``/``VOC2012``/``VOCdevkit`` above it); ``file_list``: the authors' list.
     ``matte_channel``: None or ``"luma"`` (:func:`matbench.sim_compose.alpha_problem`).
-    ``jobs``: workers for the per-foreground checks (headers; colour alphas are decoded).
+    ``jobs``: workers for the per-foreground checks (headers; colour alphas are decoded), or the
+    dask cluster at ``scheduler``.
     Raises one MatbenchError listing every problem found (see the module doc).
     """
     from matbench.mattes import raise_problems
@@ -221,7 +223,7 @@ def load_sim(simd_root, voc_root, file_list, *, matte_channel: str | None = None
         if ok:
             pairs.append((str(fg_path), str(alpha_path)))
     problems += [_missing_line(folder, names) for folder, names in missing.items()]
-    for found in imap(partial(_pair_problems, matte_channel=matte_channel), pairs, jobs=jobs):
+    for found in imap(partial(_pair_problems, matte_channel=matte_channel), pairs, jobs=jobs, scheduler=scheduler):
         problems += found
     raise_problems(problems, "SIM input")
     return SimSplit(root, bg_dir, file_list, foregrounds, sources=[root, bg_dir])

@@ -104,10 +104,12 @@ def _materialise_composite(task: dict, src: Path, row: dict, recipe: Recipe, cac
 
 
 def build_train_samples(dataset, out, *, per_composite: int = 1, seed: int = 0, recipe: Recipe = Recipe(),
-                        jobs: int = 1, progress: bool = True, compress_level: int = 1) -> dict:
+                        jobs: int = 1, scheduler=None, progress: bool = True, compress_level: int = 1) -> dict:
     """Materialise ``per_composite`` samples of every composite of the built training set
     ``dataset`` into ``out`` (see the module doc). ``recipe``: :class:`samples.Recipe` (not
-    the online merge: samples are stored as 8-bit PNGs). Returns {out, samples, seconds}.
+    the online merge: samples are stored as 8-bit PNGs). ``jobs`` workers, or the dask cluster
+    at ``scheduler`` (:mod:`matbench.parallel`): the same files either way. Returns {out,
+    samples, seconds}.
     Raises MatbenchError (one line) for a dataset that is not a training set with backgrounds,
     an ``out`` inside it, or an ``out`` that holds a different sample set.
     """
@@ -141,7 +143,8 @@ def build_train_samples(dataset, out, *, per_composite: int = 1, seed: int = 0, 
                            for j in range(per_composite) if f"{r['image']}_s{j}" in old_rows}}
              for fg_rows in by_fg.values()]
     del old_rows
-    results, _ = run_tasks(_materialise_foreground, tasks, jobs=jobs, progress=progress, desc="build-train-samples")
+    results, _ = run_tasks(_materialise_foreground, tasks, jobs=jobs, progress=progress, desc="build-train-samples",
+                           scheduler=scheduler)
     rows = [r for task_rows in results for r in task_rows]
     write_manifest(out, rows, SAMPLE_COLUMNS)
     return {"out": str(out), "samples": len(rows), "seconds": time.perf_counter() - t0}
