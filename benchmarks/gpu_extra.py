@@ -45,8 +45,8 @@ def main():
           f"next failing try {hi} ({FAILURES.get(hi, 'not reached')})", flush=True)
     del model
     torch.cuda.empty_cache()
-    src = write_training_set(tmp / "train", 16, 1500, 1000)
-    build_train_samples(src, tmp / "samples", per_composite=4, jobs=16, progress=False)
+    src = write_training_set(tmp / "train", 8, 1500, 1000)
+    build_train_samples(src, tmp / "samples", per_composite=4, jobs=1, progress=False)  # 32 samples, reused
     ds = FixedSamples(tmp / "samples")
     for workers in (8, 15):
         loader = make_loader(ds, StreamSampler(len(ds), 0, 0, 64 * workers), workers=workers)
