@@ -36,8 +36,9 @@ def main():
     model = dim.load_dim(checkpoint(tmp, 3), 3, "cuda")
     lo, hi, side = 0, None, 8192
     while hi is None and time.perf_counter() - t0 < 0.4 * a.budget:
-        lo, side, hi = (side, side + 2048, None) if fits(model, side, "cuda") else (lo, side, side)
-        print(f"  {side if hi is None else hi}: {'fits' if hi is None else 'no: ' + FAILURES.get(hi, '?')}", flush=True)
+        ok = fits(model, side, "cuda")
+        print(f"  {side}: {'fits' if ok else 'no: ' + FAILURES.get(side, '?')}", flush=True)
+        lo, side, hi = (side, side + 2048, None) if ok else (lo, side, side)
     while hi is not None and hi - lo > 256 and time.perf_counter() - t0 < 0.5 * a.budget:
         mid = (lo + hi) // 2 // 32 * 32
         lo, hi = (mid, hi) if fits(model, mid, "cuda") else (lo, mid)
