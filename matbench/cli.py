@@ -287,7 +287,10 @@ def score_cmd(pred_dirs, dataset, alpha_dir, trimap_dir, out, formats, jobs, sch
 @click.option("--worst", default=3, show_default=True, type=click.IntRange(min=0),
               help="Gallery images per model (0: no gallery).")
 @click.option("--title", help="Page title [default: the models' names].")
-def report_cmd(scores, out, dataset, predictions, baseline, with_published, units, worst, title):
+@click.option("--matte-channel", type=click.Choice(["red", "alpha"]), default=None,
+              help="Channel of colour matte files for the gallery [default: the one the scores record, as "
+                   "scored].")
+def report_cmd(scores, out, dataset, predictions, baseline, with_published, units, worst, title, matte_channel):
     """Write a self-contained HTML report of SCORES (a `score --out` folder or its per_image.csv).
 
     Several SCORES (WIDTH=PATH, or folders scored with trimaps from `matbench trimap`) add a
@@ -301,7 +304,8 @@ def report_cmd(scores, out, dataset, predictions, baseline, with_published, unit
         raise MatbenchError(f"--predictions {folders[None]}: expected MODEL=DIR")
     path = write_report(out, points[0][1], dataset=dataset, predictions=folders,
                         units=units, with_published=with_published, baseline=baseline,
-                        sweep=points if len(points) > 1 else None, title=title, worst=worst)
+                        sweep=points if len(points) > 1 else None, title=title, worst=worst,
+                        matte_channel=matte_channel)
     click.echo(f"report: {path}")
 
 

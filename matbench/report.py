@@ -257,8 +257,9 @@ def pick_worst(per_image, model, n: int) -> list[dict]:
     return picked + rest[: n - len(picked)]
 
 
-def _gallery_html(per_image, models, items, preds, n: int, units: str) -> str:
-    """Each model's worst images: thumbnails side by side; a click opens the larger ones."""
+def _gallery_html(per_image, models, items, preds, n: int, units: str, matte_channel: str | None = None) -> str:
+    """Each model's worst images: thumbnails side by side; a click opens the larger ones. The
+    alpha, trimap and prediction are read by the matte rule with ``matte_channel``."""
     from matbench.charts import colour_bar_css, error_colours
     from matbench.io import read_rgb8
     from matbench.mattes import read_matte
@@ -277,7 +278,7 @@ def _gallery_html(per_image, models, items, preds, n: int, units: str) -> str:
             if item is None or pred_path is None or item.get("merged") is None:
                 out.append(f'<p class="note">{_e(r["image"])}: files not found, left out</p>')
                 continue
-            alpha, trimap, pred = read_matte(item["alpha"]), read_matte(item["trimap"]), read_matte(pred_path)
+            alpha, trimap, pred = (read_matte(path, matte_channel) for path in (item["alpha"], item["trimap"], pred_path))
             error = error_colours(np.abs(pred.astype(np.int16) - alpha).astype(np.uint8), trimap == 128)
             panels = [("composite", read_rgb8(item["merged"]), True), ("trimap", trimap, False),
                       ("ground truth", alpha, False), ("prediction", pred, False), ("error", error, False)]
@@ -345,7 +346,7 @@ def _footer(per_image, dataset) -> str:
 
 def render_report(per_image, *, dataset=None, predictions=None, units: str = "paper", with_published=None,
                   published_label: str = "", baseline: str | None = None, sweep=None, title: str = "matbench report",
-                  notes: str = "", worst: int = 3) -> str:
+                  notes: str = "", worst: int = 3, matte_channel: str | None = None) -> str:
     """The report of ``per_image`` (a :func:`matbench.score` table with its attrs) as an HTML
     string; keyword arguments as :func:`write_report`."""
     from matbench import charts
@@ -408,8 +409,9 @@ def render_report(per_image, *, dataset=None, predictions=None, units: str = "pa
         parts.append(_section("Trimap-width sweep", body, "sweep"))
     if worst > 0:
         items, preds, why = _gallery_inputs(per_image, dataset, predictions)
+        channel = matte_channel or per_image.attrs.get("matte_channel")  # read as the scores read them
         body = (f'<p class="note">No gallery: {_e(why)}.</p>' if why
-                else _gallery_html(per_image, models, items, preds, worst, units))
+                else _gallery_html(per_image, models, items, preds, worst, units, channel))
         parts.append(_section("Worst images per model", body, "gallery"))
     parts.append(_footer(per_image, dataset))
     return html_page(title, "".join(parts))
@@ -424,7 +426,7 @@ def html_page(title: str, body: str) -> str:
 
 def write_report(path, scores, *, dataset=None, predictions=None, units: str = "paper", with_published=None,
                  published_label: str = "", baseline: str | None = None, sweep=None, title: str | None = None,
-                 notes: str = "", worst: int = 3) -> Path:
+                 notes: str = "", worst: int = 3, matte_channel: str | None = None) -> Path:
     """Write the HTML report of ``scores`` to ``path`` (atomically); return the path.
 
     ``scores``: a ``matbench score --out`` folder, its ``per_image.csv``, or the DataFrame of
@@ -434,8 +436,12 @@ def write_report(path, scores, *, dataset=None, predictions=None, units: str = "
     shown apart; ``published_label``: a sentence under them. ``baseline``: compare each model
     with it instead of every pair. ``sweep``: ``[(label or None, scores)]`` scorings at
     several trimap widths (:mod:`matbench.sweep`; ``scores`` may be among them). ``worst``:
-    gallery images per model (0: none). Raises MatbenchError for unreadable scores, an
-    unknown baseline, or a sweep whose widths cannot be told.
+    gallery images per model (0: none). The gallery reads the alphas, trimaps and predictions
+    by the matte rule (:mod:`matbench.mattes`) with the ``--matte-channel`` the scores record
+    (``attrs["matte_channel"]``), as the scoring read them; ``matte_channel`` (``"red"`` or
+    ``"alpha"``) overrides it, for scores that lost the record (a ``per_image.csv`` without its
+    ``per_image.json``). Raises MatbenchError for unreadable scores, an unknown baseline, a
+    sweep whose widths cannot be told, or a gallery file the matte rule refuses.
     """
     from matbench.io import write_text_atomic
 
@@ -450,6 +456,6 @@ def write_report(path, scores, *, dataset=None, predictions=None, units: str = "
         warnings.filterwarnings("ignore", message="Tight layout not applied")
         text = render_report(per_image, dataset=dataset, predictions=predictions, units=units,
                              with_published=with_published, published_label=published_label, baseline=baseline,
-                             sweep=points, title=title, notes=notes, worst=worst)
+                             sweep=points, title=title, notes=notes, worst=worst, matte_channel=matte_channel)
     write_text_atomic(path, text)
     return path

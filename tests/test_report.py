@@ -246,3 +246,39 @@ def test_leaderboard_html_file_is_a_complete_page(scored, tmp_path):
     assert text.startswith("<!DOCTYPE html>") and doc.find(".//style") is not None
     assert doc.find(".//table[@class='measured']") is not None and "matbench report" in text
     assert _external_references(text) == []
+
+
+def test_gallery_reads_mattes_with_the_channel_the_scores_record(small_dataset, tmp_path):
+    """Scores made with --matte-channel alpha (cut-out predictions: photo colours, the matte in
+    the alpha channel) get a report whose gallery shows the alpha channel, as it was scored;
+    the report used to read them without the channel and stop on the ambiguous files."""
+    from matbench.manifest import read_manifest
+
+    rows = read_manifest(small_dataset)
+    rng = np.random.default_rng(1)
+    preds = tmp_path / "cutouts"
+    preds.mkdir()
+    mattes = {}
+    for row in rows:
+        alpha = np.asarray(Image.open(small_dataset / row["alpha"]))
+        mattes[row["image"]] = np.clip(alpha.astype(int) + rng.integers(-30, 31, alpha.shape), 0, 255).astype(np.uint8)
+        photo = rng.integers(0, 256, (*alpha.shape, 3), dtype=np.uint8)  # channels differ: ambiguous
+        Image.fromarray(np.dstack([photo, mattes[row["image"]]]), "RGBA").save(preds / f"{row['image']}.png")
+    assert _cli(["score", str(preds), "--dataset", str(small_dataset), "--matte-channel", "alpha", "--out",
+                 str(tmp_path / "scores"), "-q"]) == 0
+    out = tmp_path / "r.html"
+    assert _cli(["report", str(tmp_path / "scores"), "--out", str(out), "--worst", "2"]) == 0
+    doc = _parse(out.read_text(encoding="utf-8"))
+    rows_shown = [d for d in doc.find(".//div[@class='gallery']").iter("div") if d.get("class") == "row"]
+    assert len(rows_shown) == 2
+    for r in rows_shown:
+        image = _text(r.find("div")).split(" ")[0]
+        figures = {_text(f.find("figcaption")): f.find("img").get("src") for f in r.iter("figure")}
+        shown = np.asarray(Image.open(io.BytesIO(base64.b64decode(figures["prediction"].split(",", 1)[1]))))
+        np.testing.assert_array_equal(shown, mattes[image])  # 128 px: shown at full size
+    # scores that lost their record (no per_image.json): the channel is given
+    (tmp_path / "scores" / "per_image.json").unlink()
+    given = ["report", str(tmp_path / "scores" / "per_image.csv"), "--out", str(out), "--dataset",
+             str(small_dataset), "--predictions", f"cutouts={preds}"]
+    assert _cli(given) == 2  # the ambiguous files refused, as score refuses them
+    assert _cli([*given, "--matte-channel", "alpha"]) == 0 and 'class="gallery"' in out.read_text(encoding="utf-8")
