@@ -279,7 +279,7 @@ def write_trimaps(out, method: str = "erode-dilate", *, dataset=None, alpha_dir=
     ``width``: px or small/medium/large, or several (``"5,12,20"``): each width then goes into
     ``out/w<px>/``; one set goes into ``out`` itself. Each folder gets ``trimaps.json``
     (method, ``width_px``, kernel, seed, source, count, matbench version). Conflicting
-    options are refused (:func:`check_options`); a folder of the dataset is never written.
+    options are refused (:func:`check_options`); a folder inside the dataset is never written.
     ``matte_channel``: as in :func:`make_trimaps` (a dataset's alphas are gray by construction).
     """
     from matbench import __version__
@@ -313,11 +313,7 @@ def _dataset_trimaps(dataset: Path, sets, folders, *, jobs: int, progress: bool)
     from matbench.parallel import imap
 
     rows = read_manifest(dataset)
-    protected = {dataset.resolve()} | {(dataset / r[c]).parent.resolve() for r in rows[:1]
-                                       for c in ("merged", "alpha", "trimap") if r.get(c)}
-    for folder in folders:
-        if folder.resolve() in protected:
-            raise MatbenchError(f"{folder}: a folder of the dataset {dataset}; write the trimaps elsewhere")
+    _check_outside(dataset, rows, folders)
     by_alpha: dict[str, list[str]] = {}
     for r in rows:
         if not r.get("alpha"):
@@ -332,6 +328,20 @@ def _dataset_trimaps(dataset: Path, sets, folders, *, jobs: int, progress: bool)
     for _ in work:
         pass
     return [len(rows)] * len(sets)
+
+
+def _check_outside(dataset: Path, rows, folders) -> None:
+    """Refuse (one line) an output folder inside the dataset folder, or inside a folder holding
+    any file the manifest lists (every row: a SIM dataset has one ``<class>/trimap`` per class)."""
+    from matbench.build import _is_within
+
+    sources = {dataset.resolve()} | {(dataset / r[c]).parent.resolve() for r in rows
+                                     for c in ("merged", "alpha", "trimap") if r.get(c)}
+    for folder in folders:
+        inside = next((src for src in sorted(sources) if _is_within(folder.resolve(), src)), None)
+        if inside is not None:
+            where = "" if inside == dataset.resolve() else f" (inside {inside})"
+            raise MatbenchError(f"{folder}: a folder of the dataset {dataset}{where}; write the trimaps elsewhere")
 
 
 def _fg_trimaps(task, sets, folders) -> None:

@@ -486,3 +486,23 @@ def test_end_to_end_cli(sample, tmp_path):
     p = run_cli("report", scores, "--out", tmp_path / "report.html")  # the gallery from the recorded folders
     assert p.returncode == 0, p.stderr
     assert "fur ball (1)_2008_" in (tmp_path / "report.html").read_text()
+
+
+def test_trimap_never_writes_into_a_sim_dataset(built, tmp_path):
+    """A SIM dataset keeps its trimaps per class (<class>/trimap): `matbench trimap --dataset`
+    refuses every folder inside the dataset, not only the first row's trimap folder (the trimaps
+    of the other classes used to be overwritten)."""
+    from matbench.trimap import write_trimaps
+
+    rows = read_manifest(built)
+    last = built / Path(rows[-1]["trimap"]).parent  # another class than the first row's
+    assert last != built / Path(rows[0]["trimap"]).parent
+    before = {p: p.read_bytes() for p in built.rglob("*") if p.is_file()}
+    for out in (last, built / "new-trimaps", built):
+        with pytest.raises(MatbenchError, match="a folder of the dataset") as e:
+            write_trimaps(out, dataset=built, width="3")
+        assert "\n" not in str(e.value) and str(out) in str(e.value)
+    p = run_cli("trimap", "--dataset", built, "--out", last, "--width", "3", "-q")
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and "a folder of the dataset" in p.stderr
+    assert {p: p.read_bytes() for p in built.rglob("*") if p.is_file()} == before  # nothing written
+    assert write_trimaps(tmp_path / "T", dataset=built, width="3") == {tmp_path / "T": len(rows)}  # outside: fine
