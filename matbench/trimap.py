@@ -229,7 +229,10 @@ def parse_widths(width) -> list[int] | None:
     each at most once."""
     if width is None:
         return None
-    parts = [w.strip() for w in width.split(",")] if isinstance(width, str) else list(width)
+    if isinstance(width, str):
+        parts = [w.strip() for w in width.split(",")]
+    else:
+        parts = list(width) if isinstance(width, (list, tuple)) else [width]
     px = [width_px(w) for w in parts if str(w) != ""]
     if not px:
         raise MatbenchError(f"trimap width {width!r}: no width given")

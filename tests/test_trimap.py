@@ -79,3 +79,14 @@ def test_cli_trimap(tmp_path):
     p = subprocess.run([sys.executable, "-m", "matbench.cli", "trimap", str(src), str(src)],
                        capture_output=True, text=True)
     assert p.returncode == 2 and p.stderr.startswith("matbench: error:") and "Traceback" not in p.stderr
+
+
+def test_widths_as_numbers_strings_and_lists():
+    """``width`` may be a number (px), a name, a comma list or a list (the docstring's forms);
+    a plain int used to raise a TypeError."""
+    from matbench.trimap import parse_widths, trimap_sets
+
+    assert parse_widths(7) == [7] and parse_widths("7") == [7]
+    assert parse_widths("small,20") == [NAMED_WIDTHS["small"], 20] == parse_widths(["small", 20])
+    (one,) = trimap_sets(width=7)
+    assert (one["folder"], one["width_px"], one["kernel"]) == (None, 7, 15)  # a 2·7 + 1 px kernel
