@@ -37,6 +37,7 @@ import numpy as np
 from matbench.datasets.sim import SIM_CLASSES
 from matbench.errors import MatbenchError
 from matbench.leaderboard import HEADERS, METRICS, MSE_SCALE, UNITS_NOTE, _tex, published, read_published_table
+from matbench.scorefiles import file_column
 
 __all__ = ["class_order", "paper_label", "class_means", "class_table", "published_classes", "format_classwise",
            "write_classwise", "ALL_IMAGES", "MEAN_OF_CLASSES", "PAPER_LABELS", "ASSUMED"]
@@ -219,15 +220,17 @@ def _tables(cw, metric):
 
 def format_classwise(cw, fmt: str = "md", *, title: str = "Class-wise results") -> str:
     """Render :func:`class_means` as ``md`` (one table per metric: classes as rows, models as
-    columns), ``csv`` (the long table), ``latex`` (the paper's Table 3 shape: one booktabs
+    columns), ``csv`` (the long table; headers carry the scale as every matbench CSV:
+    ``sad/1e3``, ``mse*1e3`` in paper units, ``mse`` raw, :mod:`matbench.scorefiles`), ``latex`` (the paper's Table 3 shape: one booktabs
     tabular per metric, classes as columns, models as rows, the best measured value of each
     column in bold, published rows below) or ``json``. Every rendering states the units."""
     if fmt not in FORMATS:
         raise MatbenchError(f"--format {fmt}: class-wise tables come as {', '.join(FORMATS)}")
     units = cw.attrs.get("units", "paper")
     notes = cw.attrs.get("notes") or [UNITS_NOTE[units]]
-    if fmt == "csv":
-        return cw.to_csv(index=False, lineterminator="\n")
+    if fmt == "csv":  # unit-bearing headers (sad/1e3, mse*1e3), as every matbench CSV (matbench.scorefiles)
+        return cw.rename(columns={c: file_column(c, units) for c in cw.columns}).to_csv(index=False,
+                                                                                       lineterminator="\n")
     if fmt == "json":
         recs = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}
                 for r in cw.to_dict(orient="records")]

@@ -137,3 +137,19 @@ def test_leaderboard_with_published_sim_and_class_order():
     assert (comp[comp["kind"] == "published"]["n_images"] == 1000).all()
     by = leaderboard(per_image(), by="class", ci=False)
     assert list(by[by["model"] == "A"]["class"]) == ["fur", "net", "texture_holed", "zebra"]
+
+
+@pytest.mark.parametrize("units, mse_header, mse_scale", [("paper", "mse*1e3", 1e3), ("raw", "mse", 1.0)])
+def test_csv_headers_carry_the_scale(units, mse_header, mse_scale):
+    """classwise.csv follows the rule of every matbench CSV: a header names its scale
+    (``sad/1e3``, ``mse*1e3``), a bare name holds the quantity itself. The MSE column used to be
+    a bare ``mse`` holding MSE × 1e3 in paper units."""
+    import io
+
+    table = pd.read_csv(io.StringIO(format_classwise(class_means(per_image(), units=units), "csv")))
+    assert {"sad/1e3", mse_header, "grad/1e3", "conn/1e3", "n_images"} <= set(table.columns)
+    assert "sad" not in table.columns and (units == "raw" or "mse" not in table.columns)
+    fur = table[(table["model"] == "A") & (table["class"] == "fur")].iloc[0]
+    # model A's fur images: SAD 1, 2, 3 (already ÷ 1000 in per-image units); MSE 0.001, 0.002 and NaN
+    assert fur["sad/1e3"] == pytest.approx(2.0)
+    assert fur[mse_header] == pytest.approx(0.0015 * mse_scale)
