@@ -153,8 +153,8 @@ def blend(fg: np.ndarray, bg: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 def composite(fg: np.ndarray, alpha: np.ndarray, bg: Image.Image):
     """The whole recipe for one composite: ``(merged, bg_crop, ratio)``.
 
-    ``fg`` (H×W×3 uint8) and ``alpha`` (H×W or H×W×3 uint8) as returned by :func:`load_fg`
-    and :func:`load_alpha`; ``bg`` an opened Pillow image.
+    ``fg`` (H×W×3 uint8) and ``alpha`` (H×W uint8) as returned by :func:`load_fg` and
+    :func:`load_alpha`; ``bg`` an opened Pillow image.
     """
     h, w = alpha.shape[:2]
     bg_arr, ratio = prepare_bg(bg, (w, h))

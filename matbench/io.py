@@ -1,8 +1,11 @@
 """Reading images the way the references do, and writing files atomically.
 
-Reading uses Pillow everywhere: it is what Adobe's composition script uses, it does not
+Reading goes through Pillow: it is what Adobe's composition script uses, it does not
 apply EXIF orientation (neither do the references), and it raises a clean error on a
-truncated file. Every problem becomes a one-line ``MatbenchError`` naming the file.
+truncated file. Pillow always opens the file and reads its header; the pixels of a plain
+8-bit PNG are then decoded by OpenCV's libpng (:func:`png_pixels`: the same values, without
+Pillow's copy to numpy), every other file by Pillow. Every problem becomes a one-line
+``MatbenchError`` naming the file.
 
 Writing goes to a temporary file in the destination folder and is renamed into place,
 so an interrupted run never leaves a half-written file under the final name. PNG is

@@ -283,7 +283,8 @@ def write_trimaps(out, method: str = "erode-dilate", *, dataset=None, alpha_dir=
     ``out/w<px>/``; one set goes into ``out`` itself. Each folder gets ``trimaps.json``
     (method, ``width_px``, kernel, seed, source, count, matbench version). Conflicting
     options are refused (:func:`check_options`); a folder inside the dataset is never written.
-    ``matte_channel``: as in :func:`make_trimaps` (a dataset's alphas are gray by construction).
+    ``matte_channel``: as in :func:`make_trimaps`, in both forms (a dataset built by matbench
+    has gray alphas, which it does not change; a hand-made manifest may list colour ones).
     """
     from matbench import __version__
     from matbench.io import write_text_atomic
@@ -294,7 +295,8 @@ def write_trimaps(out, method: str = "erode-dilate", *, dataset=None, alpha_dir=
     out = Path(out)
     folders = [out / s["folder"] if s["folder"] else out for s in sets]
     if dataset is not None:
-        counts = _dataset_trimaps(Path(dataset), sets, folders, jobs=jobs, progress=progress)
+        counts = _dataset_trimaps(Path(dataset), sets, folders, jobs=jobs, progress=progress,
+                                  matte_channel=matte_channel)
         source = {"dataset": str(Path(dataset).resolve())}
     else:
         counts = [make_trimaps(alpha_dir, folder, method, **_set_kwargs(s), matte_channel=matte_channel,
@@ -308,7 +310,7 @@ def write_trimaps(out, method: str = "erode-dilate", *, dataset=None, alpha_dir=
     return {folder: n for folder, n in zip(folders, counts)}
 
 
-def _dataset_trimaps(dataset: Path, sets, folders, *, jobs: int, progress: bool) -> list[int]:
+def _dataset_trimaps(dataset: Path, sets, folders, *, jobs: int, progress: bool, matte_channel=None) -> list[int]:
     """One trimap per manifest row and set, streamed by foreground (each alpha read once)."""
     from functools import partial
 
@@ -323,7 +325,7 @@ def _dataset_trimaps(dataset: Path, sets, folders, *, jobs: int, progress: bool)
             raise MatbenchError(f"{dataset / 'manifest.csv'}: image {r['image']!r} has no alpha")
         by_alpha.setdefault(r["alpha"], []).append(r["image"])
     tasks = [(dataset / alpha, images) for alpha, images in by_alpha.items()]
-    work = imap(partial(_fg_trimaps, sets=sets, folders=folders), tasks, jobs=jobs)
+    work = imap(partial(_fg_trimaps, sets=sets, folders=folders, matte_channel=matte_channel), tasks, jobs=jobs)
     if progress:
         from tqdm import tqdm
 
@@ -347,13 +349,13 @@ def _check_outside(dataset: Path, rows, folders) -> None:
             raise MatbenchError(f"{folder}: a folder of the dataset {dataset}{where}; write the trimaps elsewhere")
 
 
-def _fg_trimaps(task, sets, folders) -> None:
+def _fg_trimaps(task, sets, folders, matte_channel=None) -> None:
     """Every set's trimaps of the composites of one alpha (random: one draw per image name)."""
     from matbench.io import write_png_atomic
     from matbench.mattes import read_matte
 
     alpha_path, images = task
-    alpha = read_matte(alpha_path)
+    alpha = read_matte(alpha_path, matte_channel)
     for s, folder in zip(sets, folders):
         same = None if s["method"] == "random" else generate(alpha, s["method"], **_set_kwargs(s))
         for image in images:

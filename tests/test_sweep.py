@@ -150,3 +150,29 @@ def test_trimap_forms_and_help(small_dataset, tmp_path, capsys):
                 "-q") == 0
     assert sorted(p.name for p in (tmp_path / "A").iterdir()) == ["w3", "w9"]
     assert json.loads((tmp_path / "A" / "w9" / "trimaps.json").read_text())["method"] == "distance"
+
+
+def test_dataset_trimaps_read_alphas_with_the_matte_channel(small_dataset, tmp_path, capsys):
+    """--matte-channel applies with --dataset too (it used to be ignored there while the command
+    printed that the alphas were read with it): a manifest listing a cut-out alpha (photo colours,
+    matte in the alpha channel) is refused without it and read from the alpha channel with it."""
+    import shutil
+
+    from matbench.manifest import read_manifest
+
+    data = tmp_path / "D"
+    shutil.copytree(small_dataset, data)
+    row = read_manifest(data)[0]
+    gray = np.asarray(Image.open(data / row["alpha"]))
+    photo = np.random.default_rng(0).integers(0, 256, (*gray.shape, 3), dtype=np.uint8)
+    Image.fromarray(np.dstack([photo, gray]), "RGBA").save(data / row["alpha"])
+    assert _cli("trimap", "--dataset", data, "--out", tmp_path / "T0", "--width", "3", "-q") == 2
+    assert "--matte-channel" in capsys.readouterr().err
+    assert _cli("trimap", "--dataset", data, "--out", tmp_path / "T", "--width", "3", "--matte-channel", "alpha",
+                "-q") == 0
+    assert "read with --matte-channel alpha" in capsys.readouterr().out
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))  # width 3: a 2·3 + 1 px ellipse, from the gray alpha
+    fg = cv2.erode((gray == 255).astype(np.uint8), k).astype(bool)
+    anyfg = cv2.dilate((gray > 0).astype(np.uint8), k).astype(bool)
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "T" / f"{row['image']}.png")),
+                                  np.where(fg, 255, np.where(anyfg, 128, 0)).astype(np.uint8))

@@ -54,12 +54,12 @@ SIZE_DIVISOR = 32
 PARAMS = {1: 26_200_001, 3: 26_276_802}
 
 
-COLUMN_BYTES = 64 << 20  # im2col buffer per convolution call on the exact CPU path
+COLUMN_BYTES = 64 << 20  # im2col buffer per convolution call on PyTorch's own CPU path (--no-fast)
 MIN_STRIP_COLUMNS = 4096  # MKL's GEMM sums differently for very narrow outputs (seen at 6 columns)
 
 
 def conv2d(layer: nn.Conv2d, x):
-    """``layer(x)``; on the exact CPU path (oneDNN off), in horizontal strips.
+    """``layer(x)``; on PyTorch's own CPU path (oneDNN off, ``--no-fast``), in horizontal strips.
 
     PyTorch's own CPU convolution unfolds the whole input (im2col: C·k²·H·W floats, 6.4 GB
     for a 5×5 conv over 64 channels at 1 Mpx). Strips of rows, each read with its halo from
