@@ -96,14 +96,6 @@ def prepare_bg(bg: Image.Image, fg_size, path=None):
     return np.asarray(bg), ratio
 
 
-def load_bg(path, fg_size):
-    """Open ``path`` with Pillow and :func:`prepare_bg` it; returns (array, ratio, (bw, bh))."""
-    im = open_image(path)
-    size = im.size
-    arr, ratio = prepare_bg(im, fg_size, path)
-    return arr, ratio, size
-
-
 def blend(fg: np.ndarray, bg: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """Composite ``int(a·F + (1 − a)·B)``, a = A/255, float64, truncated; uint8 H×W×3.
 
@@ -159,14 +151,6 @@ def composite(fg: np.ndarray, alpha: np.ndarray, bg: Image.Image):
     h, w = alpha.shape[:2]
     bg_arr, ratio = prepare_bg(bg, (w, h))
     return blend(fg, bg_arr, alpha), bg_arr, ratio
-
-
-def composite_files(fg_path, alpha_path, bg_path, matte_channel: str | None = None):
-    """Composite from file paths; returns ``(merged, bg_crop, ratio)``."""
-    fg = load_fg(fg_path)
-    alpha = load_alpha(alpha_path, matte_channel)
-    check_sizes(fg, alpha, alpha_path)
-    return composite(fg, alpha, open_image(bg_path))
 
 
 def check_sizes(fg: np.ndarray, alpha: np.ndarray, alpha_path) -> None:

@@ -57,7 +57,6 @@ from PIL import Image
 from matbench.errors import MatbenchError
 
 MATTE_CHANNELS = (None, "red", "alpha")
-TRIMAP_VALUES = (0, 128, 255)
 PROBLEMS_SHOWN = 10
 _MODES = ("L", "P", "RGB", "RGBA", "LA")
 _HOW = "pass --matte-channel red (channel 1, what the MATLAB driver reads) or alpha (matte_channel= in Python)"
