@@ -264,7 +264,8 @@ def _check_pixels(tasks, matte_channel, jobs: int, scheduler=None) -> None:
     for task, (bad, odd, shas) in zip(tasks, imap(partial(_read_sources, matte_channel), sources, jobs=jobs,
                                                   scheduler=scheduler)):
         problems += bad
-        notes.odd_trimaps.update(odd)
+        for path, count in odd.items():
+            notes.trimap(path, count)
         task["trimap_sha"] = shas
     raise_problems(problems)
     notes.warn(stacklevel=4)
@@ -280,8 +281,7 @@ def _read_sources(matte_channel, task) -> tuple[list[str], dict[str, int], dict[
         trimap = try_read_matte(path, matte_channel, problems)
         if trimap is None:
             continue
-        if trimap_odd_count(trimap):
-            odd[path] = trimap_odd_count(trimap)
+        odd[path] = trimap_odd_count(trimap)
         info = probe(path)
         if (info.format, info.mode) == ("PNG", "L"):
             shas[path] = compose.pixels_sha256(trimap)

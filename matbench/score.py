@@ -328,7 +328,7 @@ def score(pred_dirs, *, dataset=None, alpha_dir=None, trimap_dir=None, jobs: int
             problems += bad
             if other:
                 trimap_other[it["image"]] = other
-                odd.odd_trimaps[str(it["trimap"])] = other
+                odd.trimap(it["trimap"], other)
             for row in rows:
                 rows_by_model[row["model"]].append(row)
             if bar is not None:

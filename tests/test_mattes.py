@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from matbench.errors import MatbenchError
-from matbench.mattes import Notes, probe, raise_problems, read_matte
+from matbench.mattes import Notes, probe, raise_problems, read_matte, trimap_odd_count
 
 RNG = np.random.default_rng(3)
 MATTE = RNG.integers(0, 256, (12, 17), dtype=np.uint8)
@@ -92,7 +92,7 @@ def test_jpeg_is_flagged_lossy(tmp_path):
     assert probe(jpg).lossy and not probe(png).lossy
     notes = Notes()
     notes.file(probe(jpg), "ground-truth alpha")
-    notes.trimap("t.png", np.array([[0, 128, 255, 127, 1]], np.uint8))
+    notes.trimap("t.png", trimap_odd_count(np.array([[0, 128, 255, 127, 1]], np.uint8)))
     msgs = notes.messages()
     assert any("2 pixels that are not 0/128/255" in m and "t.png" in m for m in msgs)
     assert any("1 ground-truth alpha file(s) are lossy" in m and "a.jpg" in m for m in msgs)

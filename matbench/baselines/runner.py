@@ -314,8 +314,7 @@ def _check_inputs(check: InputCheck, todo, jobs: int, scheduler=None):
     for (_, _, trimap_path, _), (bad, odd) in zip(todo, imap(decode, [t for _, _, t, _ in todo], jobs=jobs,
                                                              scheduler=scheduler)):
         problems += bad
-        if odd:
-            notes.odd_trimaps[str(trimap_path)] = odd
+        notes.trimap(trimap_path, odd)
     raise_problems(problems)
     notes.warn(stacklevel=4)
     return largest
