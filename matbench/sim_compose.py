@@ -236,13 +236,8 @@ def composite(fg: np.ndarray, alpha: np.ndarray, bg: np.ndarray):
 def trimap(alpha: np.ndarray, ksize: int = TRIMAP_KSIZE, iterations: int = TRIMAP_ITERATIONS) -> np.ndarray:
     """The script's trimap of ``alpha`` (H×W uint8): 255 where ``erode(alpha)`` is 255, 0 where
     ``dilate(alpha)`` is 0, 128 elsewhere; ``cv2.MORPH_ELLIPSE`` ksize × ksize, ``iterations``
-    times (spec step 5). Returns H×W uint8 with values 0, 128, 255."""
-    import cv2
+    times (spec step 5). Returns H×W uint8 with values 0, 128, 255; computed by
+    :func:`matbench.trimap.erode_dilate`."""
+    from matbench.trimap import erode_dilate
 
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (ksize, ksize))
-    dilated = cv2.dilate(alpha, kernel, iterations=iterations)
-    eroded = cv2.erode(alpha, kernel, iterations=iterations)
-    out = np.full(alpha.shape, 128, np.uint8)
-    out[eroded >= 255] = 255
-    out[dilated <= 0] = 0
-    return out
+    return erode_dilate(alpha, ksize, iterations=iterations)

@@ -86,20 +86,37 @@ def _assemble(fg: np.ndarray, unknown_or_fg: np.ndarray) -> np.ndarray:
     return trimap
 
 
-def erode_dilate(alpha, kernel: int = DEFAULT_TEST_KERNEL, *, dilate_kernel: int | None = None) -> np.ndarray:
-    """Trimap from erode(A == 255) and dilate(A > 0) with elliptical kernels.
+def erode_dilate(alpha, kernel: int = DEFAULT_TEST_KERNEL, *, dilate_kernel: int | None = None,
+                 iterations: int = 1, dilate_iterations: int | None = None) -> np.ndarray:
+    """Trimap (H×W uint8, 0/128/255) of a uint8 H×W ``alpha`` from erode(A == 255) and
+    dilate(A > 0) with elliptical (``cv2.MORPH_ELLIPSE``) kernels: 255 where the eroded
+    foreground is, 128 in the rest of the dilated ``A > 0``, 0 elsewhere.
 
-    ``kernel`` is the erosion kernel size in px (and the dilation size unless
-    ``dilate_kernel`` is given). Kernel 1 leaves the masks as they are.
+    ``kernel`` is the erosion kernel size in px (and the dilation size unless ``dilate_kernel``
+    is given); ``iterations`` the erosion's iteration count (and the dilation's unless
+    ``dilate_iterations`` is given). Kernel 1 or 0 iterations leave a mask as it is.
+
+    The one trimap morphology of matbench: test trimaps (mmagic's ``GenerateTrimap``, DIM),
+    the training recipe's step 6 (:func:`matbench.training.samples.random_trimap`,
+    ``specs/training.md``) and the SIM script's ``gen_trimap``
+    (:func:`matbench.sim_compose.trimap`, ``specs/sim.md`` step 5), which the last two state as
+    gray-level morphology: 255 where erode(A) = 255, 0 where dilate(A) = 0, else 128. The same
+    thing: a gray erosion is the minimum over the (iterated) kernel and equals 255 exactly where
+    every pixel there is 255, i.e. where the binary erosion of A == 255 is 1 (dilation likewise
+    with the maximum and A > 0); the kernel holds its centre, so no pixel is both; OpenCV's
+    default border ignores pixels outside the image in both forms. Computed in the gray form
+    (no masks to build); tests/test_trimap.py checks both forms against it on random alphas.
     """
     import cv2
 
     alpha = _check_alpha(alpha)
-    fg = (alpha == 255).astype(np.uint8)
-    anyfg = (alpha > 0).astype(np.uint8)
-    fg = cv2.erode(fg, _ellipse(kernel)).astype(bool)
-    anyfg = cv2.dilate(anyfg, _ellipse(kernel if dilate_kernel is None else dilate_kernel)).astype(bool)
-    return _assemble(fg, anyfg)
+    eroded = cv2.erode(alpha, _ellipse(kernel), iterations=int(iterations))
+    dilated = cv2.dilate(alpha, _ellipse(kernel if dilate_kernel is None else dilate_kernel),
+                         iterations=int(iterations if dilate_iterations is None else dilate_iterations))
+    trimap = np.full(alpha.shape, 128, np.uint8)
+    trimap[eroded == 255] = 255
+    trimap[dilated == 0] = 0
+    return trimap
 
 
 def rng_for(seed: int, name: str) -> np.random.Generator:

@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 
 from matbench.errors import MatbenchError
-from matbench.trimap import rng_for
+from matbench.trimap import erode_dilate, rng_for
 
 CROP_SIZES = (320, 480, 640)
 OUT_SIZE = 320
@@ -175,10 +175,6 @@ def flip(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(image[:, ::-1])
 
 
-def _ellipse(k: int) -> np.ndarray:
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (int(k), int(k)))
-
-
 def random_trimap(alpha: np.ndarray, erode_kernel: int, dilate_kernel: int, erode_iterations: int = 1,
                   dilate_iterations: int = 1) -> np.ndarray:
     """Step 6: trimap (uint8 H×W, values 0/128/255) of a uint8 ``alpha``.
@@ -186,14 +182,11 @@ def random_trimap(alpha: np.ndarray, erode_kernel: int, dilate_kernel: int, erod
     128 everywhere; 255 where ``erode(alpha)`` ≥ 255; 0 where ``dilate(alpha)`` ≤ 0, with
     elliptical (``cv2.MORPH_ELLIPSE``) k×k structuring elements and the given iteration
     counts (gray-level morphology, as mmagic's ``GenerateTrimap``). So 255 only where
-    alpha = 255 and 0 only where alpha = 0. ``specs/training.md`` step 6.
+    alpha = 255 and 0 only where alpha = 0. ``specs/training.md`` step 6; computed by
+    :func:`matbench.trimap.erode_dilate`.
     """
-    eroded = cv2.erode(alpha, _ellipse(erode_kernel), iterations=int(erode_iterations))
-    dilated = cv2.dilate(alpha, _ellipse(dilate_kernel), iterations=int(dilate_iterations))
-    trimap = np.full(alpha.shape, 128, np.uint8)
-    trimap[eroded >= 255] = 255
-    trimap[dilated <= 0] = 0
-    return trimap
+    return erode_dilate(alpha, erode_kernel, dilate_kernel=dilate_kernel, iterations=erode_iterations,
+                        dilate_iterations=dilate_iterations)
 
 
 def draw_trimap_morphology(rng: np.random.Generator, kernels=TRIMAP_KERNELS,
