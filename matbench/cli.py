@@ -224,12 +224,10 @@ def _formats(values) -> list[str]:
 def score_cmd(pred_dirs, dataset, alpha_dir, trimap_dir, out, formats, jobs, scheduler, mask_known, allow_missing,
               by, with_published, units, matte_channel, baseline, quiet):
     """Score prediction folders (one model each; NAME=PATH renames) with the DIM MATLAB metrics."""
-    from pathlib import Path
-
-    from matbench.compare import compare, format_comparison, write_comparison
-    from matbench.leaderboard import FORMATS, format_leaderboard, leaderboard, write_leaderboard
+    from matbench.compare import format_comparison
+    from matbench.leaderboard import FORMATS, format_leaderboard
     from matbench.score import parse_pred_dirs, score
-    from matbench.scorefiles import write_per_image
+    from matbench.scorefiles import score_tables, write_score_outputs
 
     fmts = list(dict.fromkeys(_formats(formats)))
     bad = [f for f in fmts if f not in FORMATS]
@@ -248,28 +246,18 @@ def score_cmd(pred_dirs, dataset, alpha_dir, trimap_dir, out, formats, jobs, sch
     df = score(list(pred_dirs), dataset=dataset, alpha_dir=alpha_dir, trimap_dir=trimap_dir, jobs=jobs,
                mask_known=mask_known, allow_missing=allow_missing, matte_channel=matte_channel, progress=not quiet,
                scheduler=scheduler)
-    tables = [("leaderboard", "Matting leaderboard", leaderboard(df, units=units, with_published=with_published))]
-    if by:
-        tables.append((f"leaderboard_by_{by}", f"Matting leaderboard by {by}", leaderboard(df, units=units, by=by)))
-    cmp = compare(df, baseline=baseline, units=units) if df["model"].nunique() > 1 else None
+    tables = score_tables(df, units=units, by=by, with_published=with_published, baseline=baseline)
     shown = "md" if out else fmts[0]
-    click.echo("\n".join(format_leaderboard(lb, shown, title=title) for _, title, lb in tables), nl=False)
-    cw = None
-    if by == "class":  # and the paper's per-class tables (matbench.classwise)
-        from matbench.classwise import class_means, format_classwise, write_classwise
+    click.echo("\n".join(format_leaderboard(lb, shown, title=title) for _, title, lb in tables["leaderboards"]),
+               nl=False)
+    if tables["classwise"] is not None:  # --by class: the paper's per-class tables (matbench.classwise)
+        from matbench.classwise import format_classwise
 
-        cw = class_means(df, units=units, with_published="sim" if with_published == "sim" else None)
-        click.echo("\n" + format_classwise(cw, "md" if shown in ("md", "html") else shown), nl=False)
-    if cmp is not None and shown == "md":
-        click.echo("\n" + format_comparison(cmp, "md"), nl=False)
+        click.echo("\n" + format_classwise(tables["classwise"], "md" if shown in ("md", "html") else shown), nl=False)
+    if tables["comparison"] is not None and shown == "md":
+        click.echo("\n" + format_comparison(tables["comparison"], "md"), nl=False)
     if out:
-        paths = write_per_image(df, Path(out))
-        for stem, title, lb in tables:
-            paths += write_leaderboard(lb, Path(out), ["csv", *fmts], stem=stem, title=title)
-        if cw is not None:
-            paths += write_classwise(cw, Path(out), ["csv", "latex", *[f for f in fmts if f != "html"]])
-        if cmp is not None:
-            paths += write_comparison(cmp, Path(out), ["csv", "json"] + (["md"] if "md" in fmts else []))
+        paths = write_score_outputs(df, out, formats=fmts, tables=tables)
         click.echo("wrote " + ", ".join(str(p) for p in paths))
 
 

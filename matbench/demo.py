@@ -11,10 +11,11 @@ Steps (each resumable; a rerun skips what is done):
    from the release's lists, as they do for the real release;
 3. run the baselines that need no weights (``trimap-mid``, ``closed-form``) with
    :func:`matbench.baselines.run_baseline` into ``OUT/predictions/<name>``;
-4. score them (:func:`matbench.score`), rank them (:func:`matbench.leaderboard`, with the
-   published Composition-1K rows appended and labelled as another dataset) and write
-   ``OUT/per_image.{csv,json}``, ``OUT/leaderboard.{csv,md}``, ``OUT/leaderboard_by_class.csv``,
-   ``OUT/comparison.{csv,json}`` (:mod:`matbench.compare`) and ``OUT/report.html`` (the report of
+4. score them (:func:`matbench.score`) and write what ``matbench score --by class
+   --with-published comp1k --out OUT`` writes (:func:`matbench.scorefiles.write_score_outputs`:
+   ``OUT/per_image.{csv,json}``, ``OUT/leaderboard.{csv,md}`` with the published Composition-1K
+   rows appended and labelled as another dataset, ``OUT/leaderboard_by_class.{csv,md}``,
+   ``OUT/classwise.*``, ``OUT/comparison.{csv,json,md}``), and ``OUT/report.html`` (the report of
    ``matbench report OUT``: :func:`matbench.report.write_report` on the files just written);
 5. the SIM test set the same way (:func:`sim_demo`): the sample's SIMD-like split
    (``matbench.datasets.sample_sim``) built with :func:`matbench.build_sim.build_sim` into
@@ -68,8 +69,8 @@ def by_hand_commands(out, release, baselines=DEMO_BASELINES, *, jobs: int = 1) -
         f"matbench build-train --adobe-root {q(release.adobe_root)} --coco-root {q(release.coco_root)} "
         f"--out {q(out / 'dim-train')}{j}",
         *(f"matbench run {name} --dataset {q(out / 'dataset')} --out {q(p)}{j}" for name, p in zip(baselines, preds)),
-        f"matbench score {' '.join(q(p) for p in preds)} --dataset {q(out / 'dataset')} --with-published comp1k "
-        f"--out {q(out)} --format md{j}",
+        f"matbench score {' '.join(q(p) for p in preds)} --dataset {q(out / 'dataset')} --by class "
+        f"--with-published comp1k --out {q(out)} --format md{j}",
         f"matbench report {q(out)} --with-published comp1k --out {q(out / 'report.html')}",
     ]
 
@@ -95,10 +96,9 @@ def sim_demo(out, *, jobs: int = 1, progress: bool = True) -> dict:
     import matbench
     from matbench.baselines import run_baseline
     from matbench.build_sim import build_sim
-    from matbench.classwise import class_means, write_classwise
     from matbench.datasets.sample_sim import make_sample_sim
     from matbench.report import write_report
-    from matbench.scorefiles import write_per_image
+    from matbench.scorefiles import score_tables, write_score_outputs
 
     out = Path(out)
     sim = make_sample_sim(out / "sample-sim")
@@ -106,14 +106,14 @@ def sim_demo(out, *, jobs: int = 1, progress: bool = True) -> dict:
     build_sim(sim.simd_root, sim.voc_root, sim.file_list, dataset, jobs=jobs, progress=progress)
     run_baseline("trimap-mid", preds, dataset=dataset, jobs=jobs, progress=progress)
     per_image = matbench.score({"trimap-mid": str(preds)}, dataset=dataset, jobs=jobs, progress=progress)
-    write_per_image(per_image, out / "sim")
-    classes = class_means(per_image)
-    write_classwise(classes, out / "sim", ["csv", "latex", "md"])
+    tables = score_tables(per_image, by="class")  # = score --by class --out OUT/sim --format md,latex
+    write_score_outputs(per_image, out / "sim", formats=("md", "latex"), tables=tables)
     report = write_report(out / "sim" / "report.html", out / "sim", title="matbench sample SIM test set",
                           notes="Generated with `matbench demo`: a SIMD-like split built exactly as the SIM "
                                 "authors' generation script does (OpenCV, bilinear size normalisation, EXIF "
                                 "orientation applied, trimaps by a 3×3 ellipse × 5).")
-    return {"dataset": dataset, "per_image": out / "sim" / "per_image.csv", "classes": classes, "report": report,
+    return {"dataset": dataset, "per_image": out / "sim" / "per_image.csv", "classes": tables["classwise"],
+            "report": report,
             "commands": sim_by_hand_commands(out, sim, jobs=jobs)}
 
 
@@ -134,12 +134,11 @@ def demo(out=None, *, jobs: int = 1, progress: bool = True, baselines=DEMO_BASEL
     from matbench.baselines import run_baseline
     from matbench.build import build_comp1k, build_train
     from matbench.classwise import format_classwise
-    from matbench.compare import compare, write_comparison
     from matbench.datasets import sample
     from matbench.errors import MatbenchError
-    from matbench.leaderboard import format_leaderboard, write_leaderboard
+    from matbench.leaderboard import format_leaderboard
     from matbench.report import write_report
-    from matbench.scorefiles import write_per_image
+    from matbench.scorefiles import score_tables, write_score_outputs
 
     say = echo or (lambda *a, **k: None)
     params = {"size": sample.DEFAULT_SIZE if size is None else int(size), "bgs_per_fg": int(bgs_per_fg),
@@ -183,14 +182,11 @@ def demo(out=None, *, jobs: int = 1, progress: bool = True, baselines=DEMO_BASEL
                                progress=progress)
     with warnings.catch_warnings():  # the sample is not Composition-1K: PUBLISHED_NOTE says so below
         warnings.filterwarnings("ignore", message="--with-published comp1k: the measured rows are not comparable")
-        board = matbench.leaderboard(per_image, with_published="comp1k")
-    by_class = matbench.leaderboard(per_image, by="class", ci=False)
-    write_per_image(per_image, out)
-    written = write_leaderboard(board, out, ("csv", "md"))
-    write_leaderboard(by_class, out, ("csv",), stem="leaderboard_by_class", title="Matting leaderboard by class")
+        tables = score_tables(per_image, by="class", with_published="comp1k")  # = the printed score command
+    write_score_outputs(per_image, out, formats=("md",), tables=tables)
+    board = tables["leaderboards"][0][2]
     n_fg = per_image["fg"].nunique() if "fg" in per_image.columns else 0
     title = f"matbench sample benchmark ({n_fg} generated foregrounds × {release.bgs_per_fg} backgrounds)"
-    write_comparison(compare(per_image), out)
     with warnings.catch_warnings():  # as above: PUBLISHED_NOTE says so in the report
         warnings.filterwarnings("ignore", message="--with-published comp1k: the measured rows are not comparable")
         report = write_report(out / "report.html", out, with_published="comp1k", published_label=PUBLISHED_NOTE,
@@ -216,12 +212,11 @@ def demo(out=None, *, jobs: int = 1, progress: bool = True, baselines=DEMO_BASEL
     say(f"SIM report: {sim['report']}")
     say(f"done in {timings['total']:.0f} s")
     say("")
-    say("The same by hand (copy-paste; a rerun skips finished files, so delete a folder to rebuild it; "
-        "leaderboard_by_class.csv comes from matbench.leaderboard(..., by='class') in Python, or "
-        "score --by class):")
+    say("The same by hand (copy-paste; a rerun skips finished files, so delete a folder to rebuild it):")
     for line in commands + sim["commands"]:
         say(f"  {line}")
     return {"out": out, "release": release_dir, "dataset": dataset, "train": train, "predictions": pred_dirs,
-            "per_image": out / "per_image.csv", "leaderboard": written[0], "leaderboard_md": written[1],
+            "per_image": out / "per_image.csv", "leaderboard": out / "leaderboard.csv",
+            "leaderboard_md": out / "leaderboard.md",
             "leaderboard_by_class": out / "leaderboard_by_class.csv", "report": report, "commands": commands,
             "sim": sim, "seconds": timings}

@@ -27,7 +27,8 @@ from pathlib import Path
 from matbench.errors import MatbenchError
 
 __all__ = ["file_column", "api_column", "column_units", "score_provenance", "describe_reference",
-           "comp1k_mismatch", "write_per_image", "read_per_image", "read_leaderboard", "COMP1K_LISTS"]
+           "comp1k_mismatch", "write_per_image", "read_per_image", "read_leaderboard", "score_tables",
+           "write_score_outputs", "COMP1K_LISTS"]
 
 MSE_SCALE = {"paper": 1000.0, "raw": 1.0}
 
@@ -238,6 +239,64 @@ def write_per_image(df, out_dir) -> list[Path]:
            "units": column_units(df.columns), "attrs": attrs}
     write_text_atomic(json_path, json.dumps(jsonable(doc), indent=2, ensure_ascii=False) + "\n")
     return [csv_path, json_path]
+
+
+def score_tables(df, *, units: str = "paper", by: str | None = None, with_published=None,
+                 baseline: str | None = None) -> dict:
+    """The tables of ``matbench score`` for the per-image table ``df`` (:func:`matbench.score`):
+    ``{"leaderboards": [(file stem, title, table)], "classwise": table or None, "comparison":
+    table or None}``.
+
+    Leaderboards: the overall one (:func:`matbench.leaderboard`, with ``with_published``) and,
+    with ``by``, the one per group (``leaderboard_by_<by>``). ``classwise``: with ``by="class"``,
+    the SIM paper's per-class means (:func:`matbench.classwise.class_means`; its published rows
+    when ``with_published="sim"``). ``comparison``: with several models,
+    :func:`matbench.compare.compare` (each against ``baseline``, or every pair). ``units``:
+    ``paper`` or ``raw``. Raises MatbenchError as those functions do.
+    """
+    from matbench.compare import compare
+    from matbench.leaderboard import leaderboard
+
+    boards = [("leaderboard", "Matting leaderboard", leaderboard(df, units=units, with_published=with_published))]
+    if by:
+        boards.append((f"leaderboard_by_{by}", f"Matting leaderboard by {by}", leaderboard(df, units=units, by=by)))
+    classwise = None
+    if by == "class":
+        from matbench.classwise import class_means
+
+        classwise = class_means(df, units=units, with_published="sim" if with_published == "sim" else None)
+    comparison = compare(df, baseline=baseline, units=units) if df["model"].nunique() > 1 else None
+    return {"leaderboards": boards, "classwise": classwise, "comparison": comparison}
+
+
+def write_score_outputs(df, out, *, units: str = "paper", by: str | None = None, with_published=None,
+                        baseline: str | None = None, formats=("md",), tables: dict | None = None) -> list[Path]:
+    """Write every file of ``matbench score --out`` into ``out`` (atomically); return the paths.
+
+    ``per_image.csv``/``.json`` (:func:`write_per_image`); each leaderboard of
+    :func:`score_tables` as CSV and in ``formats`` (md, csv, latex, html, json); with
+    ``by="class"`` ``classwise.csv``, ``.tex`` and the other ``formats`` it comes in (not html);
+    with several models ``comparison.csv``, ``.json`` (and ``.md`` when ``formats`` has md).
+    Options as :func:`score_tables`; ``tables``: its result when already computed with the same
+    options (the CLI prints them first). The one place that decides what ``score --out`` writes:
+    the CLI and :mod:`matbench.demo` both call it.
+    """
+    from matbench.classwise import write_classwise
+    from matbench.compare import write_comparison
+    from matbench.leaderboard import write_leaderboard
+
+    if tables is None:
+        tables = score_tables(df, units=units, by=by, with_published=with_published, baseline=baseline)
+    out = Path(out)
+    formats = list(dict.fromkeys(formats))
+    paths = write_per_image(df, out)
+    for stem, title, lb in tables["leaderboards"]:
+        paths += write_leaderboard(lb, out, ["csv", *formats], stem=stem, title=title)
+    if tables["classwise"] is not None:
+        paths += write_classwise(tables["classwise"], out, ["csv", "latex", *[f for f in formats if f != "html"]])
+    if tables["comparison"] is not None:
+        paths += write_comparison(tables["comparison"], out, ["csv", "json"] + (["md"] if "md" in formats else []))
+    return paths
 
 
 def read_per_image(path):

@@ -135,8 +135,10 @@ def test_training_set_is_built(demo_run):
 
 
 def test_printed_commands_redo_the_demo(demo_run):
-    """The by-hand commands the demo prints, run as printed after deleting the datasets and
-    the floor's predictions, rebuild the same composites and the same scores."""
+    """The by-hand commands the demo prints, run as printed after deleting the datasets, the
+    floor's predictions and every file the demo wrote into OUT and OUT/sim, rebuild the same
+    composites and the same scores, and write the same files with the same tables (the demo
+    and `matbench score --out` share matbench.scorefiles.write_score_outputs)."""
     import shlex
     import shutil
 
@@ -151,9 +153,14 @@ def test_printed_commands_redo_the_demo(demo_run):
                                                         "build-sim", "run", "score", "report"]
     before = {p: (out / p).read_bytes() for p in ("dataset/manifest.csv", "dim-train/manifest.csv")}
     scores = read_per_image(out / "per_image.csv")
+    outputs = {p.relative_to(out): p.read_bytes() for folder in (out, out / "sim") for p in folder.iterdir()
+               if p.is_file()}
+    assert {"leaderboard_by_class.csv", "classwise.csv", "comparison.csv", "sim/classwise.tex",
+            "sim/leaderboard_by_class.csv"} <= {str(p) for p in outputs}
     for p in ("dataset", "dim-train", "predictions/trimap-mid"):
         shutil.rmtree(out / p)
-    (out / "per_image.csv").unlink()
+    for p in outputs:
+        (out / p).unlink()
     for line in lines:
         args = shlex.split(line)[1:]
         main(args + ([] if args[0] == "report" else ["--quiet"]))  # report draws no progress bar
@@ -161,6 +168,13 @@ def test_printed_commands_redo_the_demo(demo_run):
     again = read_per_image(out / "per_image.csv")
     cols = ["model", "image", "sad", "mse", "grad", "conn"]
     pd.testing.assert_frame_equal(again[cols], scores[cols])
+    assert {p.relative_to(out) for folder in (out, out / "sim") for p in folder.iterdir() if p.is_file()} == set(outputs)
+    timing = ["run", "wall_images_per_second", "worker_seconds_per_image"]  # trimap-mid was run again
+    for p, data in outputs.items():
+        if p.suffix == ".csv":
+            old, new = pd.read_csv(io.BytesIO(data)), pd.read_csv(out / p)
+            pd.testing.assert_frame_equal(new.drop(columns=timing, errors="ignore"),
+                                          old.drop(columns=timing, errors="ignore"), obj=str(p))
 
 
 def test_default_out_is_outside_the_working_folder():
