@@ -482,8 +482,10 @@ def _show_coverage(measured) -> bool:
     return bool((n != measured["n_images"].astype(float)).any() or (n < measured["n_reference"].astype(float)).any())
 
 
-def _display(lb, with_ci: bool, units: str, by) -> tuple[list[str], list[list[str]]]:
-    """Header and string cells of the measured rows; ``#`` counts within each group."""
+def _display(lb, with_ci: bool, units: str, by) -> tuple[list[str], list[list]]:
+    """Header and cells of the measured rows; ``#`` counts within each group. A cell is a
+    string, or ``(mean, "[lo–hi]")`` for a mean with its interval (HTML keeps the interval on
+    one line, :func:`_html_table`)."""
     h = HEADERS[units]
     coverage = _show_coverage(lb)
     cols = (["#", "model"] + ([by] if by else []) + ["n"] + (["coverage"] if coverage else [])
@@ -502,7 +504,7 @@ def _display(lb, with_ci: bool, units: str, by) -> tuple[list[str], list[list[st
         for m in METRICS:
             s = _fmt(r[m], m, units)
             if with_ci and f"{m}_lo" in r and math.isfinite(r.get(f"{m}_lo", math.nan)):
-                s += f" [{_fmt(r[f'{m}_lo'], m, units)}–{_fmt(r[f'{m}_hi'], m, units)}]"
+                s = (s, f"[{_fmt(r[f'{m}_lo'], m, units)}–{_fmt(r[f'{m}_hi'], m, units)}]")
             cells.append(s)
         ar = r.get("avg_rank", math.nan)
         cells.append(f"{ar:.2f}" if isinstance(ar, float) and math.isfinite(ar) else "–")
@@ -551,19 +553,26 @@ def _sections(lb):
 
 
 def _md_table(cols, body) -> str:
-    esc = [[c.replace("|", "\\|") for c in row] for row in body]
+    esc = [[(c if isinstance(c, str) else " ".join(c)).replace("|", "\\|") for c in row] for row in body]
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in esc]
     return "\n".join(lines)
 
 
+def _html_cell(c) -> str:
+    """A cell's HTML; an interval in ``<span class="ci">`` (the report keeps it on one line)."""
+    if isinstance(c, str):
+        return _html.escape(c)
+    return f'{_html.escape(c[0])} <span class="ci">{_html.escape(c[1])}</span>'
+
+
 def _html_table(cls, cols, body) -> str:
     head = "".join(f"<th>{_html.escape(c)}</th>" for c in cols)
-    rows = "".join("<tr>" + "".join(f"<td>{_html.escape(c)}</td>" for c in row) + "</tr>\n" for row in body)
+    rows = "".join("<tr>" + "".join(f"<td>{_html_cell(c)}</td>" for c in row) + "</tr>\n" for row in body)
     return f'<table class="{cls}">\n<thead><tr>{head}</tr></thead>\n<tbody>\n{rows}</tbody>\n</table>\n'
 
 
-def format_leaderboard(lb, fmt: str = "md", *, title: str | None = None) -> str:
+def format_leaderboard(lb, fmt: str = "md", *, title: str | None = None, fold_published: bool = False) -> str:
     """Render a :func:`leaderboard` table as ``md``, ``csv``, ``latex``, ``html`` or ``json``.
 
     Each rendering is readable on its own: units in the headers (CSV: ``sad/1e3``,
@@ -572,6 +581,10 @@ def format_leaderboard(lb, fmt: str = "md", *, title: str | None = None) -> str:
     notes (md, html), ``%`` comments (latex) or ``provenance`` (json); CSV has only the
     unit-bearing headers (no comment lines, see :mod:`matbench.scorefiles`). Published rows
     are in a separate section (md, html, latex) or marked by ``kind`` (csv, json).
+
+    HTML: each interval in ``<span class="ci">``; ``fold_published``: the published section in a
+    ``<details class="published">`` fold whose summary is its heading and row count (the report:
+    a long table that the report does not measure).
     """
     if fmt not in FORMATS:
         raise MatbenchError(f"--format {fmt}: expected one of {', '.join(FORMATS)}")
@@ -598,7 +611,11 @@ def format_leaderboard(lb, fmt: str = "md", *, title: str | None = None) -> str:
            '<ul class="notes">\n' + "".join(f"<li>{_html.escape(n)}</li>\n" for n in notes) + "</ul>\n",
            '<ul class="provenance">\n' + "".join(f"<li>{_html.escape(n)}</li>\n" for n in prov) + "</ul>\n"]
     for heading, cls, cols, body in sections[1:]:
-        out += [f"<h3>{_html.escape(heading)}</h3>\n", _html_table(cls, cols, body)]
+        if cls == "published" and fold_published:
+            out.append(f'<details class="published"><summary>{_html.escape(heading)}: {len(body)} rows</summary>'
+                       f"{_html_table(cls, cols, body)}</details>\n")
+        else:
+            out += [f"<h3>{_html.escape(heading)}</h3>\n", _html_table(cls, cols, body)]
     return "".join(out)
 
 

@@ -30,7 +30,6 @@ import base64
 import datetime as _dt
 import html
 import math
-import re
 import warnings
 from pathlib import Path
 
@@ -42,9 +41,6 @@ from matbench.leaderboard import HEADERS, METRICS, format_leaderboard, leaderboa
 __all__ = ["write_report", "render_report", "html_page", "load_scores", "pick_worst", "THUMB", "FULL"]
 
 THUMB = 160  # px, longer side of a gallery thumbnail
-_CI = re.compile(r"(\[[^\]<]*\])")  # an interval in a table cell: kept on one line
-# the leaderboard's published section: folded (long, and not what the report measures)
-_PUBLISHED = re.compile(r'<h3>(Published [^<]*)</h3>\n(<table class="published">.*?</table>\n)', re.S)
 FULL = 800  # px, longer side of an image shown on click
 
 _CSS = """
@@ -368,10 +364,8 @@ def render_report(per_image, *, dataset=None, predictions=None, units: str = "pa
     parts.append(f'<p class="note">{len(models)} model(s), {n_images} image(s); lower is better for every metric. '
                  f"Units: {_e(HEADERS[units]['sad'])} is the DIM MATLAB SAD ÷ 1000 (Grad, Conn likewise); "
                  f"{_e(HEADERS[units]['mse'])} is the MSE{' × 1000' if units == 'paper' else ''}.</p>\n")
-    lb_html = _CI.sub(r'<span class="ci">\1</span>', format_leaderboard(board, "html", title="Leaderboard"))
-    n_pub = int((board["kind"] == "published").sum())
-    lb_html = _PUBLISHED.sub(lambda m: f'<details class="published"><summary>{m[1]}: {n_pub} rows</summary>'
-                                       f'{m[2]}</details>\n', lb_html)
+    # intervals kept on one line; the published rows folded (long, and not what the report measures)
+    lb_html = format_leaderboard(board, "html", title="Leaderboard", fold_published=True)
     if published_label and (board["kind"] == "published").any():
         lb_html += f'<p class="note">{_e(published_label)}</p>'
     parts.append(f'<section id="leaderboard" class="wide">{lb_html}</section>\n')

@@ -400,3 +400,30 @@ def test_comp1k_rows_on_another_dataset_warn():
     df.attrs["provenance"] = {"reference": {"alpha_dir": "/a", "trimap_dir": "/t"}}
     with pytest.warns(UserWarning, match="cannot be checked: the scores were not computed on a dataset built by"):
         leaderboard(df, ci=False, with_published="comp1k")
+
+
+def test_html_marks_intervals_and_folds_the_published_rows_on_request():
+    """The HTML rendering puts each interval in <span class="ci"> and, with fold_published, the
+    published section in a <details> fold (what the report used to do with regexes on it)."""
+    import re
+    import warnings
+
+    df = pd.DataFrame({"model": ["a", "a", "a", "b", "b", "b"], "image": ["x", "y", "z"] * 2,
+                       "sad": [1.0, 2.0, 3.0, 2.0, 2.0, 2.0], "mse": [0.001] * 6, "grad": [1.0] * 6,
+                       "conn": [1.0] * 6})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # not Composition-1K: the published rows are not comparable
+        lb = leaderboard(df, with_published="comp1k", n_boot=200)
+    text = format_leaderboard(lb, "html")
+    measured = text.split('<table class="measured">')[1].split("</table>")[0]
+    spans = re.findall(r'<span class="ci">\[([\d.]+)–([\d.]+)\]</span>', measured)
+    assert len(spans) == 2 * 4  # two models, four metrics
+    b = lb.set_index("model").loc["b"]  # constant SAD 2.0: every resample's mean is 2.0
+    assert ("2.00", "2.00") == (f"{b['sad_lo']:.2f}", f"{b['sad_hi']:.2f}") and ("2.00", "2.00") in spans
+    n_pub = int((lb["kind"] == "published").sum())
+    assert "<details" not in text and "<h3>Published Composition-1K results" in text
+    folded = format_leaderboard(lb, "html", fold_published=True)
+    assert re.search(rf'<details class="published"><summary>Published Composition-1K results [^<]*: {n_pub} rows'
+                     r'</summary><table class="published">.*</table>\s*</details>', folded, re.S)
+    assert folded.count("<table") == text.count("<table") and "<h3>Published" not in folded
+    assert "[" in format_leaderboard(lb, "md") and "<span" not in format_leaderboard(lb, "md")
