@@ -46,7 +46,7 @@ from matbench.datasets.adobe import load_split
 from matbench.errors import MatbenchError
 from matbench.io import encode_png, file_sha256, open_image, write_bytes_atomic, write_png_atomic, write_text_atomic
 from matbench.manifest import HASH_COLUMNS, MANIFEST_NAME, decoded_sha256, read_manifest, write_manifest
-from matbench.mattes import Notes, probe, raise_problems, read_matte, trimap_odd_count, try_read_matte
+from matbench.mattes import Notes, raise_problems, read_matte, read_matte_info, trimap_odd_count, try_read_matte
 from matbench.parallel import imap, imap_unordered
 from matbench.trimap import DEFAULT_TEST_KERNEL, generate
 
@@ -113,11 +113,12 @@ def _build_foreground(task: dict) -> tuple[list[dict], list[str]]:
     """Composite one foreground onto its N backgrounds; returns its manifest rows and the
     problems met while decoding (then its rows are incomplete and no manifest is written).
 
-    Runs in a worker. Skips what :func:`_plan` finds done; otherwise the files found are
-    hashed as they are (an interrupted build, or a manifest of an older matbench). Files
-    written now are hashed from the pixels written (:data:`matbench.manifest.HASH_COLUMNS`).
+    Runs in a worker. Skips what :func:`_plan` found done (``task["plan"]``, planned in the
+    parent); otherwise the files found are hashed as they are (an interrupted build, or a
+    manifest of an older matbench). Files written now are hashed from the pixels written
+    (:data:`matbench.manifest.HASH_COLUMNS`).
     """
-    rows, todo = _plan(task)
+    rows, todo = list(task["plan"][0]), task["plan"][1]
     if todo is None:
         return rows, []
     try:
@@ -278,11 +279,12 @@ def _read_sources(matte_channel, task) -> tuple[list[str], dict[str, int], dict[
     problems, odd, shas = [], {}, {}
     try_read_matte(alpha_path, matte_channel, problems)
     for path in trimap_paths:
-        trimap = try_read_matte(path, matte_channel, problems)
-        if trimap is None:
+        try:
+            trimap, info = read_matte_info(path, matte_channel)
+        except MatbenchError as e:
+            problems.append(str(e))
             continue
         odd[path] = trimap_odd_count(trimap)
-        info = probe(path)
         if (info.format, info.mode) == ("PNG", "L"):
             shas[path] = compose.pixels_sha256(trimap)
     return problems, odd, shas
@@ -329,9 +331,12 @@ def _run_build(split, out: Path, *, trimaps: str | None, trimap_kernel: int, job
                          if f"{fg.stem}_{k}" in old_rows},
         })
     del old_rows
+    for task in tasks:  # once, here: the workers get the plan, not the old rows
+        task["plan"] = _plan(task)
+        del task["old_rows"]
     # the sources of every foreground with work left, before anything is written
-    _check_pixels([t for t in tasks if _plan(t)[1] is not None], matte_channel, jobs, scheduler)
-    prepare_out(out, params)
+    _check_pixels([t for t in tasks if t["plan"][1] is not None], matte_channel, jobs, scheduler)
+    prepare_out(out, params, check=False)  # checked above, before the sources were decoded
 
     results, problems = run_tasks(_build_foreground, tasks, jobs=jobs, progress=progress,
                                   desc=f"build {params['kind']}", scheduler=scheduler)
@@ -359,10 +364,11 @@ def check_resume(out: Path, params: dict) -> None:
                                     "use a new --out folder")
 
 
-def prepare_out(out: Path, params: dict, subdirs=OUTPUT_DIRS) -> None:
-    """Start or resume a build in ``out``: :func:`check_resume`, write ``params`` to its
-    ``dataset.json``, remove stray temporary files."""
-    check_resume(out, params)
+def prepare_out(out: Path, params: dict, subdirs=OUTPUT_DIRS, *, check: bool = True) -> None:
+    """Start or resume a build in ``out``: :func:`check_resume` (unless the caller did,
+    ``check=False``), write ``params`` to its ``dataset.json``, remove stray temporary files."""
+    if check:
+        check_resume(out, params)
     out.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out / "dataset.json", json.dumps(params, indent=2) + "\n")
     _remove_stray_temps(out, subdirs)

@@ -175,18 +175,24 @@ def read_matte(path, matte_channel: str | None = None, *, how: str = _HOW) -> np
     MatbenchError, one line naming the file, for unreadable, truncated, 1/16-bit, float, non-gray
     palette and (without ``matte_channel``) colour or transparent files.
     """
+    return read_matte_info(path, matte_channel, how=how)[0]
+
+
+def read_matte_info(path, matte_channel: str | None = None, *, how: str = _HOW) -> tuple[np.ndarray, ImageInfo]:
+    """:func:`read_matte` and the file's header (:class:`ImageInfo`), from one opening."""
     from matbench.io import load_image, open_image, png_pixels
 
     _check_channel(matte_channel)
     path = Path(path)
     with open_image(path, load=False) as im:
-        problem = header_problem(_info(im, path), matte_channel)
+        info = _info(im, path)
+        problem = header_problem(info, matte_channel)
         if problem:
             raise MatbenchError(problem)
         arr = png_pixels(im, path)  # a plain 8-bit PNG: decoded straight into numpy (same values)
         if arr is not None:
-            return arr if im.mode == "L" else _colour_matte(arr, im.mode, path, matte_channel, how)
-        return _matte_pixels(load_image(im, path), path, matte_channel, how)
+            return (arr if im.mode == "L" else _colour_matte(arr, im.mode, path, matte_channel, how)), info
+        return _matte_pixels(load_image(im, path), path, matte_channel, how), info
 
 
 def _matte_pixels(im: Image.Image, path: Path, matte_channel, how: str = _HOW) -> np.ndarray:

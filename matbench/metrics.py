@@ -66,8 +66,8 @@ from types import SimpleNamespace
 import cv2
 import numpy as np
 
-__all__ = ["sad", "mse", "grad", "conn", "evaluate", "sad_regions", "unknown_mask", "trimap_other_count",
-           "prepare_kernels", "kernels_cached", "REFERENCE_KEYS", "EXTRA_KEYS"]
+__all__ = ["sad", "mse", "grad", "conn", "evaluate", "sad_regions", "unknown_mask", "trimap_counts",
+           "trimap_other_count", "prepare_kernels", "kernels_cached", "REFERENCE_KEYS", "EXTRA_KEYS"]
 
 REFERENCE_KEYS = ("sad", "mse", "grad", "conn")
 EXTRA_KEYS = ("mad", "sad_image", "sad_unknown", "sad_fg", "sad_bg")
@@ -140,7 +140,7 @@ _KERNELS = None
 
 def _kernels():
     """The loops of this module compiled by numba, as ``.scan``, ``.sad_mse``, ``.grad``,
-    ``.levels``, ``.runs``, ``.conn`` and ``.other``. numba is imported here, on first use,
+    ``.levels``, ``.runs``, ``.conn`` and ``.counts``. numba is imported here, on first use,
     not with this module: its import takes ~0.2 s that ``matbench --help`` should not pay.
     ``cache=True``: the machine code is compiled once (~7 s) and then loaded from numba's
     on-disk cache (~0.3 s per process).
@@ -153,7 +153,7 @@ def _kernels():
         jit = njit(cache=True, nogil=True)
         _KERNELS = SimpleNamespace(scan=jit(_scan), sad_mse=jit(_sad_mse_colsums),
                                    grad=jit(_grad_colsums), levels=jit(_conn_levels), runs=jit(_level_runs),
-                                   conn=jit(_conn_colsums), other=jit(_other_count))
+                                   conn=jit(_conn_colsums), counts=jit(_trimap_counts))
     return _KERNELS
 
 
@@ -890,28 +890,37 @@ def conn(pred, gt, trimap, step: float = 0.1, empty_level: str = "gca") -> float
 
 # --------------------------------------------------------------------------- extras
 
-def _other_count(t):  # compiled by numba
-    """How many pixels of ``t`` are none of 0, 128, 255: per-column 8-bit counters emptied
-    every 255 rows, so the row loop runs 32 pixels at a time."""
+def _trimap_counts(t):  # compiled by numba
+    """How many pixels of ``t`` are 128, and how many are none of 0, 128, 255: per-column 8-bit
+    counters emptied every 255 rows, so the row loop runs many pixels at a time."""
     h, w = t.shape
-    acc = np.zeros(w, np.uint8)
-    n = 0
+    unk, odd = np.zeros(w, np.uint8), np.zeros(w, np.uint8)
+    n_unk = n_odd = 0
     for r in range(h):
         tr = t[r]
         for c in range(w):
             v = tr[c]
-            acc[c] += (v != 0) & (v != 128) & (v != 255)
+            unk[c] += v == 128
+            odd[c] += (v != 0) & (v != 128) & (v != 255)
         if r % 255 == 254 or r == h - 1:
             for c in range(w):
-                n += acc[c]
-                acc[c] = 0
-    return n
+                n_unk += unk[c]
+                n_odd += odd[c]
+                unk[c] = odd[c] = 0
+    return n_unk, n_odd
+
+
+def trimap_counts(trimap) -> tuple[int, int]:
+    """``(unknown, other)`` of an H×W uint8 trimap in one pass: the pixels equal to 128 (the
+    unknown region the metrics sum over) and the pixels that are none of 0, 128, 255 (they
+    belong to no region: only 128 is unknown in the reference; ``matbench score`` warns)."""
+    n_unknown, n_other = _kernels().counts(_as_gray8("trimap", trimap))
+    return int(n_unknown), int(n_other)
 
 
 def trimap_other_count(trimap) -> int:
-    """Number of trimap pixels that are none of 0, 128, 255: they belong to no region (only
-    128 is unknown in the reference), which ``matbench score`` warns about."""
-    return int(_kernels().other(_as_gray8("trimap", trimap)))
+    """Number of trimap pixels that are none of 0, 128, 255 (:func:`trimap_counts`)."""
+    return trimap_counts(trimap)[1]
 
 
 def _region_sads(pp: _Prepared) -> dict:

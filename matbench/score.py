@@ -196,7 +196,7 @@ def _read_image(work_item, matte_channel) -> tuple:
 def _score_decoded(item: dict, decoded: tuple, mask_known: bool) -> tuple[list[dict], int, list[str]]:
     """Rows for one reference image and every model that has a prediction for it, the trimap's
     count of values other than 0/128/255, and the problems met while decoding (then no rows)."""
-    from matbench.metrics import evaluate, trimap_other_count
+    from matbench.metrics import evaluate, trimap_counts
 
     gt, trimap, pred_arrays, problems = decoded
     if problems:
@@ -207,7 +207,7 @@ def _score_decoded(item: dict, decoded: tuple, mask_known: bool) -> tuple[list[d
                  for _, path, pred in pred_arrays if pred.shape != gt.shape]
     if problems:
         return [], 0, problems
-    unknown_px = int(np.count_nonzero(trimap == 128))
+    unknown_px, other = trimap_counts(trimap)  # one pass for both
     known = (trimap == 0, trimap == 255) if mask_known else None
     rows = []
     for model, _, pred in pred_arrays:
@@ -219,7 +219,7 @@ def _score_decoded(item: dict, decoded: tuple, mask_known: bool) -> tuple[list[d
         row.update(evaluate(pred, gt, trimap), unknown_px=unknown_px)
         rows.append(row)
     # pixels that are none of 0/128/255: belong to no region in the reference
-    return rows, trimap_other_count(trimap), []
+    return rows, other, []
 
 
 def _scored(work, mask_known, matte_channel, ahead: int):

@@ -480,3 +480,14 @@ def test_constant_images(pred_value, gt_value):
     got = metrics.evaluate(pred, gt, trimap, extra=False)
     for k in KEYS:
         assert_close(got[k], want[k], f"{pred_value}/{gt_value} {k}", rel=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (7, 5), (600, 41), (256, 300)])
+def test_trimap_counts_one_pass(shape):
+    """trimap_counts gives score's unknown_px (pixels == 128) and the odd-value count in one pass;
+    expected from numpy's own comparisons."""
+    rng = np.random.default_rng(shape[1])
+    trimap = rng.choice(np.array([0, 1, 127, 128, 129, 254, 255], np.uint8), size=shape)
+    assert metrics.trimap_counts(trimap) == (np.count_nonzero(trimap == 128),
+                                             np.count_nonzero(~np.isin(trimap, [0, 128, 255])))
+    assert metrics.trimap_counts(np.full((600, 41), 128, np.uint8)) == (600 * 41, 0)
