@@ -115,19 +115,16 @@ def build_sim(simd_root, voc_root, file_list, out, *, jobs: int = 1, progress: b
     the VOC JPEG folder and the authors' file list.
 
     ``matte_channel``: None (refuse alphas whose channels differ) or ``"luma"`` (read them as the
-    script does, OpenCV's gray conversion). ``jobs``: worker processes (by foreground), or the
+    script does, OpenCV's gray conversion); anything else is refused first, by :func:`load_sim`. ``jobs``: worker processes (by foreground), or the
     dask cluster at ``scheduler`` (default ``$MATBENCH_SCHEDULER``; same files as ``jobs=1``).
     ``compress_level``: PNG zlib level (pixels are the same at any level). Raises MatbenchError
     listing every input problem before anything is written. Returns a summary dict
     (out, composites, classes, seconds).
     """
     t0 = time.perf_counter()
-    if matte_channel not in sim_compose.MATTE_CHANNELS:
-        raise MatbenchError(f"--matte-channel {matte_channel}: build-sim accepts only luma")
     split = load_sim(simd_root, voc_root, file_list, matte_channel=matte_channel, jobs=jobs, scheduler=scheduler)
     subdirs = [f"{klass}/{kind}" for klass in split.classes for kind in OUTPUT_KINDS]
     out = check_out_folder(out, [simd_root, voc_root, *split.sources], subdirs)
-    out.mkdir(parents=True, exist_ok=True)
     params = {
         "kind": "sim-test",
         "split": "test",

@@ -72,7 +72,7 @@ from matbench.compose import blend, bg_resize_size
 from matbench.errors import MatbenchError
 
 __all__ = ["MAX_SIZE", "MIN_SIZE", "TRIMAP_KSIZE", "TRIMAP_ITERATIONS", "read_color", "read_alpha",
-           "alpha_problem", "opencv_size", "normalised_size", "resize", "normalise", "bg_size", "prepare_bg",
+           "check_matte_channel", "alpha_problem", "opencv_size", "normalised_size", "resize", "normalise", "bg_size", "prepare_bg",
            "blend", "composite", "trimap"]
 
 MAX_SIZE = 1920       # the script's max_size
@@ -118,6 +118,12 @@ def read_alpha(path) -> np.ndarray:
     return _imread(path, cv2.IMREAD_GRAYSCALE)
 
 
+def check_matte_channel(matte_channel) -> None:
+    """Refuse (one-line MatbenchError) a ``matte_channel`` other than None and ``"luma"``."""
+    if matte_channel not in MATTE_CHANNELS:
+        raise MatbenchError(f"--matte-channel {matte_channel}: build-sim accepts only luma")
+
+
 def alpha_problem(path, matte_channel: str | None = None) -> str | None:
     """Why ``path`` cannot be used as a SIM alpha (one line), or None.
 
@@ -129,8 +135,7 @@ def alpha_problem(path, matte_channel: str | None = None) -> str | None:
     """
     from matbench.mattes import header_problem, probe, read_matte
 
-    if matte_channel not in MATTE_CHANNELS:
-        raise MatbenchError(f"--matte-channel {matte_channel}: build-sim accepts only luma")
+    check_matte_channel(matte_channel)
     try:
         info = probe(path)
         problem = header_problem(info)

@@ -506,3 +506,13 @@ def test_trimap_never_writes_into_a_sim_dataset(built, tmp_path):
     assert p.returncode == 2 and p.stderr.count("\n") == 1 and "a folder of the dataset" in p.stderr
     assert {p: p.read_bytes() for p in built.rglob("*") if p.is_file()} == before  # nothing written
     assert write_trimaps(tmp_path / "T", dataset=built, width="3") == {tmp_path / "T": len(rows)}  # outside: fine
+
+
+def test_build_sim_refuses_another_matte_channel_first(sample, tmp_path):
+    """A --matte-channel other than luma is refused in one line before anything is read or
+    written (one check, at the start of load_sim)."""
+    for channel in ("red", "alpha"):
+        with pytest.raises(MatbenchError, match=rf"^--matte-channel {channel}: build-sim accepts only luma$"):
+            build_sim(sample.simd_root, sample.voc_root, tmp_path / "no-list.txt", tmp_path / "out", progress=False,
+                      matte_channel=channel)  # refused before the (missing) file list is even read
+    assert not (tmp_path / "out").exists()

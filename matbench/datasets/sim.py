@@ -182,7 +182,9 @@ def load_sim(simd_root, voc_root, file_list, *, matte_channel: str | None = None
     """
     from matbench.mattes import raise_problems
     from matbench.parallel import imap
+    from matbench.sim_compose import check_matte_channel
 
+    check_matte_channel(matte_channel)  # first: it is every pair's reading rule
     root, file_list = Path(simd_root), Path(file_list)
     composites, problems = read_file_list(file_list)
     if not root.is_dir():
