@@ -109,6 +109,21 @@ _SIZES = ("width", "height", "bg_width", "bg_height", "ratio")
 _SAME = ("fg", "bg", "k", "merged", "bg_path", "trimap")
 
 
+def reuse_row(row: dict, needed, old: dict | None, out: Path, same=_SAME) -> tuple[dict | None, bool]:
+    """Whether a composite of an earlier run can be skipped: ``(row completed from the old
+    manifest row, or None when it must be redone or re-hashed; whether its ``needed`` files
+    all exist)``. Reused when every needed file exists, the old row agrees with ``row`` on the
+    ``same`` columns and holds the sizes and every hash of ``row``'s files
+    (:data:`matbench.manifest.HASH_COLUMNS`). Shared by the Adobe and SIM builds, whose
+    layouts decide ``needed`` and ``same``."""
+    finished = all((out / p).is_file() for p in needed)
+    hashes = [h for c, (h, _) in HASH_COLUMNS.items() if row.get(c)]
+    keep = (*_SIZES, *hashes)
+    if finished and old and all(str(old.get(c, "")) == str(row[c]) for c in same) and all(old.get(c) for c in keep):
+        return dict(row, **{c: old[c] for c in keep}), True
+    return None, finished
+
+
 def _build_foreground(task: dict) -> tuple[list[dict], list[str]]:
     """Composite one foreground onto its N backgrounds; returns its manifest rows and the
     problems met while decoding (then its rows are incomplete and no manifest is written).
@@ -144,12 +159,9 @@ def _plan(task: dict):
                    bg_path=f"bg/{image}.png" if task["write_bg"] else "",
                    trimap=f"trimaps/{image}.png" if task["trimaps"] else "")
         needed = [row["merged"]] + [row[c] for c in ("bg_path", "trimap") if row[c]]
-        finished = all((out / p).is_file() for p in needed)
-        old = task["old_rows"].get(image)
-        hashes = [h for c, (h, _) in HASH_COLUMNS.items() if row.get(c)]
-        same = old and all(str(old.get(c, "")) == str(row[c]) for c in _SAME) and all(old.get(h) for h in hashes)
-        if finished and same:
-            rows.append(dict(row, **{c: old[c] for c in (*_SIZES, *hashes)}))
+        reused, finished = reuse_row(row, needed, task["old_rows"].get(image), out)
+        if reused is not None:
+            rows.append(reused)
         else:
             todo.append((row, bg_path, trimap_src, finished))
     if not todo and (out / base["alpha"]).is_file() and (out / base["fg_path"]).is_file():

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from matbench import sim_compose
 from matbench.build import (DEFAULT_COMPRESS_LEVEL, _old_rows, _write_mmagic_list, check_out_folder,
-                            prepare_out, run_tasks)
+                            prepare_out, reuse_row, run_tasks)
 from matbench.compose import pixels_sha256
 from matbench.datasets.sim import load_sim
 from matbench.errors import MatbenchError
@@ -42,7 +42,6 @@ RECIPE = ("SIM dataset/generate_testset.py (nowsyn/SIM): cv2.imread with EXIF or
 OUTPUT_KINDS = ("merged", "alpha", "trimap")
 # Columns that must agree for an old manifest row to describe a finished composite.
 _SAME = ("fg", "bg", "k", "class", "merged", "alpha", "trimap")
-_REUSED = ("width", "height", "bg_width", "bg_height", "ratio", "sha256", "alpha_sha256", "trimap_sha256")
 
 
 def _paths(klass: str, image: str) -> dict:
@@ -62,15 +61,11 @@ def _build_sim_foreground(task: dict) -> tuple[list[dict], list]:
         row = {"split": "test", "image": image, "fg": task["fg"], "fg_folder": task["class"], "bg": bg_name,
                "k": k, "merged": p["merged"], "alpha": p["alpha"], "trimap": p["trimap"], "class": task["class"],
                "line": line}
-        if all((out / q).is_file() for q in p.values()):
-            old = task["old_rows"].get(image)
-            if old and all(str(old.get(c, "")) == str(row[c]) for c in _SAME) and all(old.get(c) for c in _REUSED):
-                row.update({c: old[c] for c in _REUSED})
-                rows.append(row)
-                continue
-            todo.append((row, bg_path, True))
+        reused, finished = reuse_row(row, p.values(), task["old_rows"].get(image), out, _SAME)
+        if reused is not None:
+            rows.append(reused)
         else:
-            todo.append((row, bg_path, False))
+            todo.append((row, bg_path, finished))
     if not todo:
         return rows, []
 
