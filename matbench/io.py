@@ -38,8 +38,6 @@ def open_image(path, *, load: bool = True) -> Image.Image:
     path = Path(path)
     try:
         im = Image.open(path)
-        if load:
-            im.load()
     except FileNotFoundError:
         raise MatbenchError(f"{path}: file not found") from None
     except IsADirectoryError:
@@ -48,10 +46,8 @@ def open_image(path, *, load: bool = True) -> Image.Image:
         raise MatbenchError(f"{path}: not an image file Pillow can read (unreadable, or a format such as "
                             f"float TIFF/EXR; save it as an 8-bit PNG)") from None
     except (OSError, SyntaxError, ValueError) as e:
-        # Pillow reports truncation and corrupt chunks as OSError/SyntaxError.
-        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise MatbenchError(f"{path}: unreadable or truncated image ({msg})") from None
-    return im
+        raise MatbenchError(f"{path}: unreadable or truncated image ({_first_line(e)})") from None
+    return load_image(im, path) if load else im
 
 
 def load_image(im: Image.Image, path) -> Image.Image:
@@ -59,9 +55,13 @@ def load_image(im: Image.Image, path) -> Image.Image:
     try:
         im.load()
     except (OSError, SyntaxError, ValueError) as e:
-        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise MatbenchError(f"{path}: unreadable or truncated image ({msg})") from None
+        # Pillow reports truncation and corrupt chunks as OSError/SyntaxError.
+        raise MatbenchError(f"{path}: unreadable or truncated image ({_first_line(e)})") from None
     return im
+
+
+def _first_line(e: Exception) -> str:
+    return str(e).splitlines()[0] if str(e) else type(e).__name__
 
 
 def read_rgb8(path) -> np.ndarray:

@@ -54,7 +54,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from matbench.errors import MatbenchError
+from matbench.errors import MatbenchError, capped_list
 
 MATTE_CHANNELS = (None, "red", "alpha")
 PROBLEMS_SHOWN = 10
@@ -377,6 +377,6 @@ class Notes:
             warnings.warn(msg, stacklevel=stacklevel + 1)
 
 
-def _names(paths, limit: int = 5) -> str:
-    names = [Path(p).name for p in paths]
-    return ", ".join(names[:limit]) + (f", … ({len(names) - limit} more)" if len(names) > limit else "")
+def _names(paths) -> str:
+    """File names of ``paths``, the first 5 (:func:`matbench.errors.capped_list`)."""
+    return capped_list([Path(p).name for p in paths], 5)

@@ -27,7 +27,6 @@ gallery needs the dataset and the prediction folders: by default those the score
 from __future__ import annotations
 
 import base64
-import datetime as _dt
 import html
 import math
 import warnings
@@ -274,7 +273,8 @@ def _gallery_html(per_image, models, items, preds, n: int, units: str, matte_cha
             if item is None or pred_path is None or item.get("merged") is None:
                 out.append(f'<p class="note">{_e(r["image"])}: files not found, left out</p>')
                 continue
-            alpha, trimap, pred = (read_matte(path, matte_channel) for path in (item["alpha"], item["trimap"], pred_path))
+            alpha, trimap, pred = (read_matte(path, matte_channel)
+                                   for path in (item["alpha"], item["trimap"], pred_path))
             error = error_colours(np.abs(pred.astype(np.int16) - alpha).astype(np.uint8), trimap == 128)
             panels = [("composite", read_rgb8(item["merged"]), True), ("trimap", trimap, False),
                       ("ground truth", alpha, False), ("prediction", pred, False), ("error", error, False)]
@@ -291,29 +291,19 @@ def _gallery_html(per_image, models, items, preds, n: int, units: str, matte_cha
     return '<div class="gallery">' + "".join(out) + "</div>"
 
 
-def _manifest_sha256(root) -> str | None:
-    from matbench.io import file_sha256
-
-    try:
-        return file_sha256(Path(root) / "manifest.csv")
-    except OSError:
-        return None
-
-
 def _footer(per_image, dataset) -> str:
     """matbench version, dates, reference and manifest hash, each model's run.json."""
     from matbench import __version__
-    from matbench.scorefiles import describe_reference
+    from matbench.scorefiles import describe_reference, sha256_or_none, utc_now
 
     prov = per_image.attrs.get("provenance") or {}
     reference = prov.get("reference") or {}
-    now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    lines = [f"Report by matbench {_e(__version__)} on {_e(now)}; scores by matbench {_e(prov.get('matbench', '?'))}"
-             f" on {_e(prov.get('scored') or 'an unrecorded date')}.",
+    lines = [f"Report by matbench {_e(__version__)} on {_e(utc_now())}; scores by matbench "
+             f"{_e(prov.get('matbench', '?'))} on {_e(prov.get('scored') or 'an unrecorded date')}.",
              f"Reference: {_e(describe_reference(reference))}."]
     recorded = reference.get("manifest_sha256")
     root = dataset or reference.get("dataset")
-    current = _manifest_sha256(root) if root else None
+    current = sha256_or_none(Path(root) / "manifest.csv") if root else None
     if recorded or current:
         lines.append(f"Dataset manifest.csv sha256: <code>{_e(recorded or current)}</code>"
                      + ("" if recorded else " (now; not recorded by the scoring)"))

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from matbench.errors import MatbenchError
+from matbench.errors import MatbenchError, capped_list
 from matbench.io import index_images
 from matbench.mattes import InputCheck, Notes, raise_problems, try_read_matte
 from matbench.parallel import imap, prefetch, resolve_jobs, scheduler_address, workers
@@ -287,10 +287,11 @@ def score(pred_dirs, *, dataset=None, alpha_dir=None, trimap_dir=None, jobs: int
         extra = sorted(set(preds) - reference)
         if extra:
             warnings.warn(f"{folder}: {len(extra)} file(s) not in the reference set ignored: "
-                          f"{_listing(extra)}", stacklevel=2)
+                          f"{capped_list(extra)}", stacklevel=2)
         missing = [n for n in names if n not in preds]
         if missing:
-            missing_msgs.append(f"{folder} ({model}): {len(missing)} of {len(names)} missing: {_listing(missing, 0)}")
+            missing_msgs.append(f"{folder} ({model}): {len(missing)} of {len(names)} missing: "
+                                f"{capped_list(missing, 0)}")
         found[model] = {n: p for n, p in preds.items() if n in reference}
         coverage[model] = len(names) - len(missing)
     if missing_msgs:
@@ -419,9 +420,3 @@ def _run(work, jobs, mask_known, matte_channel, scheduler, image_bytes):
                 scheduler=address)
     return (result for chunk in done for result in chunk)
 
-
-def _listing(names, limit: int = 10) -> str:
-    """Comma list of names; the first ``limit`` of them when ``limit`` > 0."""
-    if limit and len(names) > limit:
-        return ", ".join(names[:limit]) + f", … ({len(names) - limit} more)"
-    return ", ".join(names)

@@ -129,7 +129,8 @@ def column_units(columns, units: str = "raw") -> dict:
 
 # --------------------------------------------------------------------------- provenance
 
-def _now() -> str:
+def utc_now() -> str:
+    """The UTC date and time to the second, ISO 8601 with ``Z``: ``2026-11-30T12:00:00Z``."""
     return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
@@ -143,16 +144,17 @@ def score_provenance(*, dataset=None, alpha_dir=None, trimap_dir=None) -> dict:
     if dataset is not None:
         root = Path(dataset).resolve()
         reference = {"dataset": str(root), "dataset_json": _read_json(root / "dataset.json"),
-                     "manifest_sha256": _sha256_or_none(root / "manifest.csv")}
+                     "manifest_sha256": sha256_or_none(root / "manifest.csv")}
     else:
         reference["alpha_dir"] = str(Path(alpha_dir).resolve())
     if trimap_dir is not None:
         reference["trimap_dir"] = str(Path(trimap_dir).resolve())
         reference["trimaps_json"] = _read_json(Path(trimap_dir) / "trimaps.json")
-    return {"matbench": __version__, "scored": _now(), "reference": reference}
+    return {"matbench": __version__, "scored": utc_now(), "reference": reference}
 
 
-def _sha256_or_none(path) -> str | None:
+def sha256_or_none(path) -> str | None:
+    """The sha256 of the file ``path`` (:func:`matbench.io.file_sha256`), None when unreadable."""
     from matbench.io import file_sha256
 
     try:

@@ -72,8 +72,8 @@ from matbench.compose import blend, bg_resize_size
 from matbench.errors import MatbenchError
 
 __all__ = ["MAX_SIZE", "MIN_SIZE", "TRIMAP_KSIZE", "TRIMAP_ITERATIONS", "read_color", "read_alpha",
-           "check_matte_channel", "alpha_problem", "opencv_size", "normalised_size", "resize", "normalise", "bg_size", "prepare_bg",
-           "blend", "composite", "trimap"]
+           "check_matte_channel", "alpha_problem", "opencv_size", "normalised_size", "resize", "normalise", "bg_size",
+           "prepare_bg", "blend", "composite", "trimap"]
 
 MAX_SIZE = 1920       # the script's max_size
 MIN_SIZE = 800        # the script's min_size

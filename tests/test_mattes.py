@@ -152,3 +152,13 @@ def test_png_fast_path_gives_pillows_values(tmp_path):
     for name in ("trns", "palette", "16bit", "cut", "crc"):
         with open_image(tmp_path / f"{name}.png", load=False) as im:
             assert png_pixels(im, tmp_path / f"{name}.png") is None, name
+
+
+def test_capped_list():
+    """The one helper for capped name lists in one-line messages."""
+    from matbench.errors import capped_list
+
+    assert capped_list(["a", "b", "c"], 2) == "a, b, … (1 more)"
+    assert capped_list(["a", "b"], 2) == "a, b" and capped_list([]) == ""
+    assert capped_list([f"n{i}" for i in range(12)], 0).count(",") == 11  # 0: all of them
+    assert capped_list([f"n{i}" for i in range(12)]).endswith("n9, … (2 more)")  # default: 10

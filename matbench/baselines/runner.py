@@ -33,7 +33,7 @@ from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from matbench.errors import MatbenchError
+from matbench.errors import MatbenchError, capped_list
 from matbench.io import file_sha256, index_images, read_rgb8, write_png_atomic, write_text_atomic
 from matbench.mattes import InputCheck, decode_problems, raise_problems, try_read_matte
 from matbench.parallel import imap, resolve_jobs, scheduler_address, workers
@@ -106,8 +106,8 @@ def _with_trimaps(images, trimaps) -> list[tuple[str, Path, Path]]:
     names = {name for name, _ in images}
     extra = [name for name in trimap_index if name not in names]
     if extra:
-        warnings.warn(f"{trimaps}: {len(extra)} trimap(s) without an image ignored: {', '.join(extra[:10])}"
-                      + (f", … ({len(extra) - 10} more)" if len(extra) > 10 else ""), stacklevel=4)
+        warnings.warn(f"{trimaps}: {len(extra)} trimap(s) without an image ignored: {capped_list(extra)}",
+                      stacklevel=4)
     return [(name, path, trimap_index[name]) for name, path in images]
 
 

@@ -24,7 +24,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-from matbench.errors import MatbenchError
+from matbench.errors import MatbenchError, capped_list
 
 FG_FOLDERS = {"test": ("Adobe-licensed images",), "train": ("Adobe-licensed images", "Other")}
 SPLIT_DIRS = {"test": "Test_set", "train": "Training_set"}
@@ -121,7 +121,8 @@ def read_name_list(path) -> list[str]:
     return names
 
 
-def _listdir(folder: Path) -> set[str]:
+def folder_names(folder: Path) -> set[str]:
+    """The names in ``folder`` (one ``os.listdir``); empty when it is missing or not a folder."""
     try:
         return set(os.listdir(folder))
     except (FileNotFoundError, NotADirectoryError):
@@ -134,7 +135,7 @@ def _pick_folder(candidates, names, alt=None):
     for cand in candidates:
         if not cand.is_dir():
             continue
-        listing = _listdir(cand)
+        listing = folder_names(cand)
         hits = sum(1 for n in names if n in listing or (alt and alt(n) in listing))
         if best is None or hits > best[2]:
             best = (cand, listing, hits)
@@ -187,9 +188,7 @@ def _missing_message(missing: dict[Path, list[str]]) -> str:
     total = sum(len(v) for v in missing.values())
     parts = []
     for folder, names in missing.items():
-        shown = ", ".join(names[:MISSING_SHOWN])
-        more = f", … ({len(names) - MISSING_SHOWN} more)" if len(names) > MISSING_SHOWN else ""
-        parts.append(f"{folder}: {shown}{more}")
+        parts.append(f"{folder}: {capped_list(names, MISSING_SHOWN)}")
     text = f"{total} listed file{'s' if total != 1 else ''} missing: " + "; ".join(parts)
     if any(len(names) > MISSING_SHOWN for names in missing.values()):
         text += " (is the folder the right one? --voc-root/--coco-root may name the folder above the images)"
@@ -274,7 +273,8 @@ def load_split(adobe_root, kind: str, bg_root, bgs_per_fg: int | None = None, *,
 
     missing: dict[Path, list[str]] = {}
     classes = read_classes(split_dir)
-    listings = {f: (_listdir(split_dir / f / "fg"), _listdir(split_dir / f / "alpha")) for f in FG_FOLDERS[kind]}
+    listings = {f: (folder_names(split_dir / f / "fg"), folder_names(split_dir / f / "alpha"))
+                for f in FG_FOLDERS[kind]}
     foregrounds = []
     for name in fg_names:
         folder = next((f for f in FG_FOLDERS[kind] if name in listings[f][0]), None)
@@ -311,7 +311,7 @@ def load_split(adobe_root, kind: str, bg_root, bgs_per_fg: int | None = None, *,
     trimap_dir = None
     if kind == "test" and official_trimaps:
         trimap_dir = split_dir / "Adobe-licensed images" / "trimaps"
-        tl = _listdir(trimap_dir)
+        tl = folder_names(trimap_dir)
         for fg in foregrounds:
             for k in range(bgs_per_fg):
                 if trimap_dir.is_dir() and f"{fg.stem}_{k}.png" not in tl:

@@ -28,13 +28,12 @@ the script silently stretches the fg, or crashes); an alpha the reading rule ref
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-from matbench.datasets.adobe import check_name, find_voc_dir, read_list_text
-from matbench.errors import MatbenchError
+from matbench.datasets.adobe import check_name, find_voc_dir, folder_names, read_list_text
+from matbench.errors import MatbenchError, capped_list
 
 # The 20 classes of the file list, in the order of the authors' script and of the paper's tables.
 SIM_CLASSES = ("defocus", "fire", "fur", "glass_ice", "hair_easy", "hair_hard", "insect", "motion", "net",
@@ -135,17 +134,9 @@ def read_file_list(path) -> tuple[list[Composite], list[str]]:
 
 # ----------------------------------------------------------------------------- validation
 
-def _listdir(folder: Path) -> set[str]:
-    try:
-        return set(os.listdir(folder))
-    except (FileNotFoundError, NotADirectoryError):
-        return set()
-
-
 def _missing_line(folder: Path, names: list[str]) -> str:
-    shown = ", ".join(names[:NAMES_SHOWN]) + (f", … ({len(names) - NAMES_SHOWN} more)"
-                                              if len(names) > NAMES_SHOWN else "")
-    return f"{folder}: {len(names)} listed file{'s' if len(names) != 1 else ''} missing: {shown}"
+    return (f"{folder}: {len(names)} listed file{'s' if len(names) != 1 else ''} missing: "
+            f"{capped_list(names, NAMES_SHOWN)}")
 
 
 def _pair_problems(pair, matte_channel=None) -> list[str]:
@@ -209,7 +200,8 @@ def load_sim(simd_root, voc_root, file_list, *, matte_channel: str | None = None
         for n in bg_names:
             if n not in bg_listing:
                 missing.setdefault(bg_dir, []).append(n)
-    listings = {k: (_listdir(root / k / "fg"), _listdir(root / k / "alpha")) for k in classes if k not in absent}
+    listings = {k: (folder_names(root / k / "fg"), folder_names(root / k / "alpha"))
+                for k in classes if k not in absent}
     foregrounds, pairs = [], []
     for (klass, name), lines in groups.items():
         fg_path, alpha_path = root / klass / "fg" / name, root / klass / "alpha" / name
