@@ -36,8 +36,9 @@ import numpy as np
 
 from matbench.datasets.sim import SIM_CLASSES
 from matbench.errors import MatbenchError
-from matbench.leaderboard import HEADERS, METRICS, MSE_SCALE, UNITS_NOTE, _tex, published, read_published_table
-from matbench.scorefiles import file_column
+from matbench.leaderboard import (HEADERS, METRICS, UNITS_NOTE, _tex, check_input, check_units, metric_means, nanmean,
+                                  published, read_published_table)
+from matbench.scorefiles import file_column, metric_scales
 
 __all__ = ["class_order", "paper_label", "class_means", "class_table", "published_classes", "format_classwise",
            "write_classwise", "ALL_IMAGES", "MEAN_OF_CLASSES", "PAPER_LABELS", "ASSUMED"]
@@ -88,15 +89,9 @@ def class_means(df, *, units: str = "paper", with_published=None):
     """
     import pandas as pd
 
-    if units not in MSE_SCALE:
-        raise MatbenchError(f"--units {units}: expected paper or raw")
-    missing = [c for c in ("model", "image", *METRICS) if c not in df.columns]
-    if missing:
-        raise MatbenchError(f"class-wise table: per-image table lacks columns {', '.join(missing)}")
-    if "class" not in df.columns or df["class"].fillna("").astype(str).eq("").all():
-        raise MatbenchError("--by class: the scores have no class column; it comes from a dataset manifest "
-                            "(score with --dataset, e.g. a build-sim dataset)")
-    scale = {"sad": 1.0, "mse": MSE_SCALE[units], "grad": 1.0, "conn": 1.0}
+    check_units(units)
+    check_input(df, "class", "class-wise table")
+    scale = metric_scales(units)
     classes = df["class"].fillna("").astype(str)
     order = class_order(classes.unique())
     rows = []
@@ -106,7 +101,7 @@ def class_means(df, *, units: str = "paper", with_published=None):
         rows += per_class
         rows.append(_means(mdf, scale, model, ALL_IMAGES))
         named = [r for r in per_class if r["class"]]  # images without a class are no class
-        summary = {m: _nanmean([r[m] for r in named]) for m in METRICS}
+        summary = {m: nanmean([r[m] for r in named]) for m in METRICS}
         rows.append(dict(_row(model, MEAN_OF_CLASSES, len(named)), **summary))
     notes = [UNITS_NOTE[units], "per class: the mean over that class's images (each image counts once); "
              f"'{ALL_IMAGES}': mean over every image (the paper's Table 1); '{MEAN_OF_CLASSES}': unweighted mean "
@@ -130,15 +125,8 @@ def _row(model, klass, n, kind="measured", source="measured here") -> dict:
             "kind": kind, "source": source}
 
 
-def _nanmean(values) -> float:
-    v = np.asarray(values, dtype=float)
-    return float(np.nanmean(v)) if np.isfinite(v).any() else math.nan
-
-
 def _means(sub, scale, model, klass) -> dict:
-    row = _row(model, klass, int(sub["image"].nunique()))
-    row.update({m: _nanmean(sub[m].to_numpy(dtype=float) * scale[m]) for m in METRICS})
-    return row
+    return dict(_row(model, klass, int(sub["image"].nunique())), **metric_means(sub, scale))
 
 
 def published_classes(name_or_path="sim"):

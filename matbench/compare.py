@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from matbench.errors import MatbenchError
-from matbench.leaderboard import METRICS, NAMES, UNITS_NOTE, _check_units, bootstrap_ci, common_images
+from matbench.leaderboard import METRICS, NAMES, UNITS_NOTE, check_units, bootstrap_ci, common_images
 from matbench.scorefiles import column_units, file_column, jsonable, metric_scales
 
 __all__ = ["paired", "paired_test", "compare", "statement", "statements", "format_comparison", "write_comparison",
@@ -113,7 +113,7 @@ def compare(df, *, baseline: str | None = None, units: str = "paper", n_boot: in
     """
     import pandas as pd
 
-    _check_units(units)
+    check_units(units)
     df = df.sort_values(["image", "model"], kind="mergesort", ignore_index=True)  # order-free statistics
     models = _model_order(df)
     if len(models) < 2:

@@ -164,7 +164,7 @@ def published(name_or_path="comp1k", *, units: str = "paper"):
     """
     import pandas as pd
 
-    _check_units(units)
+    check_units(units)
     pub = read_published_table(name_or_path, PUBLISHED, ("method", *METRICS, "source"),
                                dtype=str, keep_default_na=False)
     pub = pub.copy()
@@ -253,8 +253,8 @@ def leaderboard(df, *, units: str = "paper", by: str | None = None, with_publish
     """
     import pandas as pd
 
-    _check_units(units)
-    _check_input(df, by)
+    check_units(units)
+    check_input(df, by)
     attrs = dict(df.attrs)
     df = df.sort_values(["image", "model"], kind="mergesort", ignore_index=True)  # order-free statistics
     common = common_images(df)
@@ -297,11 +297,13 @@ def leaderboard(df, *, units: str = "paper", by: str | None = None, with_publish
     return lb
 
 
-def _check_input(df, by):
+def check_input(df, by=None, what: str = "leaderboard"):
+    """Refuse (one-line MatbenchError, naming ``what``) a per-image table without the columns
+    ``model, image`` and the four metrics, or without a non-empty ``by`` column."""
     missing = [c for c in ("model", "image", *METRICS) if c not in df.columns]
     if missing:
-        raise MatbenchError(f"leaderboard: per-image table lacks columns {', '.join(missing)}")
-    if by is not None and (by not in df.columns or df[by].fillna("").eq("").all()):
+        raise MatbenchError(f"{what}: per-image table lacks columns {', '.join(missing)}")
+    if by is not None and (by not in df.columns or df[by].fillna("").astype(str).eq("").all()):
         hint = " (it comes from a dataset manifest: score with --dataset)" if by in GROUPS else ""
         raise MatbenchError(f"--by {by}: the scores have no {by} column{hint}")
 
@@ -322,7 +324,7 @@ def _model_row(mine, common, ranks, n_reference, *, scale, ci, n_boot, seed, lev
     """Statistics of one model's rows ``mine`` (in image-name order): over the common images,
     coverage, and (``differ``) the mean over all its own images."""
     sub = mine[mine["image"].isin(common)]
-    row = {"n_images": len(sub), **_means(sub, scale)}
+    row = {"n_images": len(sub), **metric_means(sub, scale)}
     if ci:
         for m in METRICS:
             row[f"{m}_lo"], row[f"{m}_hi"] = bootstrap_ci(sub[m].to_numpy(dtype=float) * scale[m], n_boot=n_boot,
@@ -336,16 +338,20 @@ def _model_row(mine, common, ranks, n_reference, *, scale, ci, n_boot, seed, lev
     row["avg_rank"] = float(np.mean(rk)) if rk else math.nan
     row.update(n_scored=len(mine), n_reference=n_reference)
     if differ:
-        row.update({f"{m}_own": v for m, v in _means(mine, scale).items()})
+        row.update({f"{m}_own": v for m, v in metric_means(mine, scale).items()})
     return row
 
 
-def _means(sub, scale) -> dict:
-    out = {}
-    for m in METRICS:
-        vals = sub[m].to_numpy(dtype=float) * scale[m]
-        out[m] = float(np.nanmean(vals)) if np.isfinite(vals).any() else math.nan
-    return out
+def metric_means(sub, scale) -> dict:
+    """Metric -> :func:`nanmean` of ``sub``'s values times ``scale[metric]``."""
+    return {m: nanmean(sub[m].to_numpy(dtype=float) * scale[m]) for m in METRICS}
+
+
+def nanmean(values) -> float:
+    """Mean of ``values`` without their NaNs (an image without unknown pixels has MSE NaN);
+    NaN, without a warning, when none is finite."""
+    v = np.asarray(values, dtype=float)
+    return float(np.nanmean(v)) if np.isfinite(v).any() else math.nan
 
 
 def _notes(attrs, units, by, *, ci, n_boot, seed, level, n_common, n_reference, complete, differ, runs) -> list[str]:
@@ -445,7 +451,8 @@ def run_summary(info) -> str:
     return ", ".join(parts)
 
 
-def _check_units(units):
+def check_units(units):
+    """Refuse (one-line MatbenchError) units other than ``paper`` and ``raw``."""
     if units not in MSE_SCALE:
         raise MatbenchError(f"--units {units}: expected paper or raw")
 
