@@ -285,9 +285,10 @@ def report_cmd(scores, out, dataset, predictions, baseline, with_published, unit
     trimap-width sweep: each metric against the width, every model; the first is reported in full.
     """
     from matbench.report import write_report
+    from matbench.score import split_label
 
-    points = [_label_path(s) for s in scores]
-    folders = dict(_label_path(p) for p in predictions)
+    points = [split_label(s, "LABEL") for s in scores]
+    folders = dict(split_label(p, "MODEL") for p in predictions)
     if None in folders:
         raise MatbenchError(f"--predictions {folders[None]}: expected MODEL=DIR")
     path = write_report(out, points[0][1], dataset=dataset, predictions=folders,
@@ -295,18 +296,6 @@ def report_cmd(scores, out, dataset, predictions, baseline, with_published, unit
                         sweep=points if len(points) > 1 else None, title=title, worst=worst,
                         matte_channel=matte_channel)
     click.echo(f"report: {path}")
-
-
-def _label_path(text: str) -> tuple[str | None, str]:
-    """``LABEL=PATH`` -> ``(LABEL, PATH)``; a plain path (even one with ``=``) -> ``(None, PATH)``."""
-    from pathlib import Path
-
-    if "=" in text and not Path(text).exists():
-        label, _, path = text.partition("=")
-        if not label or not path:
-            raise MatbenchError(f"{text!r}: expected PATH or LABEL=PATH")
-        return label, path
-    return None, text
 
 
 # --- baselines: run (issue 6) ---

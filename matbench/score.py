@@ -48,7 +48,7 @@ from matbench.mattes import InputCheck, Notes, raise_problems, try_read_matte
 from matbench.parallel import imap, prefetch, resolve_jobs, scheduler_address, workers
 from matbench.scorefiles import score_provenance
 
-__all__ = ["score", "parse_pred_dirs", "reference_items", "read_run_info"]
+__all__ = ["score", "parse_pred_dirs", "split_label", "reference_items", "read_run_info"]
 
 RUN_JSON = "run.json"
 METRIC_KEYS = ("sad", "mse", "grad", "conn")
@@ -81,17 +81,26 @@ def parse_pred_dirs(pred_dirs) -> list[tuple[str, Path]]:
     return out
 
 
+def split_label(text: str, what: str = "NAME") -> tuple[str | None, str]:
+    """``"LABEL=PATH"`` -> ``("LABEL", "PATH")``; a plain path, or an existing file or folder
+    whose name has ``=`` in it, -> ``(None, PATH)``. The one rule for the command line's
+    ``NAME=PATH`` (prediction folders), ``WIDTH=PATH`` (report scores) and ``MODEL=DIR``.
+    MatbenchError (``expected PATH or <what>=PATH``) for an empty label or path."""
+    if "=" in text and not Path(text).exists():
+        label, _, path = text.partition("=")
+        if not label or not path:
+            raise MatbenchError(f"{text!r}: expected PATH or {what}=PATH")
+        return label, path
+    return None, text
+
+
 def _split_name(item) -> tuple[str, Path]:
+    """``(model name, folder)`` of a Path or a ``NAME=PATH`` string; a bare path is named after
+    its folder."""
     if isinstance(item, Path):
         return item.resolve().name, item
-    text = str(item)
-    # NAME=PATH, unless the whole thing is an existing folder whose name has "=" in it
-    if "=" in text and not Path(text).is_dir():
-        name, _, path = text.partition("=")
-        if not name or not path:
-            raise MatbenchError(f"{text!r}: expected PATH or NAME=PATH")
-        return name, Path(path)
-    return Path(text).resolve().name, Path(text)
+    name, path = split_label(str(item))
+    return name or Path(path).resolve().name, Path(path)
 
 
 def reference_items(*, dataset=None, alpha_dir=None, trimap_dir=None) -> list[dict]:

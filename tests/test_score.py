@@ -271,3 +271,20 @@ def test_cli_writes_outputs(tmp_path, golden):
     assert lb.loc[lb["kind"] == "measured", "model"].tolist() == ["best"]
     assert (out / "leaderboard.md").is_file() and (out / "leaderboard.tex").is_file()
     assert json.loads((out / "leaderboard.json").read_text())["units"]["system"] == "paper"
+
+
+def test_split_label_one_rule_for_name_equals_path(tmp_path):
+    """NAME=PATH (score), WIDTH=PATH and MODEL=DIR (report) share one rule: split at the first
+    '=', unless the whole text is an existing file or folder."""
+    from matbench.score import parse_pred_dirs, split_label
+
+    odd = tmp_path / "lr=1e-4"
+    odd.mkdir()
+    (tmp_path / "p").mkdir()
+    assert split_label(f"12={tmp_path / 'p'}") == ("12", str(tmp_path / "p"))
+    assert split_label(str(odd)) == (None, str(odd))  # an existing name with '='
+    assert split_label(str(tmp_path / "p")) == (None, str(tmp_path / "p"))
+    for text, what in (("=x", "NAME"), ("x=", "LABEL")):
+        with pytest.raises(MatbenchError, match=f"expected PATH or {what}=PATH"):
+            split_label(text, what)
+    assert parse_pred_dirs([str(odd), f"mine={tmp_path / 'p'}"]) == [("lr=1e-4", odd), ("mine", tmp_path / "p")]
