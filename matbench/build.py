@@ -45,7 +45,8 @@ from matbench import compose
 from matbench.datasets.adobe import load_split
 from matbench.errors import MatbenchError
 from matbench.io import encode_png, file_sha256, open_image, write_bytes_atomic, write_png_atomic, write_text_atomic
-from matbench.manifest import HASH_COLUMNS, MANIFEST_NAME, decoded_sha256, read_manifest, write_manifest
+from matbench.manifest import (HASH_COLUMNS, MANIFEST_NAME, decoded_sha256, read_dataset_json, read_manifest,
+                               write_manifest)
 from matbench.mattes import Notes, raise_problems, read_matte, read_matte_info, trimap_odd_count, try_read_matte
 from matbench.parallel import imap, imap_unordered
 from matbench.trimap import DEFAULT_TEST_KERNEL, generate
@@ -363,17 +364,10 @@ def _run_build(split, out: Path, *, trimaps: str | None, trimap_kernel: int, job
 
 def check_resume(out: Path, params: dict) -> None:
     """Refuse to resume in ``out`` when its ``dataset.json`` records other values of ``params``."""
-    ds_path = out / "dataset.json"
-    if ds_path.is_file():
-        try:
-            old = json.loads(ds_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            old = None
-        if isinstance(old, dict):
-            diff = sorted(k for k in params if k in old and old[k] != params[k])
-            if diff:
-                raise MatbenchError(f"{out}: holds a different build ({', '.join(diff)} differ); "
-                                    "use a new --out folder")
+    old = read_dataset_json(out) or {}
+    diff = sorted(k for k in params if k in old and old[k] != params[k])
+    if diff:
+        raise MatbenchError(f"{out}: holds a different build ({', '.join(diff)} differ); use a new --out folder")
 
 
 def prepare_out(out: Path, params: dict, subdirs=OUTPUT_DIRS, *, check: bool = True) -> None:

@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 
 from matbench.errors import MatbenchError
@@ -103,6 +104,17 @@ def write_manifest(root, rows, columns=COLUMNS) -> Path:
     path = Path(root) / MANIFEST_NAME
     write_text_atomic(path, buf.getvalue())
     return path
+
+
+def read_dataset_json(root) -> dict | None:
+    """The build record ``root/dataset.json`` (kind, counts, trimap source, ``matte_channel``,
+    ...) as a dict; None when it is absent, unreadable or not a JSON object. The one reader of
+    that file (score's provenance, the resume check of the builders, the training data's kind)."""
+    try:
+        data = json.loads((Path(root) / "dataset.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def read_manifest(root) -> list[dict]:

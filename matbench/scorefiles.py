@@ -140,10 +140,12 @@ def score_provenance(*, dataset=None, alpha_dir=None, trimap_dir=None) -> dict:
     a trimap folder's ``trimaps.json`` when ``matbench trimap`` made it)."""
     from matbench import __version__
 
+    from matbench.manifest import read_dataset_json
+
     reference = {}
     if dataset is not None:
         root = Path(dataset).resolve()
-        reference = {"dataset": str(root), "dataset_json": _read_json(root / "dataset.json"),
+        reference = {"dataset": str(root), "dataset_json": read_dataset_json(root),
                      "manifest_sha256": sha256_or_none(root / "manifest.csv")}
     else:
         reference["alpha_dir"] = str(Path(alpha_dir).resolve())

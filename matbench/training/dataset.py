@@ -22,7 +22,6 @@ input and the loss targets on a device.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +30,7 @@ from torch.utils.data import Dataset, Sampler
 
 from matbench.baselines.dim import MEAN, STD
 from matbench.errors import MatbenchError
+from matbench.manifest import read_dataset_json
 from matbench.training import samples
 from matbench.training.materialise import SAMPLES_KIND
 from matbench.training.samples import Recipe
@@ -101,10 +101,7 @@ class FixedSamples(Dataset):
 
 def dataset_kind(root) -> str:
     """``kind`` of a dataset folder's ``dataset.json`` ("" when absent or unreadable)."""
-    try:
-        return str(json.loads((Path(root) / "dataset.json").read_text(encoding="utf-8")).get("kind", ""))
-    except (OSError, ValueError, AttributeError):
-        return ""
+    return str((read_dataset_json(root) or {}).get("kind", ""))
 
 
 def open_training_data(root, seed: int = 0, recipe: Recipe = Recipe()) -> Dataset:
