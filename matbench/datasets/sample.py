@@ -454,10 +454,11 @@ def _png_bytes(array: np.ndarray, mode: str) -> bytes:
     return buf.getvalue()
 
 
-def _jpeg_bytes(im, quality: int) -> bytes:
-    """Baseline JPEG bytes of a Pillow image (Pillow's default 4:2:0 subsampling for colour)."""
+def _jpeg_bytes(im, quality: int, exif: bytes | None = None) -> bytes:
+    """Baseline JPEG bytes of a Pillow image (Pillow's default 4:2:0 subsampling for colour),
+    with the EXIF block ``exif`` when given."""
     buf = io.BytesIO()
-    im.save(buf, format="JPEG", quality=quality, optimize=False, progressive=False)
+    im.save(buf, format="JPEG", quality=quality, optimize=False, progressive=False, **({"exif": exif} if exif else {}))
     return buf.getvalue()
 
 

@@ -33,13 +33,12 @@ per-class mean differs from the mean over images. Deterministic: fixed seeds, no
 """
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from matbench.datasets.sample import FOREGROUNDS, _photo, _png_bytes, _to_u8, _write
+from matbench.datasets.sample import FOREGROUNDS, _jpeg_bytes, _photo, _png_bytes, _to_u8, _write
 from matbench.datasets.sim import FILE_LIST_NAME, SIM_CLASSES
 
 SEED = 20210619  # CVPR 2021
@@ -91,14 +90,12 @@ def _jpeg(image, orientation: int, quality: int) -> bytes:
     """JPEG bytes of a Pillow image stored for ``orientation`` (EXIF tag written unless 1)."""
     from PIL import Image
 
-    buf = io.BytesIO()
-    kw = {}
+    exif = None
     if orientation != 1:
-        exif = Image.Exif()
-        exif[0x0112] = orientation
-        kw["exif"] = exif.tobytes()
-    _stored(image, orientation).save(buf, format="JPEG", quality=quality, optimize=False, progressive=False, **kw)
-    return buf.getvalue()
+        tags = Image.Exif()
+        tags[0x0112] = orientation
+        exif = tags.tobytes()
+    return _jpeg_bytes(_stored(image, orientation), quality, exif)
 
 
 def _foreground(i: int, maker_name: str, hw) -> tuple[np.ndarray, np.ndarray]:
