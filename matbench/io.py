@@ -66,17 +66,17 @@ def _first_line(e: Exception) -> str:
 
 def read_rgb8(path) -> np.ndarray:
     """Read a colour image as H×W×3 uint8 RGB (Pillow's conversion for other modes)."""
-    im = open_image(path, load=False)
-    if im.mode == "RGB":
-        pixels = png_pixels(im, path)
-        if pixels is not None:
-            return pixels
-    load_image(im, path)
-    if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        raise MatbenchError(f"{path}: {im.mode} image is not 8-bit")
-    if im.mode != "RGB":
-        im = im.convert("RGB")
-    return np.asarray(im)
+    with open_image(path, load=False) as im:  # closes the file also when OpenCV decodes the pixels
+        if im.mode == "RGB":
+            pixels = png_pixels(im, path)
+            if pixels is not None:
+                return pixels
+        load_image(im, path)
+        if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+            raise MatbenchError(f"{path}: {im.mode} image is not 8-bit")
+        if im.mode != "RGB":
+            im = im.convert("RGB")
+        return np.asarray(im)
 
 
 _PNG_MODES = {"L": None, "RGB": "COLOR_BGR2RGB", "RGBA": "COLOR_BGRA2RGBA"}

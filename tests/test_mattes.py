@@ -162,3 +162,25 @@ def test_capped_list():
     assert capped_list(["a", "b"], 2) == "a, b" and capped_list([]) == ""
     assert capped_list([f"n{i}" for i in range(12)], 0).count(",") == 11  # 0: all of them
     assert capped_list([f"n{i}" for i in range(12)]).endswith("n9, … (2 more)")  # default: 10
+
+
+def test_readers_close_their_files(tmp_path):
+    """Every reader closes the file it opened, including when OpenCV decodes the pixels of a
+    plain PNG (an open file left to the garbage collector is a ResourceWarning per image)."""
+    import gc
+    import warnings
+
+    from matbench.io import read_rgb8
+    photos = [save(tmp_path, "rgb.png", PHOTO), save(tmp_path, "rgb.jpg", PHOTO)]
+    mattes = [save(tmp_path, "l.png", MATTE), save(tmp_path, "l.jpg", MATTE),
+              save(tmp_path, "rgb_matte.png", np.dstack([MATTE] * 3))]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for path in photos + mattes:
+            read_rgb8(path)
+            probe(path)
+        for path in mattes:
+            read_matte(path)
+        gc.collect()
+    leaks = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+    assert leaks == []
