@@ -58,21 +58,20 @@ OUTPUT_DIRS = ("merged", "alpha", "fg", "bg", "trimaps")
 # ----------------------------------------------------------------------------- helpers
 
 def _is_within(path: Path, folder: Path) -> bool:
-    try:
-        path.relative_to(folder)
-        return True
-    except ValueError:
-        return False
+    from matbench.io import is_within
+
+    return is_within(path, folder)
 
 
 def check_out_folder(out, sources, subdirs=OUTPUT_DIRS) -> Path:
-    """Refuse an output folder inside (or equal to) a source folder, or one whose output
-    subfolders (``subdirs``, relative to ``out``) would be a source or contain one."""
-    out = Path(out).resolve()
+    """Refuse an output folder inside (or equal to) a source folder
+    (:func:`matbench.io.check_out_dir`), or one whose output subfolders (``subdirs``, relative
+    to ``out``) would be a source or contain one."""
+    from matbench.io import check_out_dir
+
+    out = check_out_dir(out, [("source folder", src) for src in sources])
     for src in sources:
         src = Path(src).resolve()
-        if _is_within(out, src):
-            raise MatbenchError(f"{out}: output folder is inside the source folder {src}; choose another --out")
         for sub in subdirs:
             if _is_within(src, out / sub):
                 raise MatbenchError(f"{out}: output subfolder {sub}/ would hold the source folder {src}")

@@ -227,7 +227,7 @@ def score_cmd(pred_dirs, dataset, alpha_dir, trimap_dir, out, formats, jobs, sch
     from matbench.compare import format_comparison
     from matbench.leaderboard import FORMATS, format_leaderboard
     from matbench.score import parse_pred_dirs, score
-    from matbench.scorefiles import score_tables, write_score_outputs
+    from matbench.scorefiles import check_score_out, score_tables, write_score_outputs
 
     fmts = list(dict.fromkeys(_formats(formats)))
     bad = [f for f in fmts if f not in FORMATS]
@@ -243,6 +243,8 @@ def score_cmd(pred_dirs, dataset, alpha_dir, trimap_dir, out, formats, jobs, sch
     if baseline is not None and baseline not in names:
         raise MatbenchError(f"--baseline {baseline}: not one of the models ({', '.join(names)})")
 
+    if out:  # before scoring: an --out inside an input folder is refused at once
+        check_score_out(out, pred_dirs=list(pred_dirs), dataset=dataset, alpha_dir=alpha_dir, trimap_dir=trimap_dir)
     df = score(list(pred_dirs), dataset=dataset, alpha_dir=alpha_dir, trimap_dir=trimap_dir, jobs=jobs,
                mask_known=mask_known, allow_missing=allow_missing, matte_channel=matte_channel, progress=not quiet,
                scheduler=scheduler)
@@ -263,7 +265,9 @@ def score_cmd(pred_dirs, dataset, alpha_dir, trimap_dir, out, formats, jobs, sch
 
 @cli.command("report")
 @click.argument("scores", nargs=-1, required=True)
-@click.option("--out", required=True, type=click.Path(), help="The HTML file to write (report.html).")
+@click.option("--out", required=True, type=click.Path(),
+              help="The HTML file to write (report.html); an existing folder: FOLDER/report.html. Never inside a "
+                   "prediction folder or the dataset.")
 @click.option("--dataset", type=click.Path(file_okay=False),
               help="Dataset folder for the gallery [default: the one the scores record].")
 @click.option("--predictions", multiple=True, metavar="MODEL=DIR",

@@ -43,6 +43,32 @@ PUBLISHED_NOTE = ("The published rows are Composition-1K results (1000 composite
                   "not comparable with the numbers measured here on the generated sample.")
 
 
+DEMO_MARKER = "matbench-demo.json"  # in OUT: the folder is a demo's, so a rerun may write there
+
+
+def check_demo_out(out: Path) -> None:
+    """Refuse (one line) an ``out`` that is a file, or a non-empty folder that is not a demo's
+    (no :data:`DEMO_MARKER`, nor the ``sample-release`` folder of a demo from before the
+    marker): the demo writes dozens of files and folders there, which would mix with the
+    user's. Otherwise create the folder and write the marker."""
+    import json
+
+    from matbench import __version__
+    from matbench.errors import MatbenchError
+    from matbench.io import write_text_atomic
+
+    if out.exists() and not out.is_dir():
+        raise MatbenchError(f"{out}: exists and is not a folder; pass another --out")
+    marked = (out / DEMO_MARKER).is_file() or (out / "sample-release" / "sample.json").is_file()
+    if out.is_dir() and not marked and any(out.iterdir()):
+        raise MatbenchError(f"{out}: not empty and not a matbench demo folder (no {DEMO_MARKER}); pass a new or "
+                            f"empty --out")
+    if not (out / DEMO_MARKER).is_file():
+        write_text_atomic(out / DEMO_MARKER, json.dumps(
+            {"what": "a folder written by matbench demo (a rerun resumes here)", "matbench": __version__},
+            indent=2) + "\n")
+
+
 def default_out() -> Path:
     """``<system temporary folder>/matbench-demo-<user name>``."""
     import getpass
@@ -128,7 +154,8 @@ def demo(out=None, *, jobs: int = 1, progress: bool = True, baselines=DEMO_BASEL
     ``bgs_per_fg``, ``train_bgs_per_fg``: the sample release's parameters (defaults
     ``matbench.datasets.sample.DEFAULT_SIZE``, 5, ``DEFAULT_TRAIN_BGS_PER_FG``). ``echo``: where
     the leaderboard, the commands and progress lines go (``None`` for silence). Raises
-    MatbenchError when ``out`` is a file.
+    MatbenchError when ``out`` is a file, or a non-empty folder that is not a demo's
+    (:func:`check_demo_out`).
     """
     import matbench
     from matbench.baselines import run_baseline
@@ -145,8 +172,7 @@ def demo(out=None, *, jobs: int = 1, progress: bool = True, baselines=DEMO_BASEL
               "train_bgs_per_fg": sample.DEFAULT_TRAIN_BGS_PER_FG if train_bgs_per_fg is None
               else int(train_bgs_per_fg)}
     out = default_out() if out is None else Path(out)
-    if out.exists() and not out.is_dir():
-        raise MatbenchError(f"{out}: exists and is not a folder; pass another --out")
+    check_demo_out(out)
     say(f"matbench demo: working in {out}")
     timings = {}
     t_start = t0 = time.perf_counter()

@@ -202,6 +202,29 @@ def file_sha256(path) -> str:
     return h.hexdigest()
 
 
+def is_within(path, folder) -> bool:
+    """Whether ``path`` is ``folder`` or lies inside it (both resolved: links and ``..`` followed)."""
+    path, folder = Path(path).resolve(), Path(folder).resolve()
+    return path == folder or folder in path.parents
+
+
+def check_out_dir(out, inputs, *, option: str = "--out") -> Path:
+    """Refuse an output folder that is, or lies inside, an input folder: the outputs would
+    overwrite or mix with the inputs. ``inputs``: ``(what, folder)`` pairs (``folder`` None is
+    skipped), e.g. ``[("prediction folder", p), ("dataset", d)]``. Returns ``out`` resolved.
+    Raises MatbenchError (one line: ``OUT: output folder is inside the dataset D; choose another
+    --out``). The one rule of every command that writes (run, score, report, trimap, the
+    builders, build-train-samples, train dim, demo) and of their Python functions."""
+    resolved = Path(out).resolve()
+    for what, folder in inputs:
+        if folder is None or not is_within(resolved, folder):
+            continue
+        where = "is" if resolved == Path(folder).resolve() else "is inside"
+        raise MatbenchError(f"{out}: output folder {where} the {what} {folder}; choose another {option} "
+                            f"(outputs never go into an input folder)")
+    return resolved
+
+
 def index_images(folder, what: str = "image") -> dict[str, Path]:
     """Map file stem -> path for the images directly inside ``folder``.
 

@@ -445,10 +445,15 @@ def run_summary(info) -> str:
     speed = run_speed(info)
     if math.isfinite(speed["wall_images_per_second"]):
         jobs = info.get("jobs", opts.get("jobs"))
-        parts.append(f"{speed['wall_images_per_second']:.3g} img/s" + (f" ({jobs} jobs)" if jobs else ""))
+        parts.append(f"{speed['wall_images_per_second']:.3g} img/s" + (f" ({_count(jobs, 'job')})" if jobs else ""))
     if math.isfinite(speed["worker_seconds_per_image"]):
         parts.append(f"{speed['worker_seconds_per_image']:.3g} s/img/worker")
     return ", ".join(parts)
+
+
+def _count(n, noun: str) -> str:
+    """``"1 job"``, ``"4 jobs"``: ``n`` and ``noun`` in the singular for 1, else the plural."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def check_units(units):
@@ -619,7 +624,7 @@ def format_leaderboard(lb, fmt: str = "md", *, title: str | None = None, fold_pu
            '<ul class="provenance">\n' + "".join(f"<li>{_html.escape(n)}</li>\n" for n in prov) + "</ul>\n"]
     for heading, cls, cols, body in sections[1:]:
         if cls == "published" and fold_published:
-            out.append(f'<details class="published"><summary>{_html.escape(heading)}: {len(body)} rows</summary>'
+            out.append(f'<details class="published"><summary>{_html.escape(heading)}: {_count(len(body), "row")}</summary>'
                        f"{_html_table(cls, cols, body)}</details>\n")
         else:
             out += [f"<h3>{_html.escape(heading)}</h3>\n", _html_table(cls, cols, body)]
@@ -653,7 +658,8 @@ def _latex(lb, units, notes, prov, title) -> str:
     bold; units in the headers, notes and provenance as ``%`` comments."""
     by = lb.attrs.get("by")
     measured, pub = _split(lb)
-    ncol = 1 + (1 if by else 0) + len(METRICS)
+    coverage = _show_coverage(measured)
+    ncol = 1 + (1 if by else 0) + (2 if coverage else 0) + len(METRICS)
     best = {}
     for m in METRICS:
         vals = measured[m].to_numpy(dtype=float) if len(measured) else np.array([])
@@ -661,12 +667,16 @@ def _latex(lb, units, notes, prov, title) -> str:
         best[m] = {g: np.nanmin(vals[groups == g]) for g in set(groups) if np.isfinite(vals[groups == g]).any()}
     lines = [f"% {title}: {UNITS_NOTE[units]}", *[f"% {p}" for p in prov],
              "% requires \\usepackage{booktabs}",
-             r"\begin{tabular}{l" + ("l" if by else "") + "r" * len(METRICS) + "}", r"\toprule",
-             " & ".join(["Method"] + ([_tex(by)] if by else []) + [TEX_HEADS[units][m] for m in METRICS]) + r" \\",
+             r"\begin{tabular}{l" + ("l" if by else "") + ("rr" if coverage else "") + "r" * len(METRICS) + "}",
+             r"\toprule",
+             " & ".join(["Method"] + ([_tex(by)] if by else []) + (["$n$", "Coverage"] if coverage else [])
+                        + [TEX_HEADS[units][m] for m in METRICS]) + r" \\",
              r"\midrule"]
     for _, r in measured.iterrows():
         g = str(r[by]) if by else 0.0
         cells = [_tex(r["model"])] + ([_tex(r[by])] if by else [])
+        if coverage:
+            cells += [f"{r['n_images']:.0f}", _tex(_coverage(r))]
         for m in METRICS:
             s = _fmt(r[m], m, units)
             if math.isfinite(r[m]) and best[m].get(g) is not None and r[m] == best[m][g] and len(measured) > 1:
@@ -678,12 +688,30 @@ def _latex(lb, units, notes, prov, title) -> str:
         lines += [r"\midrule", r"\multicolumn{" + str(ncol) + r"}{l}{\emph{Published (" + label
                   + r"; not measured here)}} \\"]
         for _, r in pub.iterrows():
-            cells = [_tex(r["model"])] + (["--"] if by else []) + [_fmt(r[m], m, units) for m in METRICS]
+            cells = ([_tex(r["model"])] + (["--"] if by else []) + (["--", "--"] if coverage else [])
+                     + [_fmt(r[m], m, units) for m in METRICS])
             lines.append(" & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
-    lines += [f"% {n}" for n in notes[1:]]
+    lines += [f"% {n}" for n in _latex_notes(notes[1:], by, bold=len(measured) > 1)]
     return "\n".join(line.replace("\r", " ").replace("\n", " ") if line.startswith("%") else line
                      for line in lines) + "\n"
+
+
+# notes about columns and sections the LaTeX table does not have (intervals, avg rank, run,
+# the own-images section): left out of its % comments
+_NOT_IN_LATEX = ("[lo–hi]:", "avg rank:", "ranks (the first column", "run: method and options")
+_OWN_CLAUSE = "; the own-images section"
+
+
+def _latex_notes(notes, by, *, bold: bool) -> list[str]:
+    """The notes that describe what the LaTeX table holds: without those about intervals, avg
+    rank, the run column and the own-images section (:func:`_notes`), with one on the bold
+    values."""
+    kept = [str(n).split(_OWN_CLAUSE)[0].replace("means, intervals and ranks are over", "means are over")
+            for n in notes if not str(n).startswith(_NOT_IN_LATEX)]
+    if bold:
+        kept.append("bold: the best (lowest) measured value of each column" + (f" within each {by}" if by else ""))
+    return kept
 
 
 def write_leaderboard(lb, out_dir, formats=("csv",), *, stem: str = "leaderboard", title: str | None = None

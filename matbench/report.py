@@ -34,10 +34,10 @@ from pathlib import Path
 
 import numpy as np
 
-from matbench.errors import MatbenchError
+from matbench.errors import MatbenchError, capped_list
 from matbench.leaderboard import HEADERS, METRICS, format_leaderboard, leaderboard, run_summary
 
-__all__ = ["write_report", "render_report", "html_page", "load_scores", "pick_worst", "THUMB", "FULL"]
+__all__ = ["write_report", "render_report", "check_dataset", "check_report_out", "html_page", "load_scores", "pick_worst", "THUMB", "FULL"]
 
 THUMB = 160  # px, longer side of a gallery thumbnail
 FULL = 800  # px, longer side of an image shown on click
@@ -94,6 +94,54 @@ def load_scores(scores):
     per_image = read_per_image(scores)
     per_image.attrs["source"] = str(scores)
     return per_image
+
+
+def check_dataset(per_image, dataset) -> None:
+    """Refuse (one line) a ``dataset`` given for the gallery that is not the one the scores were
+    computed on: the sha256 of its ``manifest.csv`` differs from the one ``per_image.json``
+    records (a moved copy of the same dataset passes), or, when none is recorded, some scored
+    image is not in its manifest. Nothing to check without ``dataset``."""
+    if dataset is None:
+        return
+    from matbench.manifest import read_manifest
+    from matbench.scorefiles import sha256_or_none
+
+    reference = (per_image.attrs.get("provenance") or {}).get("reference") or {}
+    source = per_image.attrs.get("source") or "the scores"
+    recorded = reference.get("manifest_sha256")
+    if recorded:
+        if sha256_or_none(Path(dataset) / "manifest.csv") != recorded:
+            raise MatbenchError(f"--dataset {dataset}: not the dataset {source} were scored against "
+                                f"({reference.get('dataset')}: its manifest.csv differs); give that dataset, "
+                                f"or leave out --dataset")
+        return
+    names = {row["image"] for row in read_manifest(Path(dataset))}
+    absent = [str(n) for n in dict.fromkeys(per_image["image"]) if str(n) not in names]
+    if absent:
+        raise MatbenchError(f"--dataset {dataset}: not the dataset {source} were scored against: "
+                            f"{len(absent)} scored image(s) not in its manifest ({capped_list(absent)})")
+
+
+def check_report_out(path, scores, *, dataset=None, predictions=None) -> None:
+    """Refuse (one line) a report ``path`` inside a prediction folder, the dataset or the trimap
+    folder (given, or recorded by the ``scores``: per-image tables with attrs) — inputs are never
+    mixed with outputs — or one that would replace a file ``matbench score`` writes
+    (``per_image.csv``, ``leaderboard.md``, ...: :data:`matbench.scorefiles.SCORE_FILES`). A new
+    file in a ``score --out`` folder (``SCORES/report.html``, as ``matbench demo`` writes) is fine."""
+    from matbench.io import check_out_dir
+    from matbench.scorefiles import SCORE_FILES
+
+    inputs = [("dataset", dataset)]
+    for per_image in scores:
+        reference = (per_image.attrs.get("provenance") or {}).get("reference") or {}
+        inputs += [("dataset", reference.get("dataset")), ("trimap folder", reference.get("trimap_dir")),
+                   ("alpha folder", reference.get("alpha_dir"))]
+        inputs += [("prediction folder", p) for p in (per_image.attrs.get("pred_dirs") or {}).values()]
+    inputs += [("prediction folder", p) for p in (predictions or {}).values()]
+    check_out_dir(path, inputs)
+    if Path(path).name in SCORE_FILES and (Path(path).parent / "per_image.json").exists():
+        raise MatbenchError(f"{path}: a file of matbench score, not the report's; choose another --out "
+                            f"(e.g. report.html)")
 
 
 def _gallery_inputs(per_image, dataset, predictions):
@@ -424,16 +472,22 @@ def write_report(path, scores, *, dataset=None, predictions=None, units: str = "
     by the matte rule (:mod:`matbench.mattes`) with the ``--matte-channel`` the scores record
     (``attrs["matte_channel"]``), as the scoring read them; ``matte_channel`` (``"red"`` or
     ``"alpha"``) overrides it, for scores that lost the record (a ``per_image.csv`` without its
-    ``per_image.json``). Raises MatbenchError for unreadable scores, an unknown baseline, a
-    sweep whose widths cannot be told, or a gallery file the matte rule refuses.
+    ``per_image.json``). ``path``: the HTML file; an existing folder gets ``path/report.html``.
+    Raises MatbenchError for unreadable scores (a prediction folder given instead: score it
+    first), a ``dataset`` other than the one the scores were computed on (:func:`check_dataset`),
+    a ``path`` inside a prediction folder or the dataset, or over a file ``matbench score`` wrote
+    (:func:`check_report_out`), an unknown baseline, a sweep whose widths cannot be told, or a
+    gallery file the matte rule refuses.
     """
     from matbench.io import write_text_atomic
 
     path = Path(path)
     if path.is_dir():
-        raise MatbenchError(f"{path}: is a folder; give the report's file name (e.g. report.html)")
+        path = path / "report.html"
     per_image = load_scores(scores)
     points = [(label, load_scores(s)) for label, s in (sweep or [])]
+    check_dataset(per_image, dataset)
+    check_report_out(path, [per_image, *(p for _, p in points)], dataset=dataset, predictions=predictions)
     if title is None:
         title = f"matbench report: {', '.join(map(str, dict.fromkeys(per_image['model'])))}"
     with warnings.catch_warnings():

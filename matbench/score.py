@@ -271,6 +271,12 @@ def score(pred_dirs, *, dataset=None, alpha_dir=None, trimap_dir=None, jobs: int
     (:mod:`matbench.mattes`). ``progress``: a progress bar on stderr, preceded, when numba's
     cache is cold, by a line announcing the one-off compilation of the metric kernels.
 
+    Missing predictions are listed per model (the first 10, then the count), saying so when the
+    folder's ``run.json`` records an unfinished run and the command that resumes it. With
+    folders, a prediction named after an alpha (``STEM`` or ``STEM_K``) whose trimap is missing
+    is an error (skipped with a warning under ``allow_missing``). A ``run.json`` recording
+    another dataset or other trimaps than the reference is warned about.
+
     Raises MatbenchError listing every problem (missing files, refused or mismatched files)
     before any metric is computed, or, for problems found while decoding, after all images
     were read; nothing is returned then.
@@ -289,20 +295,34 @@ def score(pred_dirs, *, dataset=None, alpha_dir=None, trimap_dir=None, jobs: int
     reference = set(names)
 
     found: dict[str, dict[str, Path]] = {}
-    missing_msgs = []
+    missing_msgs, no_trimap = [], []
     coverage = {}
+    runs = {model: read_run_info(folder) for model, folder in models}
+    alphas = set(index_images(alpha_dir, "alpha")) if alpha_dir is not None and dataset is None else set()
     for model, folder in models:
         preds = index_images(folder, "prediction")
         extra = sorted(set(preds) - reference)
+        if alphas:  # folders: named after an alpha (STEM or STEM_K) whose trimap is missing
+            lacking = [n for n in extra if n in alphas or (_SUFFIX_K.match(n) and _SUFFIX_K.match(n)["stem"] in alphas)]
+            if lacking:
+                no_trimap.append(f"{folder} ({model}): {len(lacking)} prediction(s) whose alpha is in {alpha_dir} "
+                                 f"but whose trimap is not in {trimap_dir}: {capped_list(lacking)}")
+            extra = [n for n in extra if n not in lacking]
         if extra:
             warnings.warn(f"{folder}: {len(extra)} file(s) not in the reference set ignored: "
                           f"{capped_list(extra)}", stacklevel=2)
+        _warn_other_reference(model, folder, runs[model], dataset=dataset, trimap_dir=trimap_dir)
         missing = [n for n in names if n not in preds]
         if missing:
             missing_msgs.append(f"{folder} ({model}): {len(missing)} of {len(names)} missing: "
-                                f"{capped_list(missing, 0)}")
+                                f"{capped_list(missing)}{_unfinished(folder, runs[model], len(names))}")
         found[model] = {n: p for n, p in preds.items() if n in reference}
         coverage[model] = len(names) - len(missing)
+    if no_trimap:
+        if not allow_missing:
+            raise MatbenchError("trimap missing: " + "; ".join(no_trimap) + " (add the trimaps; --allow-missing "
+                                "scores the images that have one)")
+        warnings.warn("not scored, trimap missing: " + "; ".join(no_trimap), stacklevel=2)
     if missing_msgs:
         if not allow_missing:
             raise MatbenchError("missing predictions: " + "; ".join(missing_msgs) + " (--allow-missing scores the rest)")
@@ -366,12 +386,66 @@ def score(pred_dirs, *, dataset=None, alpha_dir=None, trimap_dir=None, jobs: int
         "matte_channel": matte_channel,
         "n_reference": len(names),
         "coverage": coverage,
-        "runs": {model: read_run_info(folder) for model, folder in models},
+        "runs": runs,
         "pred_dirs": {model: str(folder) for model, folder in models},
         "trimap_other": trimap_other,
         "provenance": score_provenance(dataset=dataset, alpha_dir=alpha_dir, trimap_dir=trimap_dir),
     })
     return df
+
+
+def _unfinished(folder: Path, run: dict | None, n_reference: int) -> str:
+    """`` (...)`` telling that ``folder``'s ``run.json`` records an unfinished run, or a run over
+    fewer images than the reference set, and how to resume; '' otherwise."""
+    if not run:
+        return ""
+    images = run.get("images")
+    if run.get("complete") is False:
+        return (f" (its run.json records an unfinished run of {run.get('method', '?')}: rerun the same matbench "
+                f"run command to resume, e.g. {_run_command(folder, run)})")
+    if isinstance(images, int) and images < n_reference:
+        return f" (its run.json records a run over {images} images, the reference set has {n_reference})"
+    return ""
+
+
+def _run_command(folder: Path, run: dict) -> str:
+    """The ``matbench run`` command line a ``run.json`` was written by (method, inputs, --out;
+    other options as recorded: checkpoint, stage, max-side, tile, matte-channel)."""
+    import shlex
+
+    flags = {"dataset": "--dataset", "images": "--images", "trimaps": "--trimaps"}
+    parts = ["matbench", "run", str(run.get("method", "?"))]
+    for key, value in (run.get("input") or {}).items():
+        if key in flags:
+            parts += [flags[key], shlex.quote(str(value))]
+    opts = run.get("options") or {}
+    for key in ("checkpoint", "stage", "max_side", "tile", "matte_channel", "threads"):
+        if opts.get(key) is not None:
+            parts += ["--" + key.replace("_", "-"), shlex.quote(str(opts[key]))]
+    return " ".join(parts + ["--out", shlex.quote(str(folder))])
+
+
+def _warn_other_reference(model: str, folder: Path, run: dict | None, *, dataset=None, trimap_dir=None) -> None:
+    """Warn (one line) when ``folder``'s ``run.json`` records predictions made from another
+    dataset, or with other trimaps, than the reference they are scored against (e.g. ``run
+    --trimaps T/w12`` scored against the dataset's official trimaps)."""
+    given = (run or {}).get("input")
+    if not isinstance(given, dict):
+        return
+    same = lambda a, b: a is not None and b is not None and Path(a).resolve() == Path(b).resolve()  # noqa: E731
+    what = []
+    if dataset is not None and given.get("dataset") and not same(given["dataset"], dataset):
+        what.append(f"dataset {given['dataset']}, scored against {dataset}")
+    run_trimaps = given.get("trimaps")  # None: the dataset's own trimaps
+    if dataset is not None and given.get("dataset"):
+        if (run_trimaps is None) != (trimap_dir is None) or (run_trimaps and not same(run_trimaps, trimap_dir)):
+            what.append(f"{'trimaps ' + run_trimaps if run_trimaps else 'the dataset trimaps'}, scored against "
+                        f"{'trimaps ' + str(trimap_dir) if trimap_dir else 'the dataset trimaps'}")
+    elif trimap_dir is not None and run_trimaps and not same(run_trimaps, trimap_dir):
+        what.append(f"trimaps {run_trimaps}, scored against trimaps {trimap_dir}")
+    if what:
+        warnings.warn(f"{folder} ({model}): its run.json says the predictions were made from "
+                      f"{'; '.join(what)}", stacklevel=3)
 
 
 def _check_headers(check: InputCheck, work) -> int:

@@ -24,11 +24,11 @@ import math
 import warnings
 from pathlib import Path
 
-from matbench.errors import MatbenchError
+from matbench.errors import MatbenchError, capped_list
 
 __all__ = ["file_column", "api_column", "column_units", "score_provenance", "describe_reference",
            "comp1k_mismatch", "write_per_image", "read_per_image", "read_leaderboard", "score_tables",
-           "write_score_outputs", "COMP1K_LISTS"]
+           "write_score_outputs", "check_score_out", "COMP1K_LISTS", "SCORE_FILES"]
 
 MSE_SCALE = {"paper": 1000.0, "raw": 1.0}
 
@@ -226,10 +226,11 @@ def comp1k_mismatch(reference, n_images) -> str | None:
 
 # --------------------------------------------------------------------------- per_image
 
-def write_per_image(df, out_dir) -> list[Path]:
+def write_per_image(df, out_dir, *, outputs=None) -> list[Path]:
     """Write ``per_image.csv`` (unit-bearing headers, reference units: SAD, Grad, Conn ÷ 1000,
     raw MSE) and ``per_image.json`` (units of every column, ``df.attrs``: provenance, coverage,
-    run.json of every model) into ``out_dir``, atomically; return both paths."""
+    run.json of every model; ``outputs``: the names of the files this scoring wrote into
+    ``out_dir``, see :func:`write_score_outputs`) into ``out_dir``, atomically; return both paths."""
     from matbench.io import write_text_atomic
 
     out_dir = Path(out_dir)
@@ -241,6 +242,8 @@ def write_per_image(df, out_dir) -> list[Path]:
         attrs["pred_dirs"] = {m: str(Path(p).resolve()) for m, p in attrs["pred_dirs"].items()}
     doc = {"file": "per_image.csv", "what": "matbench score: one row per model × image",
            "units": column_units(df.columns), "attrs": attrs}
+    if outputs is not None:
+        doc["outputs"] = list(outputs)
     write_text_atomic(json_path, json.dumps(jsonable(doc), indent=2, ensure_ascii=False) + "\n")
     return [csv_path, json_path]
 
@@ -273,6 +276,42 @@ def score_tables(df, *, units: str = "paper", by: str | None = None, with_publis
     return {"leaderboards": boards, "classwise": classwise, "comparison": comparison}
 
 
+SCORE_STEMS = ("leaderboard", "leaderboard_by_fg", "leaderboard_by_bg", "leaderboard_by_class", "classwise",
+               "comparison")
+SCORE_FILES = frozenset(["per_image.csv", "per_image.json"]
+                        + [f"{stem}.{ext}" for stem in SCORE_STEMS for ext in ("md", "csv", "tex", "html", "json")])
+
+
+def check_score_out(out, *, pred_dirs=(), dataset=None, alpha_dir=None, trimap_dir=None) -> None:
+    """Refuse (one line, :func:`matbench.io.check_out_dir`) a ``score --out`` folder that is or
+    lies inside a prediction folder (``pred_dirs``: folders, or ``name=path`` strings, or a dict)
+    or a folder of the reference set."""
+    from matbench.io import check_out_dir
+
+    if isinstance(pred_dirs, dict):
+        folders = list(pred_dirs.values())
+    else:
+        from matbench.score import split_label
+
+        folders = [p if isinstance(p, Path) else split_label(str(p))[1] for p in pred_dirs]
+    check_out_dir(out, [("prediction folder", p) for p in folders]
+                  + [("dataset", dataset), ("alpha folder", alpha_dir), ("trimap folder", trimap_dir)])
+
+
+def _previous_outputs(out: Path) -> set[str]:
+    """Names of the files an earlier ``score --out`` wrote into ``out``: the ``outputs`` its
+    ``per_image.json`` records or, from a matbench that did not record them, every file name
+    score writes (:data:`SCORE_FILES`); none without a ``per_image.json`` (not a score folder).
+    Only names in :data:`SCORE_FILES`, so a file matbench does not write is never touched."""
+    side = out / "per_image.json"
+    if not side.is_file():
+        return set()
+    doc = _read_json(side) or {}
+    recorded = doc.get("outputs")
+    names = set(recorded) if isinstance(recorded, list) else SCORE_FILES
+    return {str(n) for n in names} & SCORE_FILES
+
+
 def write_score_outputs(df, out, *, units: str = "paper", by: str | None = None, with_published=None,
                         baseline: str | None = None, formats=("md",), tables: dict | None = None) -> list[Path]:
     """Write every file of ``matbench score --out`` into ``out`` (atomically); return the paths.
@@ -284,22 +323,40 @@ def write_score_outputs(df, out, *, units: str = "paper", by: str | None = None,
     Options as :func:`score_tables`; ``tables``: its result when already computed with the same
     options (the CLI prints them first). The one place that decides what ``score --out`` writes:
     the CLI and :mod:`matbench.demo` both call it.
+
+    ``per_image.json`` records the names written (``outputs``); the files an earlier scoring
+    wrote into ``out`` that this one does not (e.g. ``leaderboard_by_class.*`` or
+    ``comparison.*`` of a run with other options) are deleted, so every score file in ``out``
+    belongs to this scoring; other files are never touched. Raises MatbenchError when ``out`` is
+    or lies inside a prediction folder or a folder of the reference set (:func:`check_score_out`).
     """
     from matbench.classwise import write_classwise
     from matbench.compare import write_comparison
     from matbench.leaderboard import write_leaderboard
 
+    reference = (df.attrs.get("provenance") or {}).get("reference") or {}
+    check_score_out(out, pred_dirs=df.attrs.get("pred_dirs") or {}, dataset=reference.get("dataset"),
+                    alpha_dir=reference.get("alpha_dir"), trimap_dir=reference.get("trimap_dir"))
     if tables is None:
         tables = score_tables(df, units=units, by=by, with_published=with_published, baseline=baseline)
     out = Path(out)
+    previous = _previous_outputs(out)
     formats = list(dict.fromkeys(formats))
-    paths = write_per_image(df, out)
+    paths = []
     for stem, title, lb in tables["leaderboards"]:
         paths += write_leaderboard(lb, out, ["csv", *formats], stem=stem, title=title)
     if tables["classwise"] is not None:
         paths += write_classwise(tables["classwise"], out, ["csv", "latex", *[f for f in formats if f != "html"]])
     if tables["comparison"] is not None:
         paths += write_comparison(tables["comparison"], out, ["csv", "json"] + (["md"] if "md" in formats else []))
+    names = ["per_image.csv", "per_image.json", *(p.name for p in paths)]
+    paths = write_per_image(df, out, outputs=names) + paths
+    stale = sorted(previous - set(names))
+    for name in stale:
+        (out / name).unlink(missing_ok=True)
+    if stale:
+        warnings.warn(f"{out}: removed {capped_list(stale)}, written there by an earlier scoring with other options",
+                      stacklevel=2)
     return paths
 
 
@@ -309,11 +366,13 @@ def read_per_image(path):
     ``mse*1e3``), ``df.attrs`` from ``per_image.json`` when present.
 
     A file from before unit-bearing headers (bare ``sad``) is read as the reference units
-    matbench always wrote, with a warning. Raises MatbenchError for a missing file or a file
-    without ``model, image`` and the four metrics.
+    matbench always wrote, with a warning. Raises MatbenchError for a missing file (a folder of
+    predictions instead of scores: saying to run ``matbench score`` first) or a file without
+    ``model, image`` and the four metrics.
     """
     path = Path(path)
     if path.is_dir():
+        _check_score_folder(path)
         path = path / "per_image.csv"
     df, scales = _read_csv(path)
     if scales.get("sad") == "":
@@ -326,6 +385,20 @@ def read_per_image(path):
     if side and isinstance(side.get("attrs"), dict):
         df.attrs.update(side["attrs"])
     return df
+
+
+def _check_score_folder(folder: Path) -> None:
+    """Refuse (one line) a folder without ``per_image.csv`` that holds predictions (a
+    ``run.json`` or images): the user meant to score it first."""
+    from matbench.io import IMAGE_SUFFIXES
+
+    if (folder / "per_image.csv").exists():
+        return
+    if (folder / "run.json").is_file() or any(p.suffix.lower() in IMAGE_SUFFIXES for p in folder.iterdir()):
+        raise MatbenchError(f"{folder}: a prediction folder, not the output of matbench score (no per_image.csv); "
+                            f"score it first (matbench score {folder} --dataset DATASET --out SCORES), then "
+                            f"give SCORES")
+    raise MatbenchError(f"{folder}: no per_image.csv (not the output of matbench score --out)")
 
 
 def read_leaderboard(path):

@@ -42,7 +42,7 @@ def trimap_width(per_image, label: str | None = None) -> float:
     if not reference.get("trimap_dir") and str(built.get("trimaps", "")).startswith("generated") \
             and isinstance(built.get("trimap_kernel"), int):
         return (built["trimap_kernel"] - 1) / 2
-    raise MatbenchError(f"scores {label or ''}: the trimap width is not recorded (no trimaps.json from matbench "
+    raise MatbenchError(f"{label or per_image.attrs.get('source') or 'scores'}: the trimap width is not recorded (no trimaps.json from matbench "
                         f"trimap); label the folder with its width, e.g. 12=SCORES")
 
 

@@ -205,7 +205,8 @@ def make_trimaps(alpha_dir, out_dir, method: str = "erode-dilate", *, seed: int 
     """Write ``out_dir/<stem>.png`` for every image in ``alpha_dir``; returns the count.
 
     The random method is seeded by ``seed`` (default 0) and the file stem. ``out_dir`` must
-    differ from ``alpha_dir`` (sources are never written). Conflicting options are refused
+    not be ``alpha_dir`` or lie inside it (:func:`matbench.io.check_out_dir`; sources are never
+    written). Conflicting options are refused
     (:func:`check_options`). Several widths and datasets: :func:`write_trimaps`. Alphas are
     read by the one matte rule (:mod:`matbench.mattes`; ``matte_channel`` ``"red"``/``"alpha"``
     picks the channel of a colour alpha, e.g. a cut-out whose matte is in the alpha channel).
@@ -213,14 +214,13 @@ def make_trimaps(alpha_dir, out_dir, method: str = "erode-dilate", *, seed: int 
     MatbenchError; alphas that turn out unreadable while decoding are reported together at the
     end (the other trimaps are written). Lossy (JPEG) alphas are warned about.
     """
-    from matbench.io import index_images, write_png_atomic
+    from matbench.io import check_out_dir, index_images, write_png_atomic
     from matbench.mattes import InputCheck, raise_problems, try_read_matte
 
     check = InputCheck(matte_channel)
     alpha_dir, out_dir = Path(alpha_dir), Path(out_dir)
     images = index_images(alpha_dir, "alpha")
-    if out_dir.resolve() == alpha_dir.resolve():
-        raise MatbenchError(f"{out_dir}: output folder is the alpha folder; choose another")
+    check_out_dir(out_dir, [("alpha folder", alpha_dir)], option="output folder")
     check_options(method, width=width, kernel=kernel, seed=seed)
     for path in images.values():
         check.matte(path, "alpha")
@@ -316,6 +316,10 @@ def write_trimaps(out, method: str = "erode-dilate", *, dataset=None, alpha_dir=
                                   matte_channel=matte_channel)
         source = {"dataset": str(Path(dataset).resolve())}
     else:
+        from matbench.io import check_out_dir
+
+        for folder in folders:  # every set's folder before the first is written
+            check_out_dir(folder, [("alpha folder", alpha_dir)], option="output folder")
         counts = [make_trimaps(alpha_dir, folder, method, **_set_kwargs(s), matte_channel=matte_channel,
                                progress=progress)
                   for s, folder in zip(sets, folders)]
@@ -355,7 +359,7 @@ def _dataset_trimaps(dataset: Path, sets, folders, *, jobs: int, progress: bool,
 def _check_outside(dataset: Path, rows, folders) -> None:
     """Refuse (one line) an output folder inside the dataset folder, or inside a folder holding
     any file the manifest lists (every row: a SIM dataset has one ``<class>/trimap`` per class)."""
-    from matbench.build import _is_within
+    from matbench.io import is_within as _is_within
 
     sources = {dataset.resolve()} | {(dataset / r[c]).parent.resolve() for r in rows
                                      for c in ("merged", "alpha", "trimap") if r.get(c)}

@@ -34,7 +34,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from matbench.errors import MatbenchError, capped_list
-from matbench.io import file_sha256, index_images, read_rgb8, write_png_atomic, write_text_atomic
+from matbench.io import check_out_dir, file_sha256, index_images, read_rgb8, write_png_atomic, write_text_atomic
 from matbench.mattes import InputCheck, decode_problems, raise_problems, try_read_matte
 from matbench.parallel import imap, resolve_jobs, scheduler_address, workers
 
@@ -202,7 +202,9 @@ def run_baseline(name: str, out, *, dataset=None, images=None, trimaps=None, che
     summation order may move a value sitting on a rounding tie by one level; an option that a
     ``run.json`` of an older matbench does not record is not compared. Raises MatbenchError
     (one message listing every input problem) before predicting anything, or at the end for
-    images unreadable while predicting.
+    images unreadable while predicting. Refused as well: an ``out`` that is or lies inside an
+    input folder (:func:`matbench.io.check_out_dir`), and one that holds images but no
+    ``run.json`` (someone's predictions or a dataset folder: nothing to resume).
     """
     if name not in BASELINES:
         raise MatbenchError(f"unknown baseline {name!r}; expected one of {', '.join(BASELINES)}")
@@ -211,8 +213,10 @@ def run_baseline(name: str, out, *, dataset=None, images=None, trimaps=None, che
     check = InputCheck(matte_channel)  # validates matte_channel first
     items = list_inputs(dataset, images, trimaps)
     out = Path(out)
+    check_out_dir(out, [("dataset", dataset), ("image folder", images), ("trimap folder", trimaps)])
     if out.exists() and not out.is_dir():
         raise MatbenchError(f"{out}: exists and is not a folder")
+    _check_foreign_images(out)
     predict, options, libs = make_predictor(name, checkpoint=checkpoint, stage=stage, device=device,
                                             max_side=max_side, tile=tile, fast=fast, threads=threads)
     _PREDICTORS[_key(name, options)] = predict  # this process has it already
@@ -269,6 +273,17 @@ def run_baseline(name: str, out, *, dataset=None, images=None, trimaps=None, che
         record.update({k: previous[k] for k in TIMING_KEYS if k in previous})
     write_text_atomic(run_path, json.dumps(record, indent=2) + "\n")
     return run_path
+
+
+def _check_foreign_images(out: Path) -> None:
+    """Refuse an output folder that holds images but no ``run.json``: someone's predictions or a
+    dataset folder, which a run would mix with its own (resuming needs the run's ``run.json``)."""
+    if not out.is_dir() or (out / RUN_JSON).exists():
+        return
+    images = index_images(out, "image")
+    if images:
+        raise MatbenchError(f"{out}: holds {len(images)} image(s) ({capped_list(sorted(images), 3)}) but no "
+                            f"{RUN_JSON}, so not a matbench run to resume; use a new --out folder")
 
 
 def _input_record(dataset, images, trimaps) -> dict:

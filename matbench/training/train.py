@@ -42,7 +42,7 @@ import torch
 
 from matbench.baselines import dim
 from matbench.errors import MatbenchError
-from matbench.io import file_sha256, write_bytes_atomic, write_text_atomic
+from matbench.io import check_out_dir, file_sha256, write_bytes_atomic, write_text_atomic
 from matbench.training import losses, weights
 from matbench.training.dataset import StreamSampler, dataset_kind, make_loader, network_batch, open_training_data
 from matbench.training.materialise import SAMPLES_KIND
@@ -296,10 +296,11 @@ def train_dim(stage: int, data, out, *, iterations: int = 1_000_000, batch_size:
 
     Returns ``{"out", "iteration", "resumed_from", "loss" (last train line), "best", "model"}``
     (``model``: the trained :class:`dim.DIM`, in memory). Raises MatbenchError for bad options
-    or inputs, one line each.
+    or inputs, one line each (also for an ``out`` that is or lies inside ``data`` or ``val``).
     """
     _check_options(stage, vgg16, init, iterations, batch_size, (val_interval, checkpoint_interval, log_interval))
     out = Path(out)
+    check_out_dir(out, [("training data", data), ("validation set", val)])
     dev = configure(device, tf32)
     if threads:
         torch.set_num_threads(int(threads))
