@@ -233,3 +233,33 @@ def test_memory_check_refuses_in_one_line_and_max_side_fits(tmp_path, monkeypatc
     with pytest.raises(MatbenchError, match=r"× 2 jobs.*--jobs 1"):
         run_baseline("closed-form", tmp_path / "o2", images=tmp_path / "img", trimaps=tmp_path / "tri", jobs=2,
                      progress=False)
+
+
+def test_out_in_an_input_folder_or_over_foreign_images_is_refused(tmp_path, capsys):
+    """Predictions never go into (or under) the dataset, image or trimap folder, nor into a folder
+    of images without run.json (someone's predictions, a dataset folder); nothing is written."""
+    make_dataset(tmp_path / "ds")
+    write_png_atomic(tmp_path / "img" / "a.png", np.zeros((4, 4, 3), np.uint8))
+    write_png_atomic(tmp_path / "tri" / "a.png", np.zeros((4, 4), np.uint8))
+    write_png_atomic(tmp_path / "theirs" / "a.png", np.zeros((4, 4), np.uint8))
+
+    def listing():
+        return sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+
+    before = listing()
+    paired = ["--images", str(tmp_path / "img"), "--trimaps", str(tmp_path / "tri")]
+    for source, out, words in ((["--dataset", str(tmp_path / "ds")], tmp_path / "ds", "is the dataset"),
+                               (["--dataset", str(tmp_path / "ds")], tmp_path / "ds" / "pred", "is inside the dataset"),
+                               (paired, tmp_path / "img", "is the image folder"),
+                               (paired, tmp_path / "tri" / "p", "is inside the trimap folder"),
+                               (paired, tmp_path / "theirs", "holds 1 image(s) (a) but no run.json"),
+                               (paired, tmp_path / "ds" / "merged", "holds 3 image(s)")):
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as e:
+            main(["run", "trimap-mid", *source, "--out", str(out), "--quiet"])
+        err = capsys.readouterr().err
+        assert e.value.code == 2 and err.count("\n") == 1 and words in err, (out, err)
+    assert listing() == before
+    # resuming a matbench run (its run.json there) is still fine
+    run_baseline("trimap-mid", tmp_path / "o", images=tmp_path / "img", trimaps=tmp_path / "tri", progress=False)
+    run_baseline("trimap-mid", tmp_path / "o", images=tmp_path / "img", trimaps=tmp_path / "tri", progress=False)

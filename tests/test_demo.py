@@ -143,6 +143,7 @@ def test_printed_commands_redo_the_demo(demo_run):
     import shutil
 
     from matbench.cli import main
+    from matbench.demo import DEMO_MARKER
     from matbench.scorefiles import read_per_image
 
     result, printed = demo_run
@@ -154,7 +155,7 @@ def test_printed_commands_redo_the_demo(demo_run):
     before = {p: (out / p).read_bytes() for p in ("dataset/manifest.csv", "dim-train/manifest.csv")}
     scores = read_per_image(out / "per_image.csv")
     outputs = {p.relative_to(out): p.read_bytes() for folder in (out, out / "sim") for p in folder.iterdir()
-               if p.is_file()}
+               if p.is_file() and p.name != DEMO_MARKER}  # the marker is the demo's own, no command's
     assert {"leaderboard_by_class.csv", "classwise.csv", "comparison.csv", "sim/classwise.tex",
             "sim/leaderboard_by_class.csv"} <= {str(p) for p in outputs}
     for p in ("dataset", "dim-train", "predictions/trimap-mid"):
@@ -168,7 +169,8 @@ def test_printed_commands_redo_the_demo(demo_run):
     again = read_per_image(out / "per_image.csv")
     cols = ["model", "image", "sad", "mse", "grad", "conn"]
     pd.testing.assert_frame_equal(again[cols], scores[cols])
-    assert {p.relative_to(out) for folder in (out, out / "sim") for p in folder.iterdir() if p.is_file()} == set(outputs)
+    assert {p.relative_to(out) for folder in (out, out / "sim") for p in folder.iterdir()
+            if p.is_file() and p.name != DEMO_MARKER} == set(outputs)
     timing = ["run", "wall_images_per_second", "worker_seconds_per_image"]  # trimap-mid was run again
     for p, data in outputs.items():
         if p.suffix == ".csv":
@@ -205,3 +207,25 @@ def test_cli_demo_rejects_bad_jobs(capsys):
     with pytest.raises(SystemExit) as e:
         main(["demo", "--jobs", "0"])
     assert e.value.code == 2
+
+
+def test_demo_refuses_a_non_empty_folder_that_is_not_a_demo(demo_run, tmp_path):
+    """The demo writes dozens of files and folders: never among someone's files. Its own folder
+    (the marker file) reruns, as test_rerun_resumes_and_ends_identical does."""
+    from matbench.demo import DEMO_MARKER, check_demo_out, demo
+    from matbench.errors import MatbenchError
+
+    result, _ = demo_run
+    assert (result["out"] / DEMO_MARKER).is_file()
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "a.png").write_bytes(b"not touched")
+    with pytest.raises(MatbenchError, match=r"mine: not empty and not a matbench demo folder"):
+        demo(tmp_path / "mine", progress=False, echo=None)
+    assert [p.name for p in (tmp_path / "mine").iterdir()] == ["a.png"]
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(MatbenchError, match="not a folder"):
+        demo(tmp_path / "file", progress=False, echo=None)
+    check_demo_out(tmp_path / "new")  # a new folder, then an empty one: marked as the demo's
+    (tmp_path / "empty").mkdir()
+    check_demo_out(tmp_path / "empty")
+    assert (tmp_path / "new" / DEMO_MARKER).is_file() and (tmp_path / "empty" / DEMO_MARKER).is_file()

@@ -204,11 +204,43 @@ def test_cli_report_and_one_line_errors(scored, tmp_path, capsys):
     for args, words in ((["report", str(tmp_path / "none"), "--out", str(out)], "file not found"),
                         (["report", str(scores), "--out", str(out), "--baseline", "dim"], "--baseline dim"),
                         (["report", str(scores), "--out", str(out), "--predictions", str(tmp_path)], "MODEL=DIR"),
-                        (["report", str(scores), "--out", str(tmp_path)], "is a folder")):
+                        (["report", str(root / "preds" / "trimap-mid"), "--out", str(out)],
+                         "score it first (matbench score"),
+                        (["report", str(scores), "--out", str(root / "preds" / "noisy" / "r.html")],
+                         "is inside the prediction folder"),
+                        (["report", str(scores), "--out", str(scores / "leaderboard.md")], "a file of matbench score"),
+                        (["report", str(scores), "--out", str(out), "--dataset", str(tmp_path)],
+                         "not the dataset"),
+                        (["report", str(scores), str(scores), "--out", str(out)],
+                         f"{scores}: the trimap width is not recorded")):
         capsys.readouterr()
         code = _cli(args)
         err = capsys.readouterr().err
         assert code == 2 and err.count("\n") == 1 and words in err, (args, err)
+        assert "  " not in err and " ;" not in err and " :" not in err and ".." not in err, err
+    # an existing folder: the report goes to FOLDER/report.html
+    (tmp_path / "dir").mkdir()
+    assert _cli(["report", str(scores), "--out", str(tmp_path / "dir"), "--worst", "0"]) == 0
+    assert (tmp_path / "dir" / "report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_report_refuses_a_dataset_the_scores_were_not_computed_on(scored, small_dataset, tmp_path):
+    """The manifest's sha256 recorded by score decides; a copy of the same dataset elsewhere is fine."""
+    import shutil
+
+    from matbench.report import write_report
+
+    _, scores = scored
+    copy = tmp_path / "copy"
+    shutil.copytree(small_dataset, copy)
+    assert 'class="gallery"' in write_report(tmp_path / "a.html", scores, dataset=copy, worst=1).read_text()
+    other = tmp_path / "other"
+    shutil.copytree(small_dataset, other)
+    rows = (other / "manifest.csv").read_text().splitlines()
+    (other / "manifest.csv").write_text("\n".join(rows[:-1]) + "\n")  # one composite fewer: another dataset
+    with pytest.raises(MatbenchError, match="not the dataset .* were scored against"):
+        write_report(tmp_path / "b.html", scores, dataset=other)
+    assert not (tmp_path / "b.html").exists()
 
 
 def test_report_renders_in_headless_chromium(scored, page, tmp_path):

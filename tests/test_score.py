@@ -288,3 +288,90 @@ def test_split_label_one_rule_for_name_equals_path(tmp_path):
         with pytest.raises(MatbenchError, match=f"expected PATH or {what}=PATH"):
             split_label(text, what)
     assert parse_pred_dirs([str(odd), f"mine={tmp_path / 'p'}"]) == [("lr=1e-4", odd), ("mine", tmp_path / "p")]
+
+
+# --------------------------------------------------------------------------- missing inputs, run.json
+
+def _small_reference(tmp_path, n):
+    """``n`` images x0..x{n-1} (alpha, trimap) and a prediction folder p with all of them."""
+    gt, tri = _small_set(tmp_path)
+    for i in range(n):
+        _png(tmp_path / "alpha" / f"x{i}.png", gt)
+        _png(tmp_path / "trimap" / f"x{i}.png", tri)
+        _png(tmp_path / "p" / f"x{i}.png", gt)
+    for folder in ("alpha", "trimap"):
+        (tmp_path / folder / "x.png").unlink()
+    return tmp_path / "alpha", tmp_path / "trimap"
+
+
+def test_missing_predictions_are_capped_and_an_unfinished_run_says_how_to_resume(tmp_path):
+    alpha, trimap = _small_reference(tmp_path, 14)
+    missing = [f"x{i}" for i in range(1, 14)]
+    for name in missing:
+        (tmp_path / "p" / f"{name}.png").unlink()
+    with pytest.raises(MatbenchError) as e:
+        score([tmp_path / "p"], alpha_dir=alpha, trimap_dir=trimap, progress=False)
+    msg = str(e.value)
+    shown = [n for n in missing if f"{n}," in msg or f"{n} " in msg or msg.endswith(n)]
+    assert "13 of 14 missing" in msg and len(shown) == 10 and "(3 more)" in msg and "resume" not in msg
+    run = {"method": "trimap-mid", "options": {}, "images": 14, "complete": False,
+           "input": {"images": str(tmp_path / "imgs"), "trimaps": str(trimap.resolve())}}
+    (tmp_path / "p" / "run.json").write_text(json.dumps(run))
+    with pytest.raises(MatbenchError) as e:
+        score([tmp_path / "p"], alpha_dir=alpha, trimap_dir=trimap, progress=False)
+    msg = str(e.value)
+    assert "\n" not in msg and "unfinished run of trimap-mid" in msg
+    assert (f"matbench run trimap-mid --images {tmp_path / 'imgs'} --trimaps {trimap.resolve()} "
+            f"--out {tmp_path / 'p'}") in msg
+
+
+def test_folder_mode_prediction_without_its_trimap_is_a_missing_trimap_error(tmp_path, golden):
+    """Adobe layout: alpha fgA, trimaps fgA_0 only; predictions fgA_0, fgA_1 and fgA (named after the alpha)."""
+    root = golden / "metrics" / "cases" / "c06_odd37x53"
+    _link(root / "gt.png", tmp_path / "alpha" / "fgA.png")
+    _link(root / "trimap.png", tmp_path / "trimap" / "fgA_0.png")
+    for name in ("fgA_0", "fgA_1", "fgA", "stray"):
+        _link(root / "pred.png", tmp_path / "p" / f"{name}.png")
+    kwargs = dict(alpha_dir=tmp_path / "alpha", trimap_dir=tmp_path / "trimap", progress=False)
+    with pytest.raises(MatbenchError) as e:
+        score([tmp_path / "p"], **kwargs)
+    msg = str(e.value)
+    assert msg.startswith("trimap missing:") and "2 prediction(s)" in msg and "fgA, fgA_1" in msg
+    assert "stray" not in msg and "\n" not in msg
+    with pytest.warns(UserWarning, match="not scored, trimap missing"):
+        df = score([tmp_path / "p"], allow_missing=True, **kwargs)
+    assert list(df["image"]) == ["fgA_0"]
+
+
+def test_run_json_of_other_trimaps_or_dataset_is_warned(tmp_path, small_dataset):
+    from matbench.baselines import run_baseline
+    from matbench.trimap import write_trimaps
+
+    write_trimaps(tmp_path / "t", "erode-dilate", dataset=small_dataset, width="12", progress=False)
+    run_baseline("trimap-mid", tmp_path / "p", dataset=small_dataset, trimaps=tmp_path / "t", progress=False)
+    with pytest.warns(UserWarning, match=r"made from trimaps .*/t, scored against the dataset trimaps") as rec:
+        score([tmp_path / "p"], dataset=small_dataset, progress=False)
+    assert sum("run.json" in str(w.message) for w in rec) == 1
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same trimaps: nothing to say
+        score([tmp_path / "p"], dataset=small_dataset, trimap_dir=tmp_path / "t", progress=False)
+    run_baseline("trimap-mid", tmp_path / "q", dataset=small_dataset, progress=False)
+    with pytest.warns(UserWarning, match="made from the dataset trimaps, scored against trimaps"):
+        score([tmp_path / "q"], dataset=small_dataset, trimap_dir=tmp_path / "t", progress=False)
+
+
+def test_score_out_inside_an_input_folder_is_refused(tmp_path, golden):
+    cases = _cases(golden, big=False)[:2]
+    alpha, trimap = _layout(tmp_path, golden, cases)
+    before = sorted(p.name for p in (tmp_path / "m1").iterdir())
+    for out in (tmp_path / "m1", tmp_path / "m1" / "scores", alpha, trimap / "x"):
+        r = _cli("score", tmp_path / "m1", "--alpha-dir", alpha, "--trimap-dir", trimap, "--out", out, "-q")
+        assert r.returncode == 2 and r.stderr.count("\n") == 1 and "choose another --out" in r.stderr, r.stderr
+    assert sorted(p.name for p in (tmp_path / "m1").iterdir()) == before and not (trimap / "x").exists()
+    df = score([tmp_path / "m1"], alpha_dir=alpha, trimap_dir=trimap, progress=False)
+    from matbench.scorefiles import write_score_outputs
+
+    with pytest.raises(MatbenchError, match="is inside the prediction folder"):
+        write_score_outputs(df, tmp_path / "m1" / "s")

@@ -117,3 +117,62 @@ def test_cli_warns_that_comp1k_rows_are_not_comparable_with_another_dataset(tmp_
     assert r.returncode == 0, r.stderr
     assert "the measured rows are not comparable with the published Composition-1K rows" in r.stderr
     assert "is not Composition-1K" in r.stdout  # and the table says so too
+
+
+def test_rescoring_into_one_folder_removes_its_own_stale_outputs_only(tmp_path, golden):
+    """Two models --by class, then one model without --by: leaderboard_by_class.*, classwise.*
+    and comparison.* of the first scoring would disagree with the new leaderboard."""
+    ds = _dataset(tmp_path, golden)
+    out = tmp_path / "out"
+    r = _cli("score", tmp_path / "a", tmp_path / "b", "--dataset", ds, "--by", "class", "--out", out,
+             "--format", "md,latex", "-q")
+    assert r.returncode == 0, r.stderr
+    first = {p.name for p in out.iterdir()}
+    assert {"leaderboard_by_class.csv", "classwise.csv", "comparison.csv", "leaderboard.tex"} <= first
+    (out / "notes.md").write_text("mine")  # the user's file, and a report: never touched
+    (out / "report.html").write_text("<!DOCTYPE html>")
+    r = _cli("score", tmp_path / "a", "--dataset", ds, "--out", out, "-q")
+    assert r.returncode == 0, r.stderr
+    assert "removed" in r.stderr and r.stderr.count("\n") == 1
+    now = {p.name for p in out.iterdir()}
+    assert now == {"per_image.csv", "per_image.json", "leaderboard.csv", "leaderboard.md", "notes.md",
+                   "report.html"}
+    assert json.loads((out / "per_image.json").read_text())["outputs"] == [
+        "per_image.csv", "per_image.json", "leaderboard.csv", "leaderboard.md"]
+    assert list(read_leaderboard(out / "leaderboard.csv")["model"]) == ["a"]
+    # a folder from a matbench that did not record its outputs: score's own file names only
+    doc = json.loads((out / "per_image.json").read_text())
+    del doc["outputs"]
+    (out / "per_image.json").write_text(json.dumps(doc))
+    (out / "comparison.md").write_text("old")
+    r = _cli("score", tmp_path / "a", "--dataset", ds, "--out", out, "-q")
+    assert r.returncode == 0 and not (out / "comparison.md").exists() and (out / "notes.md").read_text() == "mine"
+
+
+def test_latex_shows_coverage_and_notes_only_what_it_holds(tmp_path, golden):
+    from matbench.leaderboard import format_leaderboard
+
+    ds = _dataset(tmp_path, golden)
+    for c in CASES[2:]:
+        (tmp_path / "b" / f"{c}_0.png").unlink()
+    with pytest.warns(UserWarning, match="2 of 6"):
+        df = score({"a": tmp_path / "a", "b": tmp_path / "b"}, dataset=ds, allow_missing=True, progress=False)
+    tex = format_leaderboard(leaderboard(df, n_boot=50), "latex")
+    rows = {line.split(" & ")[0]: line.split(" & ") for line in tex.splitlines() if " & " in line}
+    assert rows["Method"][1:3] == ["$n$", "Coverage"]
+    assert rows["a"][1:3] == ["2", "6/6"] and rows["b"][1:3] == ["2", "2/6"]
+    comments = " ".join(line for line in tex.splitlines() if line.startswith("%"))
+    for absent in ("avg rank", "[lo", "own-images", "intervals", "run.json"):
+        assert absent not in comments, absent
+    assert "over the 2 images every measured model has" in comments and "bold: the best" in comments
+    complete = format_leaderboard(leaderboard(score({"a": tmp_path / "a"}, dataset=ds, progress=False), n_boot=50),
+                                  "latex")
+    assert "Coverage" not in complete and "$n$" not in complete and "coverage =" not in complete
+
+
+def test_a_count_of_one_is_singular():
+    from matbench.leaderboard import run_summary
+
+    one = run_summary({"method": "trimap-mid", "images_per_second": 2.0, "seconds_per_image": 0.5, "jobs": 1})
+    assert "2 img/s (1 job)," in one and "jobs" not in one
+    assert "(4 jobs)" in run_summary({"method": "knn", "images_per_second": 2.0, "jobs": 4})

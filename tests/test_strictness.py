@@ -514,3 +514,44 @@ def test_build_official_trimaps_read_by_the_rule(tmp_path):
     with pytest.raises(MatbenchError, match=r"fg0_1\.png: palette image whose palette maps index 1"):
         build_comp1k(adobe, voc, tmp_path / "o2", bgs_per_fg=2, progress=False)
     assert not (tmp_path / "o2").exists()
+
+
+# ------------------------------------------------------------------ outputs never go into inputs
+
+def test_every_writing_command_refuses_an_out_in_its_inputs(tmp_path, golden_train_set, capsys):
+    """--out equal to or inside an input folder: one line, exit 2, nothing written (score, run and
+    report: tests/test_score.py, test_baselines.py, test_report.py)."""
+    from matbench.cli import main
+
+    def refused(*args, words="choose another"):
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as e:
+            main([*map(str, args)])
+        err = capsys.readouterr().err
+        assert e.value.code == 2 and err.count("\n") == 1 and words in err, (args, err)
+
+    def listing(root):
+        return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+    save(tmp_path / "alpha" / "x.png", GT)
+    adobe, voc = make_release(tmp_path / "src", n_fg=1, bgs_per_fg=2)
+    before = listing(tmp_path)
+    refused("trimap", tmp_path / "alpha", tmp_path / "alpha" / "t", "-q", words="inside the alpha folder")
+    refused("trimap", tmp_path / "alpha", tmp_path / "alpha", "-q", words="is the alpha folder")
+    (tmp_path / "w").mkdir()  # several widths: the alphas are OUT/w12, so OUT/w5 is not written either
+    (tmp_path / "alpha").rename(tmp_path / "w" / "w12")
+    refused("trimap", tmp_path / "w" / "w12", tmp_path / "w", "--width", "5,12", "-q", words="the alpha folder")
+    assert listing(tmp_path / "w") == ["w12", "w12/x.png"]
+    (tmp_path / "w" / "w12").rename(tmp_path / "alpha")
+    (tmp_path / "w").rmdir()
+    refused("build-comp1k", "--adobe-root", adobe, "--voc-root", voc, "--out", adobe / "built", "--trimaps",
+            "generate", "--bgs-per-fg", "2", "-q", words="inside the source folder")
+    refused("build-train-samples", golden_train_set, "--out", golden_train_set / "samples", "-q",
+            words="inside the source folder")
+    refused("train", "dim", "--stage", "1", "--data", golden_train_set, "--out", golden_train_set / "run",
+            "--iterations", "1", "-q", words="inside the training data")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.tex").write_text("mine")
+    refused("demo", "--out", tmp_path / "mine", "-q", words="not a matbench demo folder")
+    assert listing(tmp_path) == sorted(before + ["mine", "mine/thesis.tex"])
+    assert not (golden_train_set / "samples").exists() and not (golden_train_set / "run").exists()

@@ -278,3 +278,10 @@ def test_build_train_samples_needs_no_torch(train_set, tmp_path):
             "'--crop-sizes', '32,48', '--quiet'])")
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
     assert len(os.listdir(tmp_path / "s" / "trimaps")) == 15
+
+
+def test_build_train_samples_refuses_an_out_in_the_training_set(train_set, tmp_path):
+    for out in (train_set, train_set / "samples", train_set / "merged"):
+        with pytest.raises(MatbenchError, match="inside the source folder|is the source folder"):
+            build_train_samples(train_set, out, recipe=RECIPE, progress=False)
+    assert not (train_set / "samples").exists()

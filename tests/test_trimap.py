@@ -79,6 +79,14 @@ def test_cli_trimap(tmp_path):
     p = subprocess.run([sys.executable, "-m", "matbench.cli", "trimap", str(src), str(src)],
                        capture_output=True, text=True)
     assert p.returncode == 2 and p.stderr.startswith("matbench: error:") and "Traceback" not in p.stderr
+    from matbench.trimap import make_trimaps, write_trimaps
+
+    for out_dir in (src, src / "t"):  # the alpha folder, or a folder inside it: refused, nothing written
+        with pytest.raises(MatbenchError, match="the alpha folder"):
+            make_trimaps(src, out_dir)
+        with pytest.raises(MatbenchError, match="the alpha folder"):
+            write_trimaps(out_dir, "erode-dilate", alpha_dir=src, width="5,12")
+    assert sorted(p.name for p in src.iterdir()) == ["a.png", "b.png"]
 
 
 def test_widths_as_numbers_strings_and_lists():
