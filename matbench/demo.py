@@ -162,7 +162,6 @@ def demo(out=None, *, jobs: int = 1, progress: bool = True, baselines=DEMO_BASEL
     from matbench.build import build_comp1k, build_train
     from matbench.classwise import format_classwise
     from matbench.datasets import sample
-    from matbench.errors import MatbenchError
     from matbench.leaderboard import format_leaderboard
     from matbench.report import write_report
     from matbench.scorefiles import score_tables, write_score_outputs

@@ -624,7 +624,8 @@ def format_leaderboard(lb, fmt: str = "md", *, title: str | None = None, fold_pu
            '<ul class="provenance">\n' + "".join(f"<li>{_html.escape(n)}</li>\n" for n in prov) + "</ul>\n"]
     for heading, cls, cols, body in sections[1:]:
         if cls == "published" and fold_published:
-            out.append(f'<details class="published"><summary>{_html.escape(heading)}: {_count(len(body), "row")}</summary>'
+            rows = _count(len(body), "row")
+            out.append(f'<details class="published"><summary>{_html.escape(heading)}: {rows}</summary>'
                        f"{_html_table(cls, cols, body)}</details>\n")
         else:
             out += [f"<h3>{_html.escape(heading)}</h3>\n", _html_table(cls, cols, body)]

@@ -37,7 +37,8 @@ import numpy as np
 from matbench.errors import MatbenchError, capped_list
 from matbench.leaderboard import HEADERS, METRICS, format_leaderboard, leaderboard, run_summary
 
-__all__ = ["write_report", "render_report", "check_dataset", "check_report_out", "html_page", "load_scores", "pick_worst", "THUMB", "FULL"]
+__all__ = ["write_report", "render_report", "check_dataset", "check_report_out", "html_page", "load_scores",
+           "pick_worst", "THUMB", "FULL"]
 
 THUMB = 160  # px, longer side of a gallery thumbnail
 FULL = 800  # px, longer side of an image shown on click

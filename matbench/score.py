@@ -325,7 +325,8 @@ def score(pred_dirs, *, dataset=None, alpha_dir=None, trimap_dir=None, jobs: int
         warnings.warn("not scored, trimap missing: " + "; ".join(no_trimap), stacklevel=2)
     if missing_msgs:
         if not allow_missing:
-            raise MatbenchError("missing predictions: " + "; ".join(missing_msgs) + " (--allow-missing scores the rest)")
+            raise MatbenchError("missing predictions: " + "; ".join(missing_msgs)
+                                + " (--allow-missing scores the rest)")
         for model, n in coverage.items():
             if n < len(names):
                 warnings.warn(f"{model}: {n} of {len(names)} images scored ({100 * n / len(names):.1f}% coverage)",

@@ -253,7 +253,8 @@ def test_out_in_an_input_folder_or_over_foreign_images_is_refused(tmp_path, caps
                                (paired, tmp_path / "img", "is the image folder"),
                                (paired, tmp_path / "tri" / "p", "is inside the trimap folder"),
                                (paired, tmp_path / "theirs", "holds 1 image(s) (a) but no run.json"),
-                               (paired, tmp_path / "ds" / "merged", "holds 3 image(s)")):
+                               (paired, tmp_path / "ds" / "merged", "holds 3 image(s)"),
+                               (paired, tmp_path / "ds", "a dataset folder (manifest.csv)")):
         capsys.readouterr()
         with pytest.raises(SystemExit) as e:
             main(["run", "trimap-mid", *source, "--out", str(out), "--quiet"])

@@ -280,6 +280,9 @@ def _check_foreign_images(out: Path) -> None:
     dataset folder, which a run would mix with its own (resuming needs the run's ``run.json``)."""
     if not out.is_dir() or (out / RUN_JSON).exists():
         return
+    if (out / "manifest.csv").is_file():
+        raise MatbenchError(f"{out}: a dataset folder (manifest.csv), not a matbench run to resume; use a new "
+                            f"--out folder")
     images = index_images(out, "image")
     if images:
         raise MatbenchError(f"{out}: holds {len(images)} image(s) ({capped_list(sorted(images), 3)}) but no "
