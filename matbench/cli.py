@@ -360,7 +360,7 @@ def _int_range(ctx, param, value):
 
 
 def recipe_options(f):
-    """The sample recipe's options (defaults: the published DIM recipe, specs/training.md)."""
+    """The sample recipe's options (defaults: the published DIM recipe, docs/specs/training.md)."""
     for opt in reversed([
         click.option("--crop-sizes", default="320,480,640", show_default=True, callback=_int_list,
                      help="Crop sizes drawn uniformly (px)."),
@@ -439,7 +439,7 @@ def train_group():
 def train_dim_cmd(stage, data, out, vgg16, init, iterations, batch_size, lr, seed, crop_sizes, out_size,
                   trimap_kernels, trimap_iterations, online_merge, val, val_interval, val_max_side,
                   checkpoint_interval, log_interval, device, amp, tf32, threads, workers, quiet):
-    """Train DIM stage 1, 2 or 3 (Adam, specs/training.md); resumes an interrupted run."""
+    """Train DIM stage 1, 2 or 3 (Adam, docs/specs/training.md); resumes an interrupted run."""
     import os
 
     from matbench.baselines.runner import import_dim

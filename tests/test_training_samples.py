@@ -1,4 +1,4 @@
-"""DIM's training sample recipe (matbench.training.samples, no torch) against specs/training.md:
+"""DIM's training sample recipe (matbench.training.samples, no torch) against docs/specs/training.md:
 each step on hand-derived cases, the distributions of the random draws, determinism, and the
 materialised sample set (build-train-samples): resumable, parallel, hashed."""
 import csv
