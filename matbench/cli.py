@@ -183,6 +183,7 @@ def verify_cmd(dataset, jobs, scheduler, quiet):
     click.echo(f"{r['files']} files of {r['checked']} composites checked: {len(r['missing'])} missing, "
                f"{len(r['changed'])} changed")
     if not r["ok"]:
+        click.echo(r["repair"])
         sys.exit(1)
 
 
