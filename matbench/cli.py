@@ -3,7 +3,8 @@
 Each command parses its options, calls one API function and prints the result. Heavy
 modules (torch, pymatting, pandas) are imported inside the commands so that
 ``matbench --help`` and ``matbench score`` start fast. A ``MatbenchError`` is printed as
-one line ``matbench: error: ...`` with exit status 2, without a traceback.
+one line ``matbench: error: ...`` with exit status 2, without a traceback; so is a usage error
+(``... (see matbench <command> --help)``), in :func:`main`.
 """
 from __future__ import annotations
 
@@ -495,7 +496,9 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 
 def main(argv=None):
     """The ``matbench`` entry point: warnings as ``matbench: warning: ...`` lines on stderr, a
-    MatbenchError as one ``matbench: error: ...`` line and exit status 2.
+    MatbenchError as one ``matbench: error: ...`` line and exit status 2, and so a click usage
+    error (unknown option, missing argument, bad choice), with ``(see matbench <command> --help)``
+    (:func:`usage_error_line`).
 
     As the program itself (``argv`` None), a command that succeeded ends without the
     interpreter's teardown (:func:`_exit_now`); called with ``argv`` (tests, scripts) it returns."""
@@ -545,11 +548,48 @@ def _main(argv):
     except KeyboardInterrupt:
         click.echo("matbench: interrupted", err=True)
         sys.exit(130)
-    except click.ClickException as e:
+    except _NO_ARGS_IS_HELP as e:  # `matbench` (or a group) alone: the help, as click prints it
         e.show()
+        sys.exit(e.exit_code)
+    except click.UsageError as e:  # unknown option or command, missing argument, bad value or choice
+        click.echo(usage_error_line(e, sys.argv[1:] if argv is None else argv), err=True)
+        sys.exit(2)
+    except click.ClickException as e:
+        click.echo(f"matbench: error: {_one_line(e.format_message())}", err=True)
         sys.exit(e.exit_code)
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
+
+
+# click >= 8.2 raises this (a UsageError) for a group called without a command
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def usage_error_line(e: click.UsageError, argv=()) -> str:
+    """A click usage error as one line, ``matbench: error: <message> (see matbench <command>
+    --help)``, instead of click's usage block; the command is the one whose arguments were wrong
+    (``matbench`` itself for an unknown command). Errors click raises without a context (an
+    option missing its value) name the command found in ``argv``."""
+    where = e.ctx.command_path if e.ctx is not None else _command_path(argv)
+    return f"matbench: error: {_one_line(e.format_message())} (see {where} --help)"
+
+
+def _command_path(argv) -> str:
+    """``matbench <command> [<subcommand>]`` as far as the words of ``argv`` name commands."""
+    words, group = ["matbench"], cli
+    for arg in argv:
+        sub = group.commands.get(arg) if isinstance(group, click.Group) else None
+        if sub is None:
+            if not str(arg).startswith("-"):
+                break
+            continue
+        words.append(arg)
+        group = sub
+    return " ".join(words)
 
 
 if __name__ == "__main__":
