@@ -240,7 +240,9 @@ def score_cmd(pred_dirs, dataset, alpha_dir, trimap_dir, out, formats, jobs, sch
     if not out and by and fmts[0] in ("csv", "json"):
         raise MatbenchError(f"--format {fmts[0]} --by {by}: two tables (overall and by {by}) need --out DIR")
     if by and not dataset:
-        raise MatbenchError(f"--by {by} needs --dataset (the groups come from its manifest)")
+        raise MatbenchError(f"--by {by} needs --dataset DIR (the groups come from its manifest)" if alpha_dir is None
+                            else f"--by {by}: --alpha-dir/--trimap-dir folders carry no {by} (it comes from a "
+                                 f"dataset's manifest): score with --dataset DIR instead, or drop --by")
     names = [name for name, _ in parse_pred_dirs(list(pred_dirs))]
     if baseline is not None and baseline not in names:
         raise MatbenchError(f"--baseline {baseline}: not one of the models ({', '.join(names)})")

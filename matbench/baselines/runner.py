@@ -90,7 +90,10 @@ def list_inputs(dataset=None, images=None, trimaps=None) -> list[tuple[str, Path
             items.append((row["image"], root / row["merged"], root / row["trimap"]))
         return items
     if images is None or trimaps is None:
-        raise MatbenchError("give a dataset, or both --images and --trimaps")
+        raise MatbenchError(f"--images {images} needs --trimaps DIR, one trimap per image (<image>.png)"
+                            if images is not None else
+                            f"--trimaps {trimaps} needs the composites: --images DIR, or --dataset DIR"
+                            if trimaps is not None else "give --dataset DIR, or both --images and --trimaps")
     image_index = index_images(images, "image")
     if not image_index:
         raise MatbenchError(f"{images}: no images found")
