@@ -362,10 +362,16 @@ def _run_build(split, out: Path, *, trimaps: str | None, trimap_kernel: int, job
             "seconds": time.perf_counter() - t0, "trimaps": trimaps or ""}
 
 
+# dataset.json entries that describe the build in words (they may be reworded between versions)
+# rather than parameterise it: not compared when resuming
+DESCRIPTIVE = frozenset({"definition"})
+
+
 def check_resume(out: Path, params: dict) -> None:
-    """Refuse to resume in ``out`` when its ``dataset.json`` records other values of ``params``."""
+    """Refuse to resume in ``out`` when its ``dataset.json`` records other values of ``params``
+    (except the wording of :data:`DESCRIPTIVE` entries)."""
     old = read_dataset_json(out) or {}
-    diff = sorted(k for k in params if k in old and old[k] != params[k])
+    diff = sorted(k for k in params if k in old and old[k] != params[k] and k not in DESCRIPTIVE)
     if diff:
         raise MatbenchError(f"{out}: holds a different build ({', '.join(diff)} differ); use a new --out folder")
 
