@@ -5,7 +5,7 @@ Synthetic SIMD-like inputs: ``--fgs`` foregrounds (JPEG fg and gray JPEG alpha; 
 composited onto ``--bgs`` VOC-size JPEG backgrounds (500×375, upscaled ×3.84 by the recipe).
 Compared, in one process and on the same files:
 
-* authors' procedure: what the script does per file-list line, from the spec (shared/specs/sim.md):
+* authors' procedure: what the script does per file-list line, from the spec (docs/specs/sim.md):
   read fg and alpha, size rule and resize, read bg, resize and crop, the float64 numpy blend,
   trimap, and write composite, trimap and alpha with ``cv2.imwrite`` (OpenCV's default PNG
   level); the fg, alpha and trimap are redone for every line, as the script does;

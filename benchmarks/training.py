@@ -6,7 +6,7 @@ writes it (merged/alpha/fg/bg PNGs at zlib level 1, manifest): ``--composites`` 
 textured object with a soft 40-px edge over a textured background. Prints:
 
 - decode floor: reading the four PNGs of one composite (what any loader must do);
-- Dataset samples/s (the full recipe of specs/training.md: 320/480/640 crops around the
+- Dataset samples/s (the full recipe of docs/specs/training.md: 320/480/640 crops around the
   unknown region, flip, 320×320, random trimap) through a DataLoader with 0 and 2 workers,
   and the time per sample as a ratio to the decode floor;
 - the training step at 320×320 (stage 1 and stage 3, batch 1, fp32, fused Adam): the median

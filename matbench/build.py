@@ -361,10 +361,16 @@ def _run_build(split, out: Path, *, trimaps: str | None, trimap_kernel: int, job
             "seconds": time.perf_counter() - t0, "trimaps": trimaps or ""}
 
 
+# dataset.json entries that describe the build in words (they may be reworded between versions)
+# rather than parameterise it: not compared when resuming
+DESCRIPTIVE = frozenset({"definition"})
+
+
 def check_resume(out: Path, params: dict) -> None:
-    """Refuse to resume in ``out`` when its ``dataset.json`` records other values of ``params``."""
+    """Refuse to resume in ``out`` when its ``dataset.json`` records other values of ``params``
+    (except the wording of :data:`DESCRIPTIVE` entries)."""
     old = read_dataset_json(out) or {}
-    diff = sorted(k for k in params if k in old and old[k] != params[k])
+    diff = sorted(k for k in params if k in old and old[k] != params[k] and k not in DESCRIPTIVE)
     if diff:
         raise MatbenchError(f"{out}: holds a different build ({', '.join(diff)} differ); use a new --out folder")
 
@@ -521,13 +527,36 @@ def _verify_tasks(out: Path, rows: list[dict]) -> list[tuple[str, str, str]]:
     return list(tasks.values())
 
 
+# dataset.json "kind" -> the command that builds (and resumes) that kind of dataset
+BUILD_COMMANDS = {"composition-1k": "build-comp1k", "dim-train": "build-train", "sim-test": "build-sim",
+                  "dim-train-samples": "build-train-samples"}
+
+
+def repair_advice(out, missing, changed) -> str:
+    """One line saying how to repair a dataset that :func:`verify` found missing or changed
+    files in (empty when there are none): delete the changed files and rerun the command that
+    built ``out`` (named from its ``dataset.json`` kind), which resumes and makes only the
+    composites (or samples) with missing files again, then verify again."""
+    if not missing and not changed:
+        return ""
+    info = read_dataset_json(out) or {}
+    cmd = BUILD_COMMANDS.get(info.get("kind"))
+    cmd = (f"matbench {cmd}" if cmd else
+           "build (build-comp1k, build-train, build-sim or build-train-samples)")
+    delete = f"delete the {len(changed)} changed file(s) listed and " if changed else ""
+    return (f"to repair {out}: {delete}rerun the same {cmd} command that built it, with the same options and "
+            f"--out (it resumes and writes only what is missing), then run "
+            f"matbench verify again")
+
+
 def verify(out, *, jobs: int = 1, progress: bool = False, scheduler=None) -> dict:
     """Check every file the manifest lists (composites, alphas, foregrounds, backgrounds,
     trimaps: every path column of :data:`matbench.manifest.HASH_COLUMNS`) against the sha256
     of its decoded pixels recorded at build time.
 
-    Returns ``{"checked": rows, "files": n, "missing": [paths], "changed": [paths], "ok": bool}``
-    (paths relative to ``out``; an unreadable file counts as changed). A manifest without the
+    Returns ``{"checked": rows, "files": n, "missing": [paths], "changed": [paths], "ok": bool,
+    "repair": str}`` (paths relative to ``out``; an unreadable file counts as changed;
+    ``repair``: :func:`repair_advice`, empty when ``ok``). A manifest without the
     per-file hashes (an older matbench) is a one-line MatbenchError saying how to add them.
     ``jobs`` worker processes, or the dask cluster at ``scheduler`` (default ``$MATBENCH_SCHEDULER``).
     """
@@ -547,4 +576,4 @@ def verify(out, *, jobs: int = 1, progress: bool = False, scheduler=None) -> dic
         elif status == "changed":
             changed.append(path)
     return {"checked": len(rows), "files": len(tasks), "missing": missing, "changed": changed,
-            "ok": not missing and not changed}
+            "ok": not missing and not changed, "repair": repair_advice(out, missing, changed)}

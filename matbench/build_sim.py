@@ -1,5 +1,5 @@
 """Build the SIM test set (SIMD composites, trimaps and alphas), pixel-identical to the authors'
-generation script (``matbench.sim_compose``; spec ``shared/specs/sim.md``).
+generation script (``matbench.sim_compose``; spec ``docs/specs/sim.md``).
 
 ``build_sim`` validates every input first (:func:`matbench.datasets.sim.load_sim`: all problems
 in one message, nothing written), then works foreground by foreground with the Adobe builders'

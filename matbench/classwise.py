@@ -4,7 +4,7 @@ that class's images, in the paper's class order, with the overall means.
 Input: the per-image table of :func:`matbench.score` (one row per model × image, reference
 units, and a ``class`` column from the dataset's manifest, e.g. a ``build-sim`` dataset).
 Source: Sun, Tang, Tai, "Semantic Image Matting", CVPR 2021, Table 3 (per-class SAD on SIMD);
-spec ``shared/specs/sim.md`` ("Evaluation as the paper reports it").
+spec ``docs/specs/sim.md`` ("Evaluation as the paper reports it").
 
 - A class's value is the mean over the class's images of the per-image values: each image
   counts once, so classes of 20 and 140 images are each a plain mean of their own images.

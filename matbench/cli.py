@@ -3,7 +3,8 @@
 Each command parses its options, calls one API function and prints the result. Heavy
 modules (torch, pymatting, pandas) are imported inside the commands so that
 ``matbench --help`` and ``matbench score`` start fast. A ``MatbenchError`` is printed as
-one line ``matbench: error: ...`` with exit status 2, without a traceback.
+one line ``matbench: error: ...`` with exit status 2, without a traceback; so is a usage error
+(``... (see matbench <command> --help)``), in :func:`main`.
 """
 from __future__ import annotations
 
@@ -183,6 +184,7 @@ def verify_cmd(dataset, jobs, scheduler, quiet):
     click.echo(f"{r['files']} files of {r['checked']} composites checked: {len(r['missing'])} missing, "
                f"{len(r['changed'])} changed")
     if not r["ok"]:
+        click.echo(r["repair"])
         sys.exit(1)
 
 
@@ -238,7 +240,9 @@ def score_cmd(pred_dirs, dataset, alpha_dir, trimap_dir, out, formats, jobs, sch
     if not out and by and fmts[0] in ("csv", "json"):
         raise MatbenchError(f"--format {fmts[0]} --by {by}: two tables (overall and by {by}) need --out DIR")
     if by and not dataset:
-        raise MatbenchError(f"--by {by} needs --dataset (the groups come from its manifest)")
+        raise MatbenchError(f"--by {by} needs --dataset DIR (the groups come from its manifest)" if alpha_dir is None
+                            else f"--by {by}: --alpha-dir/--trimap-dir folders carry no {by} (it comes from a "
+                                 f"dataset's manifest): score with --dataset DIR instead, or drop --by")
     names = [name for name, _ in parse_pred_dirs(list(pred_dirs))]
     if baseline is not None and baseline not in names:
         raise MatbenchError(f"--baseline {baseline}: not one of the models ({', '.join(names)})")
@@ -364,7 +368,7 @@ def _int_range(ctx, param, value):
 
 
 def recipe_options(f):
-    """The sample recipe's options (defaults: the published DIM recipe, specs/training.md)."""
+    """The sample recipe's options (defaults: the published DIM recipe, docs/specs/training.md)."""
     for opt in reversed([
         click.option("--crop-sizes", default="320,480,640", show_default=True, callback=_int_list,
                      help="Crop sizes drawn uniformly (px)."),
@@ -443,7 +447,7 @@ def train_group():
 def train_dim_cmd(stage, data, out, vgg16, init, iterations, batch_size, lr, seed, crop_sizes, out_size,
                   trimap_kernels, trimap_iterations, online_merge, val, val_interval, val_max_side,
                   checkpoint_interval, log_interval, device, amp, tf32, threads, workers, quiet):
-    """Train DIM stage 1, 2 or 3 (Adam, specs/training.md); resumes an interrupted run."""
+    """Train DIM stage 1, 2 or 3 (Adam, docs/specs/training.md); resumes an interrupted run."""
     import os
 
     from matbench.baselines.runner import import_dim
@@ -498,7 +502,9 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 
 def main(argv=None):
     """The ``matbench`` entry point: warnings as ``matbench: warning: ...`` lines on stderr, a
-    MatbenchError as one ``matbench: error: ...`` line and exit status 2.
+    MatbenchError as one ``matbench: error: ...`` line and exit status 2, and so a click usage
+    error (unknown option, missing argument, bad choice), with ``(see matbench <command> --help)``
+    (:func:`usage_error_line`).
 
     As the program itself (``argv`` None), a command that succeeded ends without the
     interpreter's teardown (:func:`_exit_now`); called with ``argv`` (tests, scripts) it returns."""
@@ -548,11 +554,48 @@ def _main(argv):
     except KeyboardInterrupt:
         click.echo("matbench: interrupted", err=True)
         sys.exit(130)
-    except click.ClickException as e:
+    except _NO_ARGS_IS_HELP as e:  # `matbench` (or a group) alone: the help, as click prints it
         e.show()
+        sys.exit(e.exit_code)
+    except click.UsageError as e:  # unknown option or command, missing argument, bad value or choice
+        click.echo(usage_error_line(e, sys.argv[1:] if argv is None else argv), err=True)
+        sys.exit(2)
+    except click.ClickException as e:
+        click.echo(f"matbench: error: {_one_line(e.format_message())}", err=True)
         sys.exit(e.exit_code)
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
+
+
+# click >= 8.2 raises this (a UsageError) for a group called without a command
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def usage_error_line(e: click.UsageError, argv=()) -> str:
+    """A click usage error as one line, ``matbench: error: <message> (see matbench <command>
+    --help)``, instead of click's usage block; the command is the one whose arguments were wrong
+    (``matbench`` itself for an unknown command). Errors click raises without a context (an
+    option missing its value) name the command found in ``argv``."""
+    where = e.ctx.command_path if e.ctx is not None else _command_path(argv)
+    return f"matbench: error: {_one_line(e.format_message())} (see {where} --help)"
+
+
+def _command_path(argv) -> str:
+    """``matbench <command> [<subcommand>]`` as far as the words of ``argv`` name commands."""
+    words, group = ["matbench"], cli
+    for arg in argv:
+        sub = group.commands.get(arg) if isinstance(group, click.Group) else None
+        if sub is None:
+            if not str(arg).startswith("-"):
+                break
+            continue
+        words.append(arg)
+        group = sub
+    return " ".join(words)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """One composite of the Deep Image Matting recipe, pixel-identical to Adobe's script.
 
 The recipe (``Composition_code.py`` from the Adobe release; spec in
-``shared/specs/composition.md``), for a foreground F with alpha A and a background B:
+``docs/specs/composition.md``), for a foreground F with alpha A and a background B:
 
 1. F is opened with Pillow and converted to RGB unless it already is RGB or RGBA (of an
    RGBA foreground only the colour channels are used). A is opened as is; a = A / 255.

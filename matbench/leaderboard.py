@@ -304,8 +304,23 @@ def check_input(df, by=None, what: str = "leaderboard"):
     if missing:
         raise MatbenchError(f"{what}: per-image table lacks columns {', '.join(missing)}")
     if by is not None and (by not in df.columns or df[by].fillna("").astype(str).eq("").all()):
-        hint = " (it comes from a dataset manifest: score with --dataset)" if by in GROUPS else ""
+        hint = f" ({group_hint(df, by)})" if by in GROUPS else ""
         raise MatbenchError(f"--by {by}: the scores have no {by} column{hint}")
+
+
+def group_hint(df, by: str) -> str:
+    """Why scores have no ``by`` (fg, bg, class) column and what to do, for the reference the
+    scores record (``df.attrs["provenance"]["reference"]``): folders (``--alpha-dir/--trimap-dir``)
+    carry no groups, score with ``--dataset``; a dataset whose manifest leaves ``by`` empty has
+    none to give (rescoring with ``--dataset`` would not help); unknown: where the groups come from."""
+    reference = ((getattr(df, "attrs", None) or {}).get("provenance") or {}).get("reference") or {}
+    if reference.get("dataset"):
+        return (f"the dataset they were scored on, {reference['dataset']}, records no {by} for any image in its "
+                f"manifest.csv")
+    if reference.get("alpha_dir"):
+        return (f"they were scored on --alpha-dir/--trimap-dir folders, which carry no {by}: it comes from a "
+                f"dataset's manifest, score with --dataset DIR")
+    return f"it comes from a dataset's manifest: score with --dataset DIR"
 
 
 def _groups(df, by):

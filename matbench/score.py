@@ -116,16 +116,30 @@ def reference_items(*, dataset=None, alpha_dir=None, trimap_dir=None) -> list[di
     """
     if dataset is not None:
         if alpha_dir is not None:
-            raise MatbenchError("give either --dataset or --alpha-dir/--trimap-dir, not both")
+            raise MatbenchError("give either --dataset (its alphas; --trimap-dir may replace its trimaps) or the "
+                                "folders --alpha-dir and --trimap-dir, not both")
         items = _manifest_items(Path(dataset), trimap_dir)
     else:
         if alpha_dir is None or trimap_dir is None:
-            raise MatbenchError("give --dataset DIR, or both --alpha-dir and --trimap-dir")
+            raise MatbenchError(reference_mode_advice(alpha_dir, trimap_dir))
         items = _folder_items(Path(alpha_dir), Path(trimap_dir))
     raise_problems([f"{it[col]}: {col} file not found (image {it['image']})"
                     for it in items for col in ("alpha", "trimap") if not Path(it[col]).is_file()],
                    "reference set")
     return items
+
+
+def reference_mode_advice(alpha_dir, trimap_dir) -> str:
+    """The one-line error for an incomplete reference without ``--dataset``, tailored to the
+    folder given: ``--alpha-dir`` alone needs ``--trimap-dir``; ``--trimap-dir`` alone needs
+    ``--alpha-dir`` (folder mode) or ``--dataset``; nothing given: either mode."""
+    if alpha_dir is not None:
+        return (f"--alpha-dir {alpha_dir} needs --trimap-dir DIR, the trimaps to score with (<image>.png, e.g. "
+                f"made by matbench trimap {alpha_dir} DIR)")
+    if trimap_dir is not None:
+        return (f"--trimap-dir {trimap_dir} needs the alphas: --alpha-dir DIR (folders), or --dataset DIR "
+                f"(its alphas with these trimaps)")
+    return "give --dataset DIR, or both --alpha-dir and --trimap-dir"
 
 
 def _manifest_items(root: Path, trimap_dir=None) -> list[dict]:

@@ -2,7 +2,7 @@
 
 The SIM authors (Sun, Tang, Tai, "Semantic Image Matting", CVPR 2021; github.com/nowsyn/SIM,
 ``dataset/generate_testset.py``) build their test set with OpenCV throughout; the spec is
-``shared/specs/sim.md`` ("Composition, exactly as the script does it"). Each step below is one
+``docs/specs/sim.md`` ("Composition, exactly as the script does it"). Each step below is one
 small function that calls the OpenCV function the script calls, with the arguments that
 actually take effect:
 

@@ -98,8 +98,8 @@ def erode_dilate(alpha, kernel: int = DEFAULT_TEST_KERNEL, *, dilate_kernel: int
 
     The one trimap morphology of matbench: test trimaps (mmagic's ``GenerateTrimap``, DIM),
     the training recipe's step 6 (:func:`matbench.training.samples.random_trimap`,
-    ``specs/training.md``) and the SIM script's ``gen_trimap``
-    (:func:`matbench.sim_compose.trimap`, ``specs/sim.md`` step 5), which the last two state as
+    ``docs/specs/training.md``) and the SIM script's ``gen_trimap``
+    (:func:`matbench.sim_compose.trimap`, ``docs/specs/sim.md`` step 5), which the last two state as
     gray-level morphology: 255 where erode(A) = 255, 0 where dilate(A) = 0, else 128. The same
     thing: a gray erosion is the minimum over the (iterated) kernel and equals 255 exactly where
     every pixel there is 255, i.e. where the binary erosion of A == 255 is 1 (dilation likewise

@@ -264,3 +264,44 @@ def test_out_in_an_input_folder_or_over_foreign_images_is_refused(tmp_path, caps
     # resuming a matbench run (its run.json there) is still fine
     run_baseline("trimap-mid", tmp_path / "o", images=tmp_path / "img", trimaps=tmp_path / "tri", progress=False)
     run_baseline("trimap-mid", tmp_path / "o", images=tmp_path / "img", trimaps=tmp_path / "tri", progress=False)
+
+
+def test_memory_check_uses_the_size_after_max_side(tmp_path, monkeypatch):
+    """The estimate is for the image as predicted: under --max-side a long thin image (the most
+    pixels on disk) shrinks below a square one, which is then the one that must fit. Figures
+    from first principles: need = BASE_GIB + GiB/Mpx × Mpx predicted."""
+    from matbench.baselines import classical, runner
+
+    for name, (h, w) in {"long": (40, 400), "square": (100, 100)}.items():
+        image, trimap, _ = _disc(h, w)
+        write_png_atomic(tmp_path / "img" / f"{name}.png", image)
+        write_png_atomic(tmp_path / "tri" / f"{name}.png", trimap)
+    monkeypatch.setitem(classical.PEAK_GIB_PER_MPX, "closed-form", 100.0)
+    base = classical.BASE_GIB
+    # predicted pixels: long 400×40 = 0.016 Mpx, or 100×10 = 0.001 Mpx under --max-side 100; square 0.01 Mpx
+    need_long, need_long_scaled, need_square = base + 1.6, base + 0.1, base + 1.0
+    assert need_long_scaled < need_square < need_long
+    kw = dict(images=tmp_path / "img", trimaps=tmp_path / "tri", progress=False)
+
+    monkeypatch.setattr(runner, "available_gib", lambda: (need_square + need_long) / 2)
+    with pytest.raises(MatbenchError) as e:  # at full size the long image does not fit
+        run_baseline("closed-form", tmp_path / "a", **kw)
+    assert str(e.value).startswith(f"{tmp_path / 'img' / 'long.png'}: closed-form on this 400×40 image needs about "
+                                   f"{need_long:.1f} GiB")
+    run_baseline("closed-form", tmp_path / "b", max_side=100, **kw)  # downscaled, it does
+    assert sorted(p.name for p in (tmp_path / "b").glob("*.png")) == ["long.png", "square.png"]
+
+    monkeypatch.setattr(runner, "available_gib", lambda: (need_long_scaled + need_square) / 2)
+    with pytest.raises(MatbenchError) as e:  # under --max-side the square image is the largest
+        run_baseline("closed-form", tmp_path / "c", max_side=100, **kw)
+    assert str(e.value).startswith(f"{tmp_path / 'img' / 'square.png'}: closed-form on this 100×100 image needs "
+                                   f"about {need_square:.1f} GiB")
+    assert not (tmp_path / "c").exists()
+    # a scaled image is named with the size it is predicted at
+    monkeypatch.setattr(runner, "available_gib", lambda: need_long_scaled / 2)
+    (tmp_path / "img" / "square.png").unlink()
+    (tmp_path / "tri" / "square.png").unlink()
+    with pytest.raises(MatbenchError) as e:
+        run_baseline("closed-form", tmp_path / "d", max_side=100, **kw)
+    assert str(e.value).startswith(f"{tmp_path / 'img' / 'long.png'}: closed-form on this 400×40 image (predicted "
+                                   f"at 0.001 Mpx under --max-side 100) needs about {need_long_scaled:.1f} GiB")

@@ -1,7 +1,7 @@
 """Class-wise tables (matbench.classwise) and the published SIM data (Tables 1, 2, 3 of the SIM paper).
 
 Expected values: hand-computed means of a constructed per-image table; the published numbers as
-the spec (shared/specs/sim.md) transcribes the paper."""
+the spec (docs/specs/sim.md) transcribes the paper."""
 import math
 
 import numpy as np
@@ -14,7 +14,7 @@ from matbench.datasets.sim import SIM_CLASSES, read_file_list
 from matbench.errors import MatbenchError
 from matbench.leaderboard import format_leaderboard, leaderboard, published
 
-# The spec's transcription of the SIM paper (shared/specs/sim.md, "Published rows").
+# The spec's transcription of the SIM paper (docs/specs/sim.md, "Published rows").
 TABLE1 = {"DIM": (48.07, 15.0, 31.67, 46.26), "IndexNet": (51.29, 14.0, 34.19, 48.77),
           "GCA": (39.28, 11.0, 28.70, 36.03), "SIM": (27.87, 4.7, 11.57, 20.83)}
 TABLE2 = {"Closed-form": (168.1, 91.0, 126.9, 167.9), "KNN": (175.4, 103.0, 124.1, 176.4),

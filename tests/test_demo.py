@@ -69,7 +69,7 @@ def test_per_image_scores_parse_and_match_an_independent_sad(demo_run):
     assert len(df) == 2 * 10 * BGS and set(df["model"]) == {"trimap-mid", "closed-form"}
     manifest = pd.read_csv(out / "dataset" / "manifest.csv").set_index("image")
     # SAD = Σ over the unknown region (trimap 128) of |p − g| / 255, ÷ 1000 (DIM MATLAB code, in
-    # single precision: a float64 sum agrees to ~1e-6 relative, shared/specs/metrics.md)
+    # single precision: a float64 sum agrees to ~1e-6 relative, docs/specs/metrics.md)
     for rec in df[df["model"] == "trimap-mid"].head(4).to_dict("records"):
         row = manifest.loc[rec["image"]]
         g = np.asarray(Image.open(out / "dataset" / row["alpha"]), dtype=np.float64)

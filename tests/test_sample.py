@@ -2,7 +2,7 @@
 
 The composites are checked against the compositing equation computed here, independently of
 matbench, from the release's own fg/alpha/bg files and the recipe of
-``shared/specs/composition.md`` (Pillow bicubic upscale by ceil(size·ratio), top-left crop,
+``docs/specs/composition.md`` (Pillow bicubic upscale by ceil(size·ratio), top-left crop,
 float64 a·F + (1 − a)·B truncated). The alphas are checked against analytic areas of the
 shapes they cover (mass is conserved by exposure and aperture integration).
 """
@@ -82,7 +82,7 @@ def test_layout_is_the_adobe_test_release(release):
 
 
 def _reference_composite(fg_path, alpha_path, bg_path):
-    """shared/specs/composition.md, written out independently."""
+    """docs/specs/composition.md, written out independently."""
     fg = Image.open(fg_path)
     if fg.mode not in ("RGB", "RGBA"):
         fg = fg.convert("RGB")

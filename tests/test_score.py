@@ -375,3 +375,54 @@ def test_score_out_inside_an_input_folder_is_refused(tmp_path, golden):
 
     with pytest.raises(MatbenchError, match="is inside the prediction folder"):
         write_score_outputs(df, tmp_path / "m1" / "s")
+
+
+# ------------------------------------------------------------------ advice tailored to the reference mode
+
+def test_incomplete_reference_advice_names_the_missing_half(small_dataset, tmp_path):
+    """Folder mode with one folder: the error names the other folder, not --dataset's options."""
+    from matbench.baselines.runner import run_baseline
+
+    alphas, trimaps = small_dataset / "alpha", small_dataset / "trimaps"
+    with pytest.raises(MatbenchError) as e:
+        score([trimaps], alpha_dir=alphas, progress=False)
+    assert str(e.value).startswith(f"--alpha-dir {alphas} needs --trimap-dir DIR") and "--dataset" not in str(e.value)
+    with pytest.raises(MatbenchError) as e:
+        score([trimaps], trimap_dir=trimaps, progress=False)
+    assert str(e.value).startswith(f"--trimap-dir {trimaps} needs the alphas: --alpha-dir DIR")
+    with pytest.raises(MatbenchError, match="give --dataset DIR, or both --alpha-dir and --trimap-dir"):
+        score([trimaps], progress=False)
+    with pytest.raises(MatbenchError) as e:
+        run_baseline("trimap-mid", tmp_path / "o", images=small_dataset / "merged", progress=False)
+    assert str(e.value).startswith(f"--images {small_dataset / 'merged'} needs --trimaps DIR")
+    assert "--dataset" not in str(e.value) and not (tmp_path / "o").exists()
+
+
+def test_by_group_advice_follows_the_reference_mode(small_dataset, tmp_path):
+    """--by class without a class column: scores on folders are told to score with --dataset;
+    scores on a dataset whose manifest has no class are told exactly that (rescoring with
+    --dataset, which they did, would not help)."""
+    import shutil
+
+    import matbench
+    from matbench.manifest import read_manifest
+
+    alphas, trimaps = small_dataset / "alpha", small_dataset / "trimaps"
+    folders = score([trimaps], alpha_dir=alphas, trimap_dir=trimaps, progress=False)
+    with pytest.raises(MatbenchError) as e:
+        matbench.leaderboard(folders, by="class")
+    assert "--alpha-dir/--trimap-dir folders, which carry no class" in str(e.value)
+    assert "score with --dataset DIR" in str(e.value)
+
+    plain = tmp_path / "no-class"
+    shutil.copytree(small_dataset, plain)
+    write_manifest(plain, [dict(r, **{"class": ""}) for r in read_manifest(plain)])
+    scored = score([trimaps], dataset=plain, progress=False)
+    with pytest.raises(MatbenchError) as e:
+        matbench.leaderboard(scored, by="class")
+    assert f"{plain.resolve()}, records no class for any image" in str(e.value)
+    assert "score with --dataset" not in str(e.value)
+
+    r = _cli("score", trimaps, "--alpha-dir", alphas, "--trimap-dir", trimaps, "--by", "class")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1
+    assert "--alpha-dir/--trimap-dir folders carry no class" in r.stderr and "--dataset DIR instead" in r.stderr

@@ -2,7 +2,7 @@
 authors' script relies on, the file list, bad input, the build (resume, jobs, verify) and the
 whole path build-sim -> run -> score --by class -> report on the sample split.
 
-Expected values come from the spec (shared/specs/sim.md), hand derivations, or independent
+Expected values come from the spec (docs/specs/sim.md), hand derivations, or independent
 numpy code; the OpenCV facts are checked against OpenCV itself.
 """
 import json

@@ -1,4 +1,4 @@
-"""DIM's training sample recipe (matbench.training.samples, no torch) against specs/training.md:
+"""DIM's training sample recipe (matbench.training.samples, no torch) against docs/specs/training.md:
 each step on hand-derived cases, the distributions of the random draws, determinism, and the
 materialised sample set (build-train-samples): resumable, parallel, hashed."""
 import csv
@@ -254,6 +254,14 @@ def test_materialised_samples_resume_and_any_jobs(train_set, tmp_path):
     assert _files(two) == files
     with pytest.raises(MatbenchError, match="different build"):
         build_train_samples(train_set, two, per_composite=1, seed=4, recipe=RECIPE, progress=False)
+    # the "definition" sentence is a description, reworded between versions: a set written with
+    # the old wording (citing the spec outside docs/) still resumes
+    info = json.loads((two / "dataset.json").read_text())
+    info["definition"] = info["definition"].replace("docs/specs/", "specs/")
+    (two / "dataset.json").write_text(json.dumps(info, indent=2) + "\n")
+    (two / "manifest.csv").unlink()
+    build_train_samples(train_set, two, per_composite=1, seed=3, recipe=RECIPE, progress=False)
+    assert _files(two) == files
 
 
 def test_materialise_refuses_a_set_without_backgrounds(train_set, tmp_path):

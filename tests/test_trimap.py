@@ -111,7 +111,7 @@ def _binary_form(alpha, ke, kd, ie, di):
 
 def _gray_form(alpha, ke, kd, ie, di):
     """The training recipe's and the SIM script's statement: gray-level erode/dilate of A
-    (specs/training.md step 6, specs/sim.md step 5): 255 where erode(A) >= 255, 0 where
+    (docs/specs/training.md step 6, docs/specs/sim.md step 5): 255 where erode(A) >= 255, 0 where
     dilate(A) <= 0, else 128."""
     e = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (ke, ke))
     d = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (kd, kd))

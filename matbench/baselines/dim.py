@@ -178,7 +178,7 @@ class DIM(nn.Module):
 
     def forward_stages(self, x):
         """(encoder-decoder alpha, refined alpha or None), both N×1×H×W in (0, 1): what the
-        training losses need (``specs/training.md``: α_pred = sigmoid(raw); the refiner reads
+        training losses need (``docs/specs/training.md``: α_pred = sigmoid(raw); the refiner reads
         [normalised image, α_pred] and returns sigmoid(raw + residual))."""
         raw = self.backbone(x)
         alpha = torch.sigmoid(raw)

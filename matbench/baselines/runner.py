@@ -90,7 +90,10 @@ def list_inputs(dataset=None, images=None, trimaps=None) -> list[tuple[str, Path
             items.append((row["image"], root / row["merged"], root / row["trimap"]))
         return items
     if images is None or trimaps is None:
-        raise MatbenchError("give a dataset, or both --images and --trimaps")
+        raise MatbenchError(f"--images {images} needs --trimaps DIR, one trimap per image (<image>.png)"
+                            if images is not None else
+                            f"--trimaps {trimaps} needs the composites: --images DIR, or --dataset DIR"
+                            if trimaps is not None else "give --dataset DIR, or both --images and --trimaps")
     image_index = index_images(images, "image")
     if not image_index:
         raise MatbenchError(f"{images}: no images found")
@@ -231,7 +234,7 @@ def run_baseline(name: str, out, *, dataset=None, images=None, trimaps=None, che
             for stem, image_path, trimap_path in items if not (out / f"{stem}.png").is_file()]
     address = scheduler_address(scheduler)
     jobs = 1 if name == "dim" and not address else resolve_jobs(jobs)  # DIM parallelises inside torch
-    largest = _check_inputs(check, todo, jobs, address)
+    largest = _check_inputs(check, todo, jobs, address, max_side)
     _check_memory(name, largest, jobs, max_side, address)
     import numpy as np
     versions = {"matbench": _version("matbench"), "python": platform.python_version(), "numpy": np.__version__,
@@ -315,16 +318,20 @@ def _check_same_run(out: Path, previous: dict | None, name: str, options: dict) 
                             f"rerun with the same options to resume, or use a new --out folder")
 
 
-def _check_inputs(check: InputCheck, todo, jobs: int, scheduler=None):
+def _check_inputs(check: InputCheck, todo, jobs: int, scheduler=None, max_side: int | None = None):
     """Headers of every image and trimap to predict, then the trimaps' pixels: every problem in
     one error; odd trimap values and lossy trimaps warned about. Nothing is written before.
-    Returns the header of the largest image (None when there is none)."""
-    largest = None
+    Returns the header of the largest image as the method sees it, i.e. after ``max_side``
+    (:func:`matbench.baselines.scale.scaled_pixels`: a long thin image may be the largest file
+    but not the largest prediction); None when there is none."""
+    from matbench.baselines.scale import scaled_pixels
+
+    largest, most = None, -1
     for _, image_path, trimap_path, _ in todo:
         info = check.image(image_path, "image")
         check.matte(trimap_path, "trimap", like=info)
-        if info is not None and (largest is None or info.width * info.height > largest.width * largest.height):
-            largest = info
+        if info is not None and scaled_pixels(info.width, info.height, max_side) > most:
+            largest, most = info, scaled_pixels(info.width, info.height, max_side)
     check.raise_problems()
     notes = check.notes
     problems = []
@@ -340,8 +347,9 @@ def _check_inputs(check: InputCheck, todo, jobs: int, scheduler=None):
 
 def _check_memory(name: str, largest, jobs: int, max_side: int | None, scheduler=None) -> None:
     """Refuse, in one line, a classical run whose largest image would need more memory than there
-    is: its estimated peak (measured GiB per megapixel, ``classical.PEAK_GIB_PER_MPX``, plus the
-    process's own ``BASE_GIB``) times ``jobs``, against the memory available now; on a cluster,
+    is: its estimated peak (measured GiB per megapixel, ``classical.PEAK_GIB_PER_MPX``, of the
+    image as predicted, i.e. after ``max_side``, plus the process's own ``BASE_GIB``) times
+    ``jobs``, against the memory available now; on a cluster,
     per task against the smallest worker memory limit per thread. Nothing to check when the
     method has no figure or the memory cannot be read."""
     from matbench.baselines.classical import BASE_GIB, PEAK_GIB_PER_MPX
@@ -350,7 +358,8 @@ def _check_memory(name: str, largest, jobs: int, max_side: int | None, scheduler
     if largest is None or name not in PEAK_GIB_PER_MPX:
         return
     per_mpx = PEAK_GIB_PER_MPX[name]
-    mpx = scaled_pixels(largest.width, largest.height, max_side) / 1e6
+    px = scaled_pixels(largest.width, largest.height, max_side)
+    mpx = px / 1e6
     need = BASE_GIB + per_mpx * mpx  # GiB per job
     if scheduler:
         have, n, where = cluster_memory_per_task(scheduler), 1, "per task on the cluster (worker memory limit / threads)"
@@ -365,8 +374,10 @@ def _check_memory(name: str, largest, jobs: int, max_side: int | None, scheduler
     advice = [f"--jobs {fit_jobs}"] if fit_jobs >= 1 and not scheduler else []
     if fit_side >= 32:
         advice.append(f"--max-side {fit_side} (downscale, predict, upscale the alpha: approximate)")
+    scaled = (f" (predicted at {px / 1e6:.2g} Mpx under --max-side {max_side})"
+              if px != largest.width * largest.height else "")
     raise MatbenchError(
-        f"{largest.path}: {name} on this {largest.width}×{largest.height} image needs about {need:.1f} GiB "
+        f"{largest.path}: {name} on this {largest.width}×{largest.height} image{scaled} needs about {need:.1f} GiB "
         f"(measured peak {per_mpx} GiB per Mpx, benchmarks/memory.py){f' × {n} jobs' if n > 1 else ''}, "
         f"but {have:.1f} GiB are {where}: " + (" or ".join(advice) if advice else "use a machine with more memory")
         + "; nothing was predicted")

@@ -5,7 +5,7 @@ written: the release's ``Combined_Dataset`` (given itself or its parent), the sp
 lists, every listed foreground, alpha, background (and official trimap), and reports all
 missing files in one message.
 
-Layout (``shared/specs/composition.md``)::
+Layout (``docs/specs/composition.md``)::
 
     Combined_Dataset/Training_set/{Adobe-licensed images,Other}/{fg,alpha}/NAME
     Combined_Dataset/Training_set/training_{fg,bg}_names.txt

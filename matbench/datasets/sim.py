@@ -1,6 +1,6 @@
 """Where things are in the SIM test set (SIMD), and the authors' file list.
 
-Spec: ``shared/specs/sim.md`` ("Layout and file list"); source: Sun, Tang, Tai, "Semantic
+Spec: ``docs/specs/sim.md`` ("Layout and file list"); source: Sun, Tang, Tai, "Semantic
 Image Matting", CVPR 2021, and github.com/nowsyn/SIM ``dataset/``. Users obtain SIMD from the
 authors; the file list ``SIMD_composition_test_filelist.txt`` is in their repository.
 

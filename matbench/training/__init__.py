@@ -12,6 +12,6 @@ module              job                                                         
 ``train``           ``train dim``: the loop, checkpoints, resume, validation, log    yes
 ==================  ==============================================================  =======
 
-``specs/training.md`` (the project's shared specs) states the recipe, losses and stages;
+``docs/specs/training.md`` states the recipe, losses and stages;
 each function cites its section. Importing this package does not import torch.
 """

@@ -4,7 +4,7 @@ Two sources, one item format:
 
 - :class:`CompositeSamples` over a built training set (``matbench build-train``, with
   ``bg/``): each item is drawn on the fly by the recipe of :mod:`matbench.training.samples`
-  (``specs/training.md``), optionally with the online merge.
+  (``docs/specs/training.md``), optionally with the online merge.
 - :class:`FixedSamples` over a materialised sample set (``matbench build-train-samples``):
   each item is read from its PNGs.
 
@@ -161,7 +161,7 @@ def network_batch(batch: dict, device) -> tuple[torch.Tensor, dict]:
     Input: the composite normalised with ImageNet mean/std on 0..255 RGB, and trimap / 255 —
     the same float32 operations as inference (``matbench.baselines.dim.network_input``).
     Targets (float32, 0..1): ``alpha`` (N×1), ``fg``, ``bg``, ``merged`` (N×3) and the weight
-    mask ``weight`` (N×1: 1 where trimap == 128). ``specs/training.md``, "Network input and
+    mask ``weight`` (N×1: 1 where trimap == 128). ``docs/specs/training.md``, "Network input and
     targets".
     """
     b = {k: v.to(device, non_blocking=True) for k, v in batch.items()}

@@ -1,4 +1,4 @@
-"""DIM's training losses as plain functions (``specs/training.md``, "Losses").
+"""DIM's training losses as plain functions (``docs/specs/training.md``, "Losses").
 
 All tensors are float, N×C×H×W, values in 0..1 (alpha, fg, bg and the composite divided by
 255). ``weight`` is N×1×H×W: 1 on the unknown region (trimap == 128), else 0. Each loss is a

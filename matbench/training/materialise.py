@@ -3,7 +3,7 @@
 ``build_train_samples(dataset, out, per_composite=P, seed=S)`` writes P samples of every
 composite of a built training set as PNGs: sample j of composite c is exactly sample
 (S, epoch j, c) of :class:`matbench.training.dataset.CompositeSamples` (the recipe of
-``specs/training.md``), i.e. the first P epochs of the on-the-fly stream, as files. One
+``docs/specs/training.md``), i.e. the first P epochs of the on-the-fly stream, as files. One
 sample per composite of the full release gives 43,100 samples (the paper's "100 samples per
 foreground" over 431 foregrounds; 49,300 with the paper's 493).
 
@@ -130,7 +130,7 @@ def build_train_samples(dataset, out, *, per_composite: int = 1, seed: int = 0, 
         "kind": SAMPLES_KIND, "source": str(src.resolve()), "source_manifest_sha256": file_sha256(src / "manifest.csv"),
         "composites": len(rows), "per_composite": per_composite, "samples": len(rows) * per_composite,
         "seed": int(seed), "recipe": recipe.to_dict(), "png_compress_level": int(compress_level),
-        "definition": "sample j of composite c = sample (seed, epoch j, c) of the DIM recipe in specs/training.md "
+        "definition": "sample j of composite c = sample (seed, epoch j, c) of the DIM recipe in docs/specs/training.md "
                       "(matbench.training.samples)",
     })
     old_rows = _old_rows(out)

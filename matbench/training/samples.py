@@ -1,6 +1,6 @@
 """DIM's training sample recipe, step by step, on numpy arrays (no torch).
 
-The recipe is the one that produced the published DIM checkpoints (``specs/training.md``,
+The recipe is the one that produced the published DIM checkpoints (``docs/specs/training.md``,
 "The sample, step by step"; mmagic's ``CropAroundUnknown``, ``Flip``, ``Resize`` and
 ``GenerateTrimap`` in ``configs/dim/dim_stage*``). All images of a composite (``merged``,
 ``alpha``, ``fg``, ``bg``) get the same geometric operation:
@@ -116,7 +116,7 @@ def rescue_size(h: int, w: int, s: int) -> tuple[int, int] | None:
     """Step 2: the size (H, W) an h×w image is resized to before an s×s crop, or None.
 
     r = max(s/h, s/w); if r > 1, (H, W) = (max(int(h·r), s), max(int(w·r), s)), else None
-    (the image is left as it is). ``specs/training.md`` step 2; mmagic ``CropAroundUnknown``.
+    (the image is left as it is). ``docs/specs/training.md`` step 2; mmagic ``CropAroundUnknown``.
     """
     r = max(s / h, s / w)
     if r <= 1:
@@ -182,7 +182,7 @@ def random_trimap(alpha: np.ndarray, erode_kernel: int, dilate_kernel: int, erod
     128 everywhere; 255 where ``erode(alpha)`` ≥ 255; 0 where ``dilate(alpha)`` ≤ 0, with
     elliptical (``cv2.MORPH_ELLIPSE``) k×k structuring elements and the given iteration
     counts (gray-level morphology, as mmagic's ``GenerateTrimap``). So 255 only where
-    alpha = 255 and 0 only where alpha = 0. ``specs/training.md`` step 6; computed by
+    alpha = 255 and 0 only where alpha = 0. ``docs/specs/training.md`` step 6; computed by
     :func:`matbench.trimap.erode_dilate`.
     """
     return erode_dilate(alpha, erode_kernel, dilate_kernel=dilate_kernel, iterations=erode_iterations,
@@ -193,7 +193,7 @@ def draw_trimap_morphology(rng: np.random.Generator, kernels=TRIMAP_KERNELS,
                            iterations=TRIMAP_ITERATIONS) -> tuple[int, int, int, int]:
     """(erode kernel, dilate kernel, erode iterations, dilate iterations), each drawn
     independently and uniformly from its inclusive range (default kernels 1..29, one
-    iteration: ``specs/training.md`` step 6)."""
+    iteration: ``docs/specs/training.md`` step 6)."""
     ek, dk = rng.integers(kernels[0], kernels[1] + 1, size=2)
     ei, di = rng.integers(iterations[0], iterations[1] + 1, size=2)
     return int(ek), int(dk), int(ei), int(di)
@@ -201,7 +201,7 @@ def draw_trimap_morphology(rng: np.random.Generator, kernels=TRIMAP_KERNELS,
 
 def online_merge(alpha: np.ndarray, fg: np.ndarray, bg: np.ndarray) -> np.ndarray:
     """The composite alpha·fg + (1 − alpha)·bg in float32 (H×W×3, 0..255 scale), from uint8
-    arrays, not rounded (mmagic's ``MergeFgAndBg``; ``specs/training.md``, online merge)."""
+    arrays, not rounded (mmagic's ``MergeFgAndBg``; ``docs/specs/training.md``, online merge)."""
     a = alpha[..., None].astype(np.float32) / np.float32(255.0)
     return fg * a + (np.float32(1.0) - a) * bg
 

@@ -1,4 +1,4 @@
-"""Train DIM from scratch, stage by stage (``specs/training.md``, "Stages").
+"""Train DIM from scratch, stage by stage (``docs/specs/training.md``, "Stages").
 
 ``train_dim(stage, data, out, ...)`` runs Adam (learning rate 1e-5) on the stage's losses
 (:mod:`matbench.training.losses`) over the samples of ``data`` (a built training set, drawn

@@ -1,4 +1,4 @@
-"""The weights a DIM training stage starts from (``specs/training.md``, "Stages" and
+"""The weights a DIM training stage starts from (``docs/specs/training.md``, "Stages" and
 "Encoder initialisation from ImageNet VGG16").
 
 - Stage 1: every convolution Xavier-normal (gain 1) with bias 0 (mmcv's ``xavier_init``,
