@@ -218,7 +218,7 @@ def describe_unloadable(path, error: BaseException) -> str:
         glob = found[1] if len(found) > 1 else "?"
         return (f"a PyTorch file holding Python objects beside tensors ({glob}), which matbench's "
                 f"weights-only load refuses")
-    if head.startswith(b"PK\x03\x04") or head.startswith(b"\x80"):  # torch.save zip / legacy pickle
+    if head.startswith((b"PK\x03\x04", b"\x80")):  # torch.save zip / legacy pickle
         first = msg.strip().splitlines()[0].split(". ")[0] if msg.strip() else type(error).__name__
         return f"a truncated or damaged PyTorch file ({first[:160]})"
     return f"not a PyTorch file ({size:,} bytes, neither torch.save's zip archive nor a pickle)"
@@ -247,7 +247,8 @@ def read_state_dict(path, expected: str = CHECKPOINT) -> dict:
     ckpt = torch_load(path, expected)
     if isinstance(ckpt, dict) and isinstance(ckpt.get("state_dict"), dict):
         ckpt = ckpt["state_dict"]
-    if not isinstance(ckpt, dict) or not ckpt or not all(isinstance(v, torch.Tensor) for v in ckpt.values()):
+    if not isinstance(ckpt, dict) or not ckpt or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                                                         for k, v in ckpt.items()):
         found = (f"a {type(ckpt).__name__}" if not isinstance(ckpt, dict) else
                  "an empty dict" if not ckpt else f"a dict with keys {', '.join(map(str, list(ckpt)[:5]))}")
         raise MatbenchError(f"{path}: a PyTorch file holding {found}, not a state dict of tensors; expected {expected}")

@@ -185,7 +185,8 @@ def _read_last(out: Path, stage: int) -> dict | None:
         raise MatbenchError(f"{path}: a PyTorch file without {', '.join(missing)}; expected {RESUME_EXPECTED}")
     sd = ckpt["state_dict"]
     problems = (dim.state_dict_mismatch(sd, dim.DIM(stage).state_dict())
-                if isinstance(sd, dict) and all(isinstance(v, torch.Tensor) for v in sd.values())
+                if isinstance(sd, dict) and all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                                                for k, v in sd.items())
                 else "its state_dict is not a dict of tensors")
     if problems:
         raise MatbenchError(f"{path}: not a DIM stage {stage} training checkpoint; {problems}; "
@@ -352,7 +353,9 @@ def train_dim(stage: int, data, out, *, iterations: int = 1_000_000, batch_size:
 
     Returns ``{"out", "iteration", "resumed_from", "loss" (last train line), "best", "model"}``
     (``model``: the trained :class:`dim.DIM`, in memory). Raises MatbenchError for bad options
-    or inputs, one line each.
+    or inputs, one line each, before anything is written: ``out`` is then not created, or left
+    byte-identical (options, data, validation set, ``--out``, the ``vgg16``/``init`` files and
+    a resumed ``last.pth`` are all read and checked first).
     """
     _check_options(stage, vgg16, init, iterations, batch_size, (val_interval, checkpoint_interval, log_interval))
     out = Path(out)
