@@ -424,8 +424,12 @@ def train_group():
               help="Built training set (build-train) or materialised samples (build-train-samples).")
 @click.option("--out", required=True, type=click.Path(file_okay=False),
               help="Run folder (train.json, log.jsonl, last.pth, best.pth); an existing run resumes.")
-@click.option("--vgg16", type=click.Path(dir_okay=False), help="Stage 1: ImageNet VGG16 state dict (torchvision keys).")
-@click.option("--init", type=click.Path(dir_okay=False), help="Stages 2/3: the previous stage's checkpoint.")
+@click.option("--vgg16", type=click.Path(dir_okay=False),
+              help="Stage 1: torchvision's ImageNet VGG16 weights (vgg16-397923af.pth, downloaded by you) for the "
+                   "encoder, as the paper. Without it (and without --init) the encoder starts random, with a warning.")
+@click.option("--init", type=click.Path(dir_okay=False),
+              help="Stages 2/3: the previous stage's checkpoint. Stage 1 (instead of --vgg16): start from a DIM "
+                   "checkpoint's encoder-decoder.")
 @click.option("--iterations", default=1_000_000, show_default=True, type=click.IntRange(1))
 @click.option("--batch-size", default=1, show_default=True, type=click.IntRange(1))
 @click.option("--lr", default=1e-5, show_default=True, type=float, help="Adam learning rate.")

@@ -320,3 +320,30 @@ def test_strip_convolution_is_bit_identical(golden, models, monkeypatch):
     whole = dim.predict_alpha(models[3], image, trimap, fast=False)  # the native path: strips apply
     monkeypatch.setattr(dim, "COLUMN_BYTES", 1 << 16)  # every convolution in strips of a few rows
     np.testing.assert_array_equal(dim.predict_alpha(models[3], image, trimap, fast=False), whole)
+
+
+@pytest.mark.parametrize("content, found", [
+    (b"\x89PNG\r\n\x1a\n" + bytes(40), "a PNG image"), (b"\xff\xd8\xff\xe0" + bytes(40), "a JPEG image"),
+    (b"", "an empty file (0 bytes)"), (bytes(range(200)), "not a PyTorch file"),
+    (None, "a PyTorch file holding a list")])
+def test_not_a_checkpoint_says_what_the_file_is(tmp_path, capsys, content, found):
+    """run dim --checkpoint with a file that is no DIM checkpoint: one line naming the file,
+    what it is and what was expected (no torch.load text, no traceback)."""
+    bad = tmp_path / "bad.pth"
+    if content is None:
+        torch.save([torch.zeros(2)], bad)
+    else:
+        bad.write_bytes(content)
+    with pytest.raises(MatbenchError) as e:
+        dim.load_dim(bad)
+    msg = str(e.value)
+    assert msg.startswith(f"{bad}: {found}") and "expected a DIM checkpoint" in msg and "\n" not in msg
+    assert "weights_only" not in msg
+    from matbench.io import write_png_atomic
+
+    write_png_atomic(tmp_path / "i" / "a.png", np.zeros((8, 8, 3), np.uint8))
+    write_png_atomic(tmp_path / "t" / "a.png", np.full((8, 8), 128, np.uint8))
+    with pytest.raises(SystemExit):
+        main(["run", "dim", "--images", str(tmp_path / "i"), "--trimaps", str(tmp_path / "t"),
+              "--out", str(tmp_path / "o"), "--checkpoint", str(bad)])
+    assert capsys.readouterr().err == f"matbench: error: {msg}\n"

@@ -231,7 +231,7 @@ def test_vgg16_errors_and_random_start(tmp_path):
         weights.stage1_model(tmp_path / "bad.pth")
     msg = str(e.value)
     assert "\n" not in msg and "missing features.5.weight" in msg and "features.0.weight is (64, 4, 3, 3)" in msg
-    with pytest.warns(UserWarning, match="random"):
+    with pytest.warns(UserWarning, match="random Xavier-normal weights, not the paper's ImageNet VGG16"):
         a = weights.stage1_model(None, seed=3)
     with pytest.warns(UserWarning):
         b = weights.stage1_model(None, seed=3)
@@ -353,3 +353,135 @@ def test_manifest_of_samples_has_every_hash(data):
 def test_recipe_options_do_not_apply_to_a_materialised_set(data, tmp_path):
     with pytest.raises(MatbenchError, match="materialised sample set"):
         train_dim(1, data["few"], tmp_path / "r", recipe=RECIPE, **STAGE1)
+
+
+# ----------------------------------------------------------------------------- inputs validated first
+
+def _not_checkpoints(folder: Path) -> dict:
+    """Files that are no PyTorch checkpoint, by name: what the message must say each is."""
+    folder.mkdir(exist_ok=True)
+    files = {"image.png": (b"\x89PNG\r\n\x1a\n" + bytes(60), "a PNG image"),
+             "random.bin": (np.random.default_rng(0).integers(0, 256, 1000, dtype=np.uint8).tobytes(),
+                            "not a PyTorch file"),
+             "empty.pth": (b"", "an empty file")}
+    for name, (data, _) in files.items():
+        (folder / name).write_bytes(data)
+    return {folder / name: found for name, (_, found) in files.items()}
+
+
+def _dim_variants(folder: Path) -> dict:
+    """torch files holding another model, DIM with a key missing, DIM with a wrong shape."""
+    folder.mkdir(exist_ok=True)
+    sd = dim.DIM(1).state_dict()
+    missing = {k: v for k, v in sd.items() if k != "backbone.decoder.deconv1.bias"}
+    shape = dict(sd, **{"backbone.encoder.layer1.0.weight": torch.zeros(64, 3, 3, 3)})
+    out = {}
+    for name, obj, found in (("other.pth", {"state_dict": {"fc.weight": torch.zeros(2, 3)}}, "none of its 1 tensors"),
+                             ("missing.pth", missing, "missing keys: backbone.decoder.deconv1.bias"),
+                             ("shape.pth", {"state_dict": shape, "meta": {}},
+                              "backbone.encoder.layer1.0.weight (64, 3, 3, 3) (expected (64, 4, 3, 3))"),
+                             ("not_tensors.pth", {"epoch": 3}, "not a state dict of tensors")):
+        torch.save(obj, folder / name)
+        out[folder / name] = found
+    return out
+
+
+def _one_line_error(args, capsys) -> str:
+    with pytest.raises(SystemExit) as e:
+        main(args)
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("matbench: error: ") and err.count("\n") == 1 and "Traceback" not in err, err
+    return err
+
+
+def _snapshot(folder: Path) -> dict:
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_invalid_inputs_write_nothing(stage1, data, tmp_path, capsys):
+    """Every invalid input of `train dim` is one line, exit 2, and --out is never created."""
+    ckpt1 = _run(stage1) / "last.pth"
+    torch.save(_vgg16_state(), tmp_path / "vgg16.pth")
+    base = ["train", "dim", "--data", str(data["few"]), "--iterations", "1", "--workers", "0", "--quiet"]
+    vgg16, absent = str(tmp_path / "vgg16.pth"), str(tmp_path / "absent.pth")
+    cases = [  # (arguments, what the line must contain, the file it must name with what was expected)
+        (["--stage", "1", "--data", str(tmp_path / "nope")], "no manifest", None),
+        (["--stage", "1", "--val", str(tmp_path / "nope")], "no manifest", None),
+        (["--stage", "1", "--vgg16", absent], "not found", absent),
+        (["--stage", "2", "--init", absent], "not found", absent),
+        (["--stage", "1", "--vgg16", str(ckpt1)], "a DIM checkpoint, not VGG16", str(ckpt1)),
+        (["--stage", "1", "--vgg16", vgg16, "--init", str(ckpt1)], "alternatives", None),
+        (["--stage", "2", "--vgg16", vgg16, "--init", str(ckpt1)], "stage 1 only", None),
+        (["--stage", "2"], "give --init", None),
+        (["--stage", "2", "--init", vgg16], "a VGG16 state dict", vgg16),
+        (["--stage", "3", "--init", str(ckpt1)], "has no refiner weights", str(ckpt1)),
+        (["--stage", "1", "--size", "64"], "materialised sample set", None),
+        (["--stage", "1", "--init", str(ckpt1), "--out", str(data["few"] / "run")], "inside the training data", None),
+    ]
+    for path, found in {**_not_checkpoints(tmp_path / "bad"), **_dim_variants(tmp_path / "bad")}.items():
+        cases.append((["--stage", "2", "--init", str(path)], found, str(path)))
+        if path.suffix != ".pth" or path.name in ("empty.pth", "not_tensors.pth"):
+            cases.append((["--stage", "1", "--vgg16", str(path)], found, str(path)))
+    for i, (args, found, named) in enumerate(cases):
+        out = tmp_path / f"run{i}"
+        args = args if "--out" in args else args + ["--out", str(out)]
+        err = _one_line_error(base + args, capsys)
+        assert found in err, (args, err)
+        if named is not None:
+            assert err.startswith(f"matbench: error: {named}: ") and ("expected" in err or "stage 3" in err), err
+        assert not out.exists() and not (data["few"] / "run").exists(), args
+
+
+def test_invalid_out_or_resume_state_changes_nothing(stage1, data, tmp_path, capsys):
+    """An --out that is not a run, and a run whose last.pth is not its training state: one line,
+    exit 2, every file of the folder byte-identical afterwards."""
+    base = ["train", "dim", "--stage", "1", "--data", str(data["few"]), "--val", str(data["val"]), "--workers", "0",
+            "--quiet", "--threads", str(THREADS)]
+    for k in ("iterations", "batch_size", "lr", "seed", "log_interval", "checkpoint_interval", "val_interval"):
+        base += [f"--{k.replace('_', '-')}", str(STAGE1[k])]
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    _one_line_error(base + ["--out", str(other)], capsys)
+    assert _snapshot(other) == {Path("notes.txt"): b"mine"}
+
+    good = torch.load(_run(stage1) / "last.pth", weights_only=True)
+    variants = {p.name: p.read_bytes() for p in [*_not_checkpoints(tmp_path / "bad"), *_dim_variants(tmp_path / "bad")]}
+    no_optimizer = {k: v for k, v in good.items() if k != "optimizer"}
+    wrong_groups = dict(good, optimizer={"state": {}, "param_groups": []})
+    for i, make in enumerate([*variants.values(), no_optimizer, wrong_groups]):
+        run = tmp_path / f"run{i}"
+        shutil.copytree(_run(stage1), run)
+        if isinstance(make, bytes):
+            (run / "last.pth").write_bytes(make)
+        else:
+            torch.save(make, run / "last.pth")
+        before = _snapshot(run)
+        err = _one_line_error(base + ["--out", str(run)], capsys)
+        assert str(run / "last.pth") in err and "remove it to restart" in err, err
+        assert _snapshot(run) == before
+
+
+def test_stage1_init_starts_from_the_checkpoint(stage1, data, tmp_path):
+    """Stage 1 with --init starts from that checkpoint's encoder-decoder tensors, bit for bit
+    (a stage 3 checkpoint: its refiner is not part of stage 1), and records it."""
+    import hashlib
+
+    r3 = train_dim(2, data["few"], tmp_path / "s2", init=_run(stage1) / "last.pth", **dict(STAGE1, iterations=1))
+    init = Path(r3["out"]) / "last.pth"
+    expected = torch.load(init, weights_only=True)["state_dict"]
+    model = weights.from_checkpoint(1, init, seed=7)
+    got = model.state_dict()
+    assert set(got) == {k for k in expected if not k.startswith("refiner.")}
+    assert all(torch.equal(got[k], expected[k]) for k in got)
+    # through the CLI: with a learning rate of 0, Adam leaves the initial weights as they were
+    out = tmp_path / "s1"
+    main(["train", "dim", "--stage", "1", "--data", str(data["few"]), "--out", str(out), "--init", str(init),
+          "--iterations", "1", "--lr", "0", "--workers", "0", "--quiet"])
+    saved = torch.load(out / "last.pth", weights_only=True)
+    assert all(torch.equal(saved["state_dict"][k], expected[k]) for k in got)
+    sha = hashlib.sha256(init.read_bytes()).hexdigest()
+    assert json.loads((out / "train.json").read_text())["config"]["init"] == {"path": str(init.resolve()),
+                                                                                "sha256": sha}
+    assert saved["meta"]["init"]["sha256"] == sha and saved["meta"]["vgg16"] is None

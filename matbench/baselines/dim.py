@@ -192,20 +192,66 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def read_state_dict(path) -> dict:
-    """The ``state_dict`` of an mmediting/mmagic checkpoint (or a bare state dict), on CPU."""
+CHECKPOINT = "a PyTorch checkpoint ({'state_dict': ..., 'meta': ...} or a state dict of tensors)"
+DIM_CHECKPOINT = "a DIM checkpoint (mmagic's or matbench train dim's: backbone.encoder/decoder[/refiner] tensors)"
+# What a file that torch cannot load is, by its first bytes.
+_MAGIC = ((b"\x89PNG\r\n\x1a\n", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
+          (b"%PDF", "a PDF document"), (b"\x1f\x8b", "a gzip archive"), (b"{", "a text/JSON file"))
+
+
+def describe_unloadable(path, error: BaseException) -> str:
+    """What the file ``path`` is, for a one-line message after ``torch.load`` raised ``error``:
+    an empty file, an image (by its magic bytes), a PyTorch file holding objects a weights-only
+    load refuses, a damaged/truncated PyTorch file, or bytes that are no PyTorch format."""
+    path = Path(path)
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if size == 0:
+        return "an empty file (0 bytes)"
+    for magic, name in _MAGIC:
+        if head.startswith(magic):
+            return f"{name} ({size:,} bytes)"
+    msg = str(error)
+    if "Unsupported global" in msg:
+        found = msg.split("Unsupported global:", 1)[1].split()
+        glob = found[1] if len(found) > 1 else "?"
+        return (f"a PyTorch file holding Python objects beside tensors ({glob}), which matbench's "
+                f"weights-only load refuses")
+    if head.startswith((b"PK\x03\x04", b"\x80")):  # torch.save zip / legacy pickle
+        first = msg.strip().splitlines()[0].split(". ")[0] if msg.strip() else type(error).__name__
+        return f"a truncated or damaged PyTorch file ({first[:160]})"
+    return f"not a PyTorch file ({size:,} bytes, neither torch.save's zip archive nor a pickle)"
+
+
+def torch_load(path, expected: str = CHECKPOINT):
+    """``torch.load(path)`` on CPU, tensors and plain containers only (``weights_only``).
+
+    Raises MatbenchError, one line naming ``path``, what it is (:func:`describe_unloadable`) and
+    ``expected``, when the file is missing or not a loadable PyTorch file."""
     path = Path(path)
     if not path.is_file():
-        raise MatbenchError(f"{path}: checkpoint file not found")
+        raise MatbenchError(f"{path}: checkpoint file not found; expected {expected}")
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # torch raises many types for truncated/corrupt/non-weights files
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise MatbenchError(f"{path}: not a readable PyTorch checkpoint, truncated or corrupt ({msg[:200]})") from None
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises many types (UnpicklingError, RuntimeError, EOFError, ...)
+        raise MatbenchError(f"{path}: {describe_unloadable(path, e)}; expected {expected}") from None
+
+
+def read_state_dict(path, expected: str = CHECKPOINT) -> dict:
+    """The ``state_dict`` of an mmediting/mmagic checkpoint (or a bare state dict), on CPU.
+
+    MatbenchError (one line naming ``path``, what was found and ``expected``) for a missing file,
+    a file torch cannot load (:func:`torch_load`) or one that holds no dict of tensors."""
+    path = Path(path)
+    ckpt = torch_load(path, expected)
     if isinstance(ckpt, dict) and isinstance(ckpt.get("state_dict"), dict):
         ckpt = ckpt["state_dict"]
-    if not isinstance(ckpt, dict) or not ckpt or not all(isinstance(v, torch.Tensor) for v in ckpt.values()):
-        raise MatbenchError(f"{path}: not a checkpoint: expected {{'state_dict': ..., 'meta': ...}} or a state dict of tensors")
+    if not isinstance(ckpt, dict) or not ckpt or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                                                         for k, v in ckpt.items()):
+        found = (f"a {type(ckpt).__name__}" if not isinstance(ckpt, dict) else
+                 "an empty dict" if not ckpt else f"a dict with keys {', '.join(map(str, list(ckpt)[:5]))}")
+        raise MatbenchError(f"{path}: a PyTorch file holding {found}, not a state dict of tensors; expected {expected}")
     # Checkpoints saved from DataParallel prefix every key with 'module.'.
     if all(k.startswith("module.") for k in ckpt):
         ckpt = {k[len("module."):]: v for k, v in ckpt.items()}
@@ -216,32 +262,41 @@ def _infer_stage(state_dict: dict) -> int:
     return 3 if any(k.startswith("refiner.") for k in state_dict) else 1
 
 
-def load_dim(checkpoint, stage: int | None = None, device: str = "cpu") -> DIM:
+def state_dict_mismatch(sd: dict, want: dict) -> str | None:
+    """None when ``sd`` has exactly the keys and shapes of ``want``; else one line: the missing
+    keys, the unexpected keys and the shape mismatches (8 of each shown), or, when no key is
+    shared at all, the count of keys and a few of them."""
+    if not set(sd) & set(want):
+        return f"none of its {len(sd)} tensors is a DIM key (found {', '.join(list(sd)[:4])}{', ...' if len(sd) > 4 else ''})"
+    missing = [k for k in want if k not in sd]
+    unexpected = [k for k in sd if k not in want]
+    shapes = [f"{k} {tuple(sd[k].shape)} (expected {tuple(want[k].shape)})"
+              for k in want if k in sd and sd[k].shape != want[k].shape]
+    parts = []
+    for label, items in (("missing keys", missing), ("unexpected keys", unexpected), ("shape mismatches", shapes)):
+        if items:
+            shown = ", ".join(items[:8]) + (f", ... ({len(items)} in all)" if len(items) > 8 else "")
+            parts.append(f"{label}: {shown}")
+    return "; ".join(parts) or None
+
+
+def load_dim(checkpoint, stage: int | None = None, device: str = "cpu", expected: str = DIM_CHECKPOINT) -> DIM:
     """Build DIM and load ``checkpoint`` strictly; one MatbenchError lists every mismatch.
 
     ``stage`` None: 3 when the checkpoint has refiner weights, else 1. ``stage=1`` with a
     stage 2/3 checkpoint runs its encoder-decoder only (the refiner weights are ignored).
+    ``expected``: what the messages say the file should have been.
     """
     path = Path(checkpoint)
-    sd = read_state_dict(path)
+    sd = read_state_dict(path, expected)
     if stage is None:
         stage = _infer_stage(sd)
     model = DIM(stage)
     if stage == 1:
         sd = {k: v for k, v in sd.items() if not k.startswith("refiner.")}
-    want = model.state_dict()
-    missing = [k for k in want if k not in sd]
-    unexpected = [k for k in sd if k not in want]
-    shapes = [f"{k} {tuple(sd[k].shape)} (expected {tuple(want[k].shape)})"
-              for k in want if k in sd and sd[k].shape != want[k].shape]
-    if missing or unexpected or shapes:
-        parts = []
-        for label, items in (("missing keys", missing), ("unexpected keys", unexpected),
-                             ("shape mismatches", shapes)):
-            if items:
-                shown = ", ".join(items[:8]) + (f", ... ({len(items)} in all)" if len(items) > 8 else "")
-                parts.append(f"{label}: {shown}")
-        raise MatbenchError(f"{path}: not a DIM stage {stage} checkpoint; " + "; ".join(parts))
+    problems = state_dict_mismatch(sd, model.state_dict())
+    if problems:
+        raise MatbenchError(f"{path}: not a DIM stage {stage} checkpoint; {problems}; expected {expected}")
     model.load_state_dict({k: v.to(torch.float32) for k, v in sd.items()}, strict=True)
     return model.to(device).eval()
 
@@ -427,5 +482,5 @@ def cpu_threads() -> int:
     return torch.get_num_threads()
 
 
-__all__ = ["DIM", "load_dim", "read_state_dict", "predict_alpha", "alpha_to_uint8", "make_predictor",
+__all__ = ["DIM", "load_dim", "read_state_dict", "torch_load", "predict_alpha", "alpha_to_uint8", "make_predictor",
            "pad_to_multiple", "network_input", "count_parameters", "PARAMS"]

@@ -41,7 +41,7 @@ import numpy as np
 import torch
 
 from matbench.baselines import dim
-from matbench.errors import MatbenchError
+from matbench.errors import MatbenchError, capped_list
 from matbench.io import check_out_dir, file_sha256, write_bytes_atomic, write_text_atomic
 from matbench.training import losses, weights
 from matbench.training.dataset import StreamSampler, dataset_kind, make_loader, network_batch, open_training_data
@@ -64,11 +64,12 @@ UNITS = {
 }
 
 
-def _source(path) -> dict | None:
+def _source(path, expected: str) -> dict | None:
+    """Path and sha256 of an input checkpoint (None when not given); MatbenchError when missing."""
     if path is None:
         return None
     if not Path(path).is_file():
-        raise MatbenchError(f"{path}: checkpoint file not found")
+        raise MatbenchError(f"{path}: checkpoint file not found; expected {expected}")
     return {"path": str(Path(path).resolve()), "sha256": file_sha256(path)}
 
 
@@ -83,7 +84,10 @@ def configure(device: str, tf32: bool = False) -> torch.device:
 
 def initial_model(stage: int, *, vgg16=None, init=None, seed: int = 0) -> dim.DIM:
     """The model a stage starts from: stage 1 from ``vgg16`` (or random, with a warning) or
-    from a DIM checkpoint ``init``; stages 2 and 3 from the previous stage's checkpoint."""
+    from the encoder-decoder of a DIM checkpoint ``init`` (its tensors unchanged); stages 2
+    and 3 from the previous stage's checkpoint. ``vgg16`` and ``init`` are alternatives.
+    MatbenchError (one line) for a bad combination or a file that is not what its role needs."""
+    _check_init(stage, vgg16, init)
     if stage == 1 and init is None:
         return weights.stage1_model(vgg16, seed).train()
     return weights.from_checkpoint(stage, init, seed)
@@ -99,13 +103,21 @@ def trainable_parameters(model: dim.DIM, stage: int) -> list:
     return list(model.parameters())
 
 
-def _check_options(stage, vgg16, init, iterations, batch_size, intervals):
+def _check_init(stage, vgg16, init):
     if stage not in (1, 2, 3):
         raise MatbenchError(f"--stage {stage}: expected 1, 2 or 3")
-    if vgg16 is not None and (stage != 1 or init is not None):
-        raise MatbenchError("--vgg16 initialises stage 1 only, and not together with --init")
+    if stage == 1 and vgg16 is not None and init is not None:
+        raise MatbenchError("--vgg16 and --init are alternatives for stage 1 (the encoder from ImageNet VGG16, "
+                            "or every weight from a DIM checkpoint): give one of them")
+    if vgg16 is not None and stage != 1:
+        raise MatbenchError(f"--vgg16 initialises stage 1 only; stage {stage} starts from --init "
+                            f"(the stage {stage - 1} checkpoint)")
     if stage > 1 and init is None:
         raise MatbenchError(f"stage {stage} starts from the previous stage's checkpoint: give --init RUN/best.pth")
+
+
+def _check_options(stage, vgg16, init, iterations, batch_size, intervals):
+    _check_init(stage, vgg16, init)
     if iterations < 1 or batch_size < 1 or min(intervals) < 1:
         raise MatbenchError("iterations, batch size and intervals must be >= 1")
 
@@ -120,40 +132,77 @@ def _config(stage, data, seed, batch_size, lr, recipe, vgg16, init, amp) -> dict
         "batch_size": int(batch_size), "lr": float(lr),
         "optimizer": "Adam(betas=(0.9, 0.999), eps=1e-8, weight_decay=0, fused)",
         "recipe": None if kind == SAMPLES_KIND else recipe.to_dict(),
-        "loss_weights": losses.WEIGHTS[stage], "vgg16": _source(vgg16), "init": _source(init), "amp": bool(amp),
+        "loss_weights": losses.WEIGHTS[stage], "vgg16": _source(vgg16, weights.VGG16_EXPECTED),
+        "init": _source(init, weights.init_expected(stage)), "amp": bool(amp),
     }
 
 
-def _start(out: Path, config: dict, options: dict) -> dict | None:
-    """Write ``train.json``; return the checkpoint to resume from (None for a new run)."""
+def _check_out(out: Path, config: dict, sources) -> bool:
+    """Refuse an ``out`` that cannot hold this run, writing nothing: a file, a folder inside a
+    source (``sources``: the training and validation sets), a non-empty folder that is not a
+    training run, or the run folder of another configuration. True when ``out`` holds this
+    run already (it resumes or is rewritten in place)."""
+    if out.exists() and not out.is_dir():
+        raise MatbenchError(f"{out}: exists and is not a folder; give a new --out folder")
+    check_out_dir(out, [(what, src) for what, src in zip(("training data", "validation set"), sources)])
+    if not out.is_dir():
+        return False
+    path = out / CONFIG_NAME
+    if not path.is_file():
+        stray = [e.name for e in out.iterdir() if not (e.name.startswith(".") and e.name.endswith(".tmp"))]
+        if stray:
+            raise MatbenchError(f"{out}: not empty and not a training run (no {CONFIG_NAME}; holds "
+                                f"{capped_list(sorted(stray), 3)}); "
+                                f"give a new or empty --out folder")
+        return False
+    try:
+        old = json.loads(path.read_text(encoding="utf-8")).get("config", {})
+        diff = sorted(k for k in set(config) | set(old) if old.get(k) != config.get(k))
+    except (OSError, ValueError, AttributeError):
+        raise MatbenchError(f"{path}: unreadable; remove the run folder or use a new --out") from None
+    if diff:
+        raise MatbenchError(f"{out}: holds another training run (different {', '.join(diff)}); "
+                            f"use a new --out folder")
+    return True
+
+
+RESUME_KEYS = ("state_dict", "optimizer", "scaler", "rng", "iteration", "best", "log_acc")
+RESUME_EXPECTED = ("this run's own last.pth (train dim's checkpoint with the training state); "
+                   "remove it to restart the run from its initial weights")
+
+
+def _read_last(out: Path, stage: int) -> dict | None:
+    """``out/last.pth`` of the run to resume (None when absent), its keys and state dict
+    checked against a DIM of ``stage``; MatbenchError, one line, for anything else."""
+    path = out / LAST_NAME
+    if not path.is_file():
+        return None
+    ckpt = dim.torch_load(path, RESUME_EXPECTED)
+    missing = [k for k in RESUME_KEYS if not isinstance(ckpt, dict) or k not in ckpt]
+    if missing:
+        raise MatbenchError(f"{path}: a PyTorch file without {', '.join(missing)}; expected {RESUME_EXPECTED}")
+    sd = ckpt["state_dict"]
+    problems = (dim.state_dict_mismatch(sd, dim.DIM(stage).state_dict())
+                if isinstance(sd, dict) and all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                                                for k, v in sd.items())
+                else "its state_dict is not a dict of tensors")
+    if problems:
+        raise MatbenchError(f"{path}: not a DIM stage {stage} training checkpoint; {problems}; "
+                            f"expected {RESUME_EXPECTED}")
+    return ckpt
+
+
+def _write_config(out: Path, config: dict, options: dict) -> None:
+    """Create ``out`` (once everything is validated) and write ``train.json`` atomically."""
     from matbench.build import _remove_stray_temps
     from matbench.baselines.runner import _version
 
-    if out.exists() and not out.is_dir():
-        raise MatbenchError(f"{out}: exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
-    _remove_stray_temps(out)
-    path = out / CONFIG_NAME
-    if path.is_file():
-        try:
-            old = json.loads(path.read_text(encoding="utf-8")).get("config", {})
-        except (OSError, ValueError, AttributeError):
-            raise MatbenchError(f"{path}: unreadable; remove the run folder or use a new --out") from None
-        diff = sorted(k for k in set(config) | set(old) if old.get(k) != config.get(k))
-        if diff:
-            raise MatbenchError(f"{out}: holds another training run (different {', '.join(diff)}); "
-                                f"use a new --out folder")
+    _remove_stray_temps(out, ())
     record = {"command": "matbench train dim", "config": config, "options": options, "units": UNITS,
               "versions": {"matbench": _version("matbench"), "torch": torch.__version__,
                            "numpy": np.__version__, "python": platform.python_version()}}
-    write_text_atomic(path, json.dumps(record, indent=2) + "\n")
-    if not (out / LAST_NAME).is_file():
-        return None
-    try:
-        return torch.load(out / LAST_NAME, map_location="cpu", weights_only=True)
-    except Exception as e:  # torch raises many types for a damaged file
-        raise MatbenchError(f"{out / LAST_NAME}: unreadable checkpoint ({str(e).splitlines()[0][:200]}); "
-                            f"remove it to restart the run") from None
+    write_text_atomic(out / CONFIG_NAME, json.dumps(record, indent=2) + "\n")
 
 
 def _save(path: Path, obj: dict) -> None:
@@ -260,15 +309,21 @@ class Interval:
         return {"n": self.n, "sums": self.sums.cpu(), "data": self.data, "wall": self.wall, "keys": self.keys}
 
 
-def _restore(ckpt: dict, model, optimizer, scaler, device):
-    """Load the training state of ``last.pth``; (iteration, best, interval)."""
-    model.load_state_dict(ckpt["state_dict"])
-    optimizer.load_state_dict(ckpt["optimizer"])
-    scaler.load_state_dict(ckpt["scaler"])
-    torch.set_rng_state(ckpt["rng"]["torch"])
-    if device.type == "cuda" and ckpt["rng"].get("cuda"):
-        torch.cuda.set_rng_state_all(ckpt["rng"]["cuda"])
-    return int(ckpt["iteration"]), ckpt["best"], Interval(device, ckpt["log_acc"])
+def _restore(ckpt: dict, model, optimizer, scaler, device, path=None):
+    """Load the training state of ``last.pth`` (:func:`_read_last`); (iteration, best,
+    interval). MatbenchError, one line naming ``path``, when a part does not fit."""
+    try:
+        model.load_state_dict(ckpt["state_dict"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scaler.load_state_dict(ckpt["scaler"])
+        torch.set_rng_state(ckpt["rng"]["torch"])
+        if device.type == "cuda" and ckpt["rng"].get("cuda"):
+            torch.cuda.set_rng_state_all(ckpt["rng"]["cuda"])
+        return int(ckpt["iteration"]), ckpt["best"], Interval(device, ckpt["log_acc"])
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
+        raise MatbenchError(f"{path}: its training state does not fit this run ({type(e).__name__}: {first}); "
+                            f"expected {RESUME_EXPECTED}") from None
 
 
 def _write(log, line: dict) -> None:
@@ -296,11 +351,13 @@ def train_dim(stage: int, data, out, *, iterations: int = 1_000_000, batch_size:
 
     Returns ``{"out", "iteration", "resumed_from", "loss" (last train line), "best", "model"}``
     (``model``: the trained :class:`dim.DIM`, in memory). Raises MatbenchError for bad options
-    or inputs, one line each (also for an ``out`` that is or lies inside ``data`` or ``val``).
+    or inputs, one line each, before anything is written: ``out`` is then not created, or left
+    byte-identical (options, data, validation set, ``--out`` — also one that is or lies inside
+    ``data`` or ``val`` —, the ``vgg16``/``init`` files and a resumed ``last.pth`` are all read
+    and checked first).
     """
     _check_options(stage, vgg16, init, iterations, batch_size, (val_interval, checkpoint_interval, log_interval))
     out = Path(out)
-    check_out_dir(out, [("training data", data), ("validation set", val)])
     dev = configure(device, tf32)
     if threads:
         torch.set_num_threads(int(threads))
@@ -313,8 +370,8 @@ def train_dim(stage: int, data, out, *, iterations: int = 1_000_000, batch_size:
     options = {"iterations": iterations, "device": device, "tf32": tf32, "threads": threads, "workers": workers,
                "val": None if val is None else str(Path(val).resolve()), "val_interval": val_interval,
                "val_max_side": val_max_side, "checkpoint_interval": checkpoint_interval, "log_interval": log_interval}
-    ckpt = _start(out, config, options)
-
+    # every input is validated (out, checkpoints, resume state) before anything is written
+    ckpt = _read_last(out, stage) if _check_out(out, config, (data, val)) else None
     model = dim.DIM(stage) if ckpt is not None else initial_model(stage, vgg16=vgg16, init=init, seed=seed)
     model.to(dev).train()
     # fused: one kernel for all parameters, ~6x faster on CPU than the per-tensor loop (same Adam)
@@ -322,11 +379,12 @@ def train_dim(stage: int, data, out, *, iterations: int = 1_000_000, batch_size:
     scaler = torch.amp.GradScaler(dev.type, enabled=amp and dev.type == "cuda")
     it, best, interval = 0, None, Interval(dev)
     if ckpt is not None:
-        it, best, interval = _restore(ckpt, model, optimizer, scaler, dev)
+        it, best, interval = _restore(ckpt, model, optimizer, scaler, dev, out / LAST_NAME)
+    _write_config(out, config, options)
     resumed_from = it
     _truncate_log(out / LOG_NAME, it)
     meta = {"matbench_stage": stage, "seed": seed, "data": config["data"], "recipe": config["recipe"],
-            "created_by": "matbench train dim"}
+            "vgg16": config["vgg16"], "init": config["init"], "created_by": "matbench train dim"}
 
     def checkpoint(path, extra=None):
         record = {"state_dict": _cpu_state(model), "meta": dict(meta, iteration=it, **(extra or {}))}
