@@ -43,7 +43,7 @@ from pathlib import Path
 
 from matbench import compose
 from matbench.datasets.adobe import load_split
-from matbench.errors import MatbenchError
+from matbench.errors import MatbenchError, capped_list
 from matbench.io import encode_png, file_sha256, open_image, write_bytes_atomic, write_png_atomic, write_text_atomic
 from matbench.manifest import (HASH_COLUMNS, MANIFEST_NAME, decoded_sha256, read_dataset_json, read_manifest,
                                write_manifest)
@@ -64,17 +64,28 @@ def _is_within(path: Path, folder: Path) -> bool:
 
 
 def check_out_folder(out, sources, subdirs=OUTPUT_DIRS) -> Path:
-    """Refuse an output folder inside (or equal to) a source folder
-    (:func:`matbench.io.check_out_dir`), or one whose output subfolders (``subdirs``, relative
-    to ``out``) would be a source or contain one."""
+    """Refuse an output folder inside (or equal to) a source folder, one that contains a source
+    folder, or one inside a matbench-built dataset (:func:`matbench.io.check_out_dir`); one
+    whose output subfolders (``subdirs``, relative to ``out``) would be a source or contain one;
+    and a non-empty folder that is not a matbench build (no ``dataset.json``, which a build
+    writes before anything else, so an interrupted build resumes): its files would be
+    overwritten. Hidden files (``.DS_Store``, stray ``.tmp``) do not count."""
     from matbench.io import check_out_dir
 
-    out = check_out_dir(out, [("source folder", src) for src in sources])
+    out = check_out_dir(out, [("source folder", src) for src in sources], contain=True, own_dataset=True)
     for src in sources:
         src = Path(src).resolve()
         for sub in subdirs:
             if _is_within(src, out / sub):
                 raise MatbenchError(f"{out}: output subfolder {sub}/ would hold the source folder {src}")
+    if out.exists() and not out.is_dir():
+        raise MatbenchError(f"{out}: exists and is not a folder; choose another --out")
+    if out.is_dir() and not (out / "dataset.json").is_file():
+        found = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+        if found:
+            raise MatbenchError(f"{out}: not empty and not a matbench build (no dataset.json; holds "
+                                f"{capped_list(found)}); choose a new or empty --out (a build would overwrite "
+                                f"these files)")
     return out
 
 
@@ -120,8 +131,17 @@ def reuse_row(row: dict, needed, old: dict | None, out: Path, same=_SAME) -> tup
     hashes = [h for c, (h, _) in HASH_COLUMNS.items() if row.get(c)]
     keep = (*_SIZES, *hashes)
     if finished and old and all(str(old.get(c, "")) == str(row[c]) for c in same) and all(old.get(c) for c in keep):
-        return dict(row, **{c: old[c] for c in keep}), True
+        return dict(row, **{c: old[c] for c in keep}, **{REUSED: True}), True
     return None, finished
+
+
+REUSED = "_reused"  # key of a manifest row kept from an earlier run (popped by pop_reused before writing)
+
+
+def pop_reused(rows) -> int:
+    """How many of ``rows`` (manifest rows, dicts) an earlier run had written (marked
+    :data:`REUSED` by :func:`reuse_row`); removes the mark. The rest were written now."""
+    return sum(bool(r.pop(REUSED, False)) for r in rows)
 
 
 def _build_foreground(task: dict) -> tuple[list[dict], list[str]]:
@@ -145,7 +165,7 @@ def _build_foreground(task: dict) -> tuple[list[dict], list[str]]:
 
 def _plan(task: dict):
     """``(rows reused, todo)`` of one foreground: a composite whose files all exist and whose old
-    manifest row matches and holds every hash is reused; the others are to do, as ``(row, bg
+    manifest row matches and holds every hash is reused (marked :data:`REUSED`); the others are to do, as ``(row, bg
     path, official trimap or "", its files all exist)``. ``todo`` is None when nothing is left
     (nor the per-foreground alpha and fg)."""
     out = Path(task["out"])
@@ -193,7 +213,8 @@ def _composite_foreground(task: dict, todo, out: Path) -> list[dict]:
                                            ("fg_path", f"fg/{task['stem']}.png", fg))}
         for row, bg_path, trimap_src, finished in todo:
             hashes = {}
-            if finished:
+            if finished:  # files of an interrupted run: kept, hashed as they are
+                row = dict(row, **{REUSED: True})
                 with Image.open(bg_path) as im:  # header only: sizes for the row
                     bw, bh = im.size
                 ratio, _ = compose.bg_resize_size((w, h), (bw, bh))
@@ -355,9 +376,11 @@ def _run_build(split, out: Path, *, trimaps: str | None, trimap_kernel: int, job
     raise_problems(problems, "input", done="the composites of the other foregrounds were written, no manifest: "
                                            "fix these files and rerun the same command to resume")
     rows = [r for rows in results for r in rows]
+    reused = pop_reused(rows)
     write_manifest(out, rows)
     _write_mmagic_list(out, split.kind, rows)
-    return {"out": str(out), "composites": len(rows), "foregrounds": len(tasks), "bgs_per_fg": split.bgs_per_fg,
+    return {"out": str(out), "composites": len(rows), "reused": reused, "written": len(rows) - reused,
+            "foregrounds": len(tasks), "bgs_per_fg": split.bgs_per_fg,
             "seconds": time.perf_counter() - t0, "trimaps": trimaps or ""}
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from matbench import sim_compose
 from matbench.build import (DEFAULT_COMPRESS_LEVEL, _old_rows, _write_mmagic_list, check_out_folder,
-                            prepare_out, reuse_row, run_tasks)
+                            REUSED, pop_reused, prepare_out, reuse_row, run_tasks)
 from matbench.compose import pixels_sha256
 from matbench.datasets.sim import load_sim
 from matbench.errors import MatbenchError
@@ -82,6 +82,7 @@ def _build_sim_foreground(task: dict) -> tuple[list[dict], list]:
     hashes = {"alpha_sha256": pixels_sha256(alpha), "trimap_sha256": pixels_sha256(trimap)}
     for row, bg_path, finished in todo:
         if finished:  # files of an interrupted run: describe what is on disk
+            row = dict(row, **{REUSED: True})
             bw, bh = sim_compose.opencv_size(bg_path)
             ratio, _ = sim_compose.bg_size((h, w), (bh, bw))
             sha = decoded_sha256(out / row["merged"], "rgb")
@@ -145,7 +146,9 @@ def build_sim(simd_root, voc_root, file_list, out, *, jobs: int = 1, progress: b
     results, _ = run_tasks(_build_sim_foreground, tasks, jobs=jobs, progress=progress, desc="build sim",
                            scheduler=scheduler)
     rows = sorted((r for rows in results for r in rows), key=lambda r: r["line"])  # file-list order
+    reused = pop_reused(rows)
     write_manifest(out, rows)
     _write_mmagic_list(out, "test", rows)
-    return {"out": str(out), "composites": len(rows), "classes": len(split.classes),
+    return {"out": str(out), "composites": len(rows), "reused": reused, "written": len(rows) - reused,
+            "classes": len(split.classes),
             "seconds": time.perf_counter() - t0}

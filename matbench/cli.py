@@ -53,6 +53,15 @@ def _composites(r) -> str:
     return f"{r['composites']} composites ({r['foregrounds']} foregrounds × {r['bgs_per_fg']} backgrounds)"
 
 
+def _resumed(r) -> str:
+    """What a build wrote now vs kept from an earlier (interrupted or finished) run."""
+    if not r.get("reused"):
+        return f"; all {r['written']} written" if "written" in r else ""
+    if not r["written"]:
+        return f"; nothing left to do: all {r['reused']} kept from an earlier run"
+    return f"; {r['written']} written, {r['reused']} kept from an earlier run"
+
+
 @cli.command("build-comp1k")
 @adobe_root_option
 @click.option("--voc-root", required=True, type=click.Path(file_okay=False),
@@ -79,7 +88,7 @@ def build_comp1k_cmd(adobe_root, voc_root, out, bgs_per_fg, trimaps, trimap_kern
     r = build_comp1k(adobe_root, voc_root, out, bgs_per_fg=bgs_per_fg, trimaps=trimaps, jobs=jobs,
                      progress=not quiet, write_bg=write_bg, trimap_kernel=trimap_kernel,
                      compress_level=compress_level, matte_channel=matte_channel, scheduler=scheduler)
-    click.echo(f"{_composites(r)} in {r['out']} ({r['seconds']:.1f} s; trimaps: {r['trimaps']})")
+    click.echo(f"{_composites(r)} in {r['out']} ({r['seconds']:.1f} s; trimaps: {r['trimaps']}{_resumed(r)})")
 
 
 @cli.command("build-train")
@@ -105,7 +114,7 @@ def build_train_cmd(adobe_root, coco_root, out, bgs_per_fg, write_bg, jobs, sche
     r = build_train(adobe_root, coco_root, out, bgs_per_fg=bgs_per_fg, jobs=jobs, write_bg=write_bg,
                     progress=not quiet, compress_level=compress_level, matte_channel=matte_channel,
                     scheduler=scheduler)
-    click.echo(f"{_composites(r)} in {r['out']} ({r['seconds']:.1f} s)")
+    click.echo(f"{_composites(r)} in {r['out']} ({r['seconds']:.1f} s{_resumed(r)})")
 
 
 @cli.command("build-sim")
@@ -128,7 +137,8 @@ def build_sim_cmd(simd_root, voc_root, file_list, out, matte_channel, jobs, sche
 
     r = build_sim(simd_root, voc_root, file_list, out, jobs=jobs, progress=not quiet, matte_channel=matte_channel,
                   compress_level=compress_level, scheduler=scheduler)
-    click.echo(f"{r['composites']} composites of {r['classes']} classes in {r['out']} ({r['seconds']:.1f} s)")
+    click.echo(f"{r['composites']} composites of {r['classes']} classes in {r['out']} "
+               f"({r['seconds']:.1f} s{_resumed(r)})")
 
 
 @cli.command("trimap")
@@ -409,7 +419,7 @@ def build_train_samples_cmd(dataset, out, per_composite, seed, crop_sizes, out_s
     r = build_train_samples(dataset, out, per_composite=per_composite, seed=seed,
                             recipe=_recipe(crop_sizes, out_size, trimap_kernels, trimap_iterations), jobs=jobs,
                             scheduler=scheduler, progress=not quiet, compress_level=compress_level)
-    click.echo(f"{r['samples']} samples in {r['out']} ({r['seconds']:.1f} s)")
+    click.echo(f"{r['samples']} samples in {r['out']} ({r['seconds']:.1f} s{_resumed(r)})")
 
 
 @cli.group("train")
@@ -469,7 +479,12 @@ def train_dim_cmd(stage, data, out, vgg16, init, iterations, batch_size, lr, see
                   progress=not quiet)
     loss = f"; last loss {r['loss']['loss']:.4f}" if r["loss"] else ""
     best = f"; best validation SAD {r['best']['sad']:.3f} at iteration {r['best']['iteration']}" if r["best"] else ""
-    click.echo(f"stage {stage}: {r['iteration']} iterations in {r['out']}{loss}{best}")
+    if r["resumed_from"] and r["resumed_from"] >= r["iteration"]:
+        click.echo(f"stage {stage}: nothing left to do: the run in {r['out']} had finished its {r['iteration']} "
+                   f"iterations (pass a larger --iterations to continue it, or a new --out){loss}{best}")
+        return
+    resumed = f" (resumed at iteration {r['resumed_from']})" if r["resumed_from"] else ""
+    click.echo(f"stage {stage}: {r['iteration']} iterations in {r['out']}{resumed}{loss}{best}")
 
 
 # --- sample benchmark: demo (issue 5) ---
@@ -546,6 +561,19 @@ def _exit_now() -> None:
     os._exit(0)
 
 
+# commands that resume where an interrupted run stopped (finished files are kept and checked)
+RESUMABLE = frozenset({"build-comp1k", "build-train", "build-sim", "build-train-samples", "run", "train", "demo"})
+
+
+def interrupted_line(argv) -> str:
+    """The one line printed on Ctrl-C: says that rerunning the same command resumes, for the
+    :data:`RESUMABLE` commands (``argv``: the arguments after ``matbench``)."""
+    command = next((a for a in argv if not a.startswith("-")), "")
+    if command in RESUMABLE:
+        return "matbench: interrupted; rerun the same command to resume (finished files are kept)"
+    return "matbench: interrupted"
+
+
 def _main(argv):
     try:
         cli.main(args=argv, prog_name="matbench", standalone_mode=False)
@@ -553,10 +581,10 @@ def _main(argv):
         click.echo(f"matbench: error: {e}", err=True)
         sys.exit(2)
     except click.exceptions.Abort:
-        click.echo("matbench: interrupted", err=True)
+        click.echo(interrupted_line(sys.argv[1:] if argv is None else argv), err=True)
         sys.exit(130)
     except KeyboardInterrupt:
-        click.echo("matbench: interrupted", err=True)
+        click.echo(interrupted_line(sys.argv[1:] if argv is None else argv), err=True)
         sys.exit(130)
     except _NO_ARGS_IS_HELP as e:  # `matbench` (or a group) alone: the help, as click prints it
         e.show()

@@ -46,20 +46,25 @@ PUBLISHED_NOTE = ("The published rows are Composition-1K results (1000 composite
 DEMO_MARKER = "matbench-demo.json"  # in OUT: the folder is a demo's, so a rerun may write there
 
 
-def check_demo_out(out: Path) -> None:
-    """Refuse (one line) an ``out`` that is a file, or a non-empty folder that is not a demo's
+def check_demo_out(out: Path) -> float | None:
+    """Refuse (one line) an ``out`` that is a file, a folder inside a matbench-built dataset
+    (:func:`matbench.io.check_not_in_dataset`), or a non-empty folder that is not a demo's
     (no :data:`DEMO_MARKER`, nor the ``sample-release`` folder of a demo from before the
     marker): the demo writes dozens of files and folders there, which would mix with the
-    user's. Otherwise create the folder and write the marker."""
+    user's. Otherwise create the folder and write the marker. Returns when an existing demo
+    folder was started (the marker's modification time, seconds since the epoch; the demo
+    reuses its finished steps), None for a new or empty folder."""
     import json
 
     from matbench import __version__
     from matbench.errors import MatbenchError
-    from matbench.io import write_text_atomic
+    from matbench.io import check_not_in_dataset, write_text_atomic
 
     if out.exists() and not out.is_dir():
         raise MatbenchError(f"{out}: exists and is not a folder; pass another --out")
-    marked = (out / DEMO_MARKER).is_file() or (out / "sample-release" / "sample.json").is_file()
+    check_not_in_dataset(out)
+    old = next((p for p in (out / DEMO_MARKER, out / "sample-release" / "sample.json") if p.is_file()), None)
+    marked = old is not None
     if out.is_dir() and not marked and any(out.iterdir()):
         raise MatbenchError(f"{out}: not empty and not a matbench demo folder (no {DEMO_MARKER}); pass a new or "
                             f"empty --out")
@@ -67,6 +72,7 @@ def check_demo_out(out: Path) -> None:
         write_text_atomic(out / DEMO_MARKER, json.dumps(
             {"what": "a folder written by matbench demo (a rerun resumes here)", "matbench": __version__},
             indent=2) + "\n")
+    return old.stat().st_mtime if old is not None else None
 
 
 def default_out() -> Path:
@@ -171,8 +177,12 @@ def demo(out=None, *, jobs: int = 1, progress: bool = True, baselines=DEMO_BASEL
               "train_bgs_per_fg": sample.DEFAULT_TRAIN_BGS_PER_FG if train_bgs_per_fg is None
               else int(train_bgs_per_fg)}
     out = default_out() if out is None else Path(out)
-    check_demo_out(out)
+    started = check_demo_out(out)
     say(f"matbench demo: working in {out}")
+    if started is not None:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(started))
+        say(f"matbench demo: reusing the existing demo folder {out} (started {when}): its finished steps are kept; "
+            f"delete it or pass --out NEW_FOLDER to start fresh")
     timings = {}
     t_start = t0 = time.perf_counter()
 

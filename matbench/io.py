@@ -208,20 +208,54 @@ def is_within(path, folder) -> bool:
     return path == folder or folder in path.parents
 
 
-def check_out_dir(out, inputs, *, option: str = "--out") -> Path:
+def built_dataset_at(folder) -> Path | None:
+    """The matbench-built dataset (a folder holding ``dataset.json`` and ``manifest.csv``) that
+    ``folder`` is or lies inside (resolved; the nearest one), else None."""
+    folder = Path(folder).resolve()
+    for d in (folder, *folder.parents):
+        if (d / "dataset.json").is_file() and (d / "manifest.csv").is_file():
+            return d
+    return None
+
+
+def check_not_in_dataset(out, *, option: str = "--out", own_dataset: bool = False) -> None:
+    """Refuse (one line) an output folder that is, or lies inside, a matbench-built dataset
+    (:func:`built_dataset_at`): only the builder resuming its own dataset writes there
+    (``own_dataset=True``: ``out`` may be the dataset itself, not a folder inside it)."""
+    dataset = built_dataset_at(out)
+    if dataset is None or (own_dataset and dataset == Path(out).resolve()):
+        return
+    where = "is" if dataset == Path(out).resolve() else "is inside"
+    raise MatbenchError(f"{out}: output folder {where} the matbench-built dataset {dataset} (it holds dataset.json "
+                        f"and manifest.csv); choose another {option} outside it (a built dataset is only "
+                        f"written by its builder)")
+
+
+def check_out_dir(out, inputs, *, option: str = "--out", contain: bool = False,
+                  own_dataset: bool = False) -> Path:
     """Refuse an output folder that is, or lies inside, an input folder: the outputs would
     overwrite or mix with the inputs. ``inputs``: ``(what, folder)`` pairs (``folder`` None is
-    skipped), e.g. ``[("prediction folder", p), ("dataset", d)]``. Returns ``out`` resolved.
-    Raises MatbenchError (one line: ``OUT: output folder is inside the dataset D; choose another
-    --out``). The one rule of every command that writes (run, score, report, trimap, the
-    builders, build-train-samples, train dim, demo) and of their Python functions."""
+    skipped), e.g. ``[("prediction folder", p), ("dataset", d)]``. ``contain=True`` also refuses
+    an output folder that contains an input folder (commands whose outputs go into subfolders
+    or the root of ``out``: the builders, run, trimap, build-train-samples, train dim; not
+    score and report, whose demo layout keeps predictions under the score folder). Always
+    refuses an output folder that is or lies inside a matbench-built dataset
+    (:func:`check_not_in_dataset`; ``own_dataset``: a builder resuming). Returns ``out``
+    resolved. Raises MatbenchError (one line: ``OUT: output folder is inside the dataset D;
+    choose another --out``). The one rule of every command that writes (run, score, report,
+    trimap, the builders, build-train-samples, train dim, demo) and of their Python functions."""
     resolved = Path(out).resolve()
     for what, folder in inputs:
-        if folder is None or not is_within(resolved, folder):
+        if folder is None:
             continue
-        where = "is" if resolved == Path(folder).resolve() else "is inside"
-        raise MatbenchError(f"{out}: output folder {where} the {what} {folder}; choose another {option} "
-                            f"(outputs never go into an input folder)")
+        if is_within(resolved, folder):
+            where = "is" if resolved == Path(folder).resolve() else "is inside"
+            raise MatbenchError(f"{out}: output folder {where} the {what} {folder}; choose another {option} "
+                                f"(outputs never go into an input folder)")
+        if contain and is_within(folder, resolved):
+            raise MatbenchError(f"{out}: output folder contains the {what} {folder}; choose another {option} "
+                                f"(outputs never go into or around an input folder)")
+    check_not_in_dataset(out, option=option, own_dataset=own_dataset)
     return resolved
 
 

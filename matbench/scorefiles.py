@@ -285,7 +285,9 @@ SCORE_FILES = frozenset(["per_image.csv", "per_image.json"]
 def check_score_out(out, *, pred_dirs=(), dataset=None, alpha_dir=None, trimap_dir=None) -> None:
     """Refuse (one line, :func:`matbench.io.check_out_dir`) a ``score --out`` folder that is or
     lies inside a prediction folder (``pred_dirs``: folders, or ``name=path`` strings, or a dict)
-    or a folder of the reference set."""
+    or a folder of the reference set; one inside a matbench-built dataset; and one that holds a
+    file score writes (:data:`SCORE_FILES`, e.g. ``leaderboard.md``) but no ``per_image.json``:
+    not a ``score --out`` folder, so those files are the user's and would be overwritten."""
     from matbench.io import check_out_dir
 
     if isinstance(pred_dirs, dict):
@@ -296,6 +298,12 @@ def check_score_out(out, *, pred_dirs=(), dataset=None, alpha_dir=None, trimap_d
         folders = [p if isinstance(p, Path) else split_label(str(p))[1] for p in pred_dirs]
     check_out_dir(out, [("prediction folder", p) for p in folders]
                   + [("dataset", dataset), ("alpha folder", alpha_dir), ("trimap folder", trimap_dir)])
+    out = Path(out)
+    if out.is_dir() and not (out / "per_image.json").is_file():
+        clash = sorted(n for n in SCORE_FILES if (out / n).exists())
+        if clash:
+            raise MatbenchError(f"{out}: holds {capped_list(clash)} but no per_image.json (not a folder matbench "
+                                f"score wrote); score would overwrite them: choose another --out")
 
 
 def _previous_outputs(out: Path) -> set[str]:

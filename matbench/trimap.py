@@ -205,8 +205,8 @@ def make_trimaps(alpha_dir, out_dir, method: str = "erode-dilate", *, seed: int 
     """Write ``out_dir/<stem>.png`` for every image in ``alpha_dir``; returns the count.
 
     The random method is seeded by ``seed`` (default 0) and the file stem. ``out_dir`` must
-    not be ``alpha_dir`` or lie inside it (:func:`matbench.io.check_out_dir`; sources are never
-    written). Conflicting options are refused
+    not be ``alpha_dir``, lie inside it or contain it, nor lie inside a matbench-built dataset
+    (:func:`matbench.io.check_out_dir`; sources are never written). Conflicting options are refused
     (:func:`check_options`). Several widths and datasets: :func:`write_trimaps`. Alphas are
     read by the one matte rule (:mod:`matbench.mattes`; ``matte_channel`` ``"red"``/``"alpha"``
     picks the channel of a colour alpha, e.g. a cut-out whose matte is in the alpha channel).
@@ -220,7 +220,7 @@ def make_trimaps(alpha_dir, out_dir, method: str = "erode-dilate", *, seed: int 
     check = InputCheck(matte_channel)
     alpha_dir, out_dir = Path(alpha_dir), Path(out_dir)
     images = index_images(alpha_dir, "alpha")
-    check_out_dir(out_dir, [("alpha folder", alpha_dir)], option="output folder")
+    check_out_dir(out_dir, [("alpha folder", alpha_dir)], option="output folder", contain=True)
     check_options(method, width=width, kernel=kernel, seed=seed)
     for path in images.values():
         check.matte(path, "alpha")
@@ -319,7 +319,7 @@ def write_trimaps(out, method: str = "erode-dilate", *, dataset=None, alpha_dir=
         from matbench.io import check_out_dir
 
         for folder in folders:  # every set's folder before the first is written
-            check_out_dir(folder, [("alpha folder", alpha_dir)], option="output folder")
+            check_out_dir(folder, [("alpha folder", alpha_dir)], option="output folder", contain=True)
         counts = [make_trimaps(alpha_dir, folder, method, **_set_kwargs(s), matte_channel=matte_channel,
                                progress=progress)
                   for s, folder in zip(sets, folders)]
@@ -368,6 +368,10 @@ def _check_outside(dataset: Path, rows, folders) -> None:
         if inside is not None:
             where = "" if inside == dataset.resolve() else f" (inside {inside})"
             raise MatbenchError(f"{folder}: a folder of the dataset {dataset}{where}; write the trimaps elsewhere")
+    from matbench.io import check_out_dir
+
+    for folder in folders:  # nor around the dataset, nor inside another built dataset
+        check_out_dir(folder, [("dataset", dataset)], contain=True)
 
 
 def _fg_trimaps(task, sets, folders, matte_channel=None) -> None:

@@ -205,8 +205,9 @@ def run_baseline(name: str, out, *, dataset=None, images=None, trimaps=None, che
     summation order may move a value sitting on a rounding tie by one level; an option that a
     ``run.json`` of an older matbench does not record is not compared. Raises MatbenchError
     (one message listing every input problem) before predicting anything, or at the end for
-    images unreadable while predicting. Refused as well: an ``out`` that is or lies inside an
-    input folder (:func:`matbench.io.check_out_dir`), and one that holds images but no
+    images unreadable while predicting. Refused as well: an ``out`` that is, lies inside or
+    contains an input folder, or lies inside a matbench-built dataset
+    (:func:`matbench.io.check_out_dir`), and one that holds images but no
     ``run.json`` (someone's predictions or a dataset folder: nothing to resume).
     """
     if name not in BASELINES:
@@ -216,7 +217,7 @@ def run_baseline(name: str, out, *, dataset=None, images=None, trimaps=None, che
     check = InputCheck(matte_channel)  # validates matte_channel first
     items = list_inputs(dataset, images, trimaps)
     out = Path(out)
-    check_out_dir(out, [("dataset", dataset), ("image folder", images), ("trimap folder", trimaps)])
+    check_out_dir(out, [("dataset", dataset), ("image folder", images), ("trimap folder", trimaps)], contain=True)
     if out.exists() and not out.is_dir():
         raise MatbenchError(f"{out}: exists and is not a folder")
     _check_foreign_images(out)

@@ -70,6 +70,7 @@ def _materialise_foreground(task: dict) -> tuple[list[dict], list[str]]:
 
 
 def _materialise_composite(task: dict, src: Path, row: dict, recipe: Recipe, cache: dict) -> list[dict]:
+    from matbench.build import REUSED
     from matbench.compose import pixels_sha256
     from matbench.io import write_png_atomic
 
@@ -86,8 +87,9 @@ def _materialise_composite(task: dict, src: Path, row: dict, recipe: Recipe, cac
         if all((out / cells[col]).is_file() for col in FILES):
             old = task["old_rows"].get(name)
             if old and all(old.get(c) == str(v) for c, v in cells.items()):
-                rows.append(old)
+                rows.append(dict(old, **{REUSED: True}))
                 continue
+            cells[REUSED] = True  # files of an interrupted run: kept, hashed as they are
             alpha = samples.read_composite(src, row, ("alpha",), cache)["alpha"]
             cells.update(_param_cells(samples.draw_params(alpha, rng, recipe)))
             cells.update({HASHES[col]: decoded_sha256(out / cells[col], HASH_COLUMNS[col][1]) for col in FILES})
@@ -113,7 +115,13 @@ def build_train_samples(dataset, out, *, per_composite: int = 1, seed: int = 0, 
     Raises MatbenchError (one line) for a dataset that is not a training set with backgrounds,
     an ``out`` inside it, or an ``out`` that holds a different sample set.
     """
-    from matbench.build import _old_rows, check_out_folder, prepare_out, run_tasks
+    from matbench.build import (
+        _old_rows,
+        check_out_folder,
+        pop_reused,
+        prepare_out,
+        run_tasks,
+    )
     from matbench.manifest import write_manifest
 
     t0 = time.perf_counter()
@@ -146,5 +154,7 @@ def build_train_samples(dataset, out, *, per_composite: int = 1, seed: int = 0, 
     results, _ = run_tasks(_materialise_foreground, tasks, jobs=jobs, progress=progress, desc="build-train-samples",
                            scheduler=scheduler)
     rows = [r for task_rows in results for r in task_rows]
+    reused = pop_reused(rows)
     write_manifest(out, rows, SAMPLE_COLUMNS)
-    return {"out": str(out), "samples": len(rows), "seconds": time.perf_counter() - t0}
+    return {"out": str(out), "samples": len(rows), "reused": reused, "written": len(rows) - reused,
+            "seconds": time.perf_counter() - t0}

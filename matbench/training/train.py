@@ -138,13 +138,14 @@ def _config(stage, data, seed, batch_size, lr, recipe, vgg16, init, amp) -> dict
 
 
 def _check_out(out: Path, config: dict, sources) -> bool:
-    """Refuse an ``out`` that cannot hold this run, writing nothing: a file, a folder inside a
-    source (``sources``: the training and validation sets), a non-empty folder that is not a
+    """Refuse an ``out`` that cannot hold this run, writing nothing: a file, a folder inside or
+    around a source (``sources``: the training and validation sets) or inside a built dataset, a non-empty folder that is not a
     training run, or the run folder of another configuration. True when ``out`` holds this
     run already (it resumes or is rewritten in place)."""
     if out.exists() and not out.is_dir():
         raise MatbenchError(f"{out}: exists and is not a folder; give a new --out folder")
-    check_out_dir(out, [(what, src) for what, src in zip(("training data", "validation set"), sources)])
+    check_out_dir(out, [(what, src) for what, src in zip(("training data", "validation set"), sources)],
+                  contain=True)
     if not out.is_dir():
         return False
     path = out / CONFIG_NAME
