@@ -142,6 +142,12 @@ def read_published_table(name_or_path, shipped: dict, required, what: str = "pub
     return pub
 
 
+# A published MSE read as paper units (× 1e3) below this is implausible: matting methods report
+# paper-unit MSE of about 1..100 (raw 0.001..0.1), so such a value is most likely raw MSE
+# entered without a units column (0.002 read as paper units prints as MSE 0.00).
+PAPER_MSE_FLOOR = 0.1
+
+
 def published(name_or_path="comp1k", *, units: str = "paper"):
     """Published results as a DataFrame, MSE converted to ``units``.
 
@@ -153,6 +159,8 @@ def published(name_or_path="comp1k", *, units: str = "paper"):
     - ``units``: ``paper`` (MSE × 1e3, as Composition-1K tables print it) or ``raw`` (MSE
       unscaled); words after the first are ignored (``paper (MSE x1e3)``). SAD, Grad, Conn
       are the DIM MATLAB sums ÷ 1000 in both. **No column, or an empty cell: paper units.**
+      A paper-unit MSE below ``PAPER_MSE_FLOOR`` (0.1, i.e. raw 1e-4) is warned about as
+      likely raw MSE without its units column.
     - ``dataset``: what the numbers were measured on (``Composition-1K``); names the published
       section and decides the comparability check. Empty when absent.
     - optional: ``venue``, ``year``, ``verified`` (``no`` prints the source as UNVERIFIED),
@@ -176,12 +184,18 @@ def published(name_or_path="comp1k", *, units: str = "paper"):
             i = int(np.flatnonzero(bad)[0])
             raise MatbenchError(f"{name_or_path}: {pub['method'].iloc[i]}: {m} {text.iloc[i]!r} is not a number")
     given = pub["units"] if "units" in pub.columns else pd.Series([""] * len(pub), index=pub.index)
-    factor = []
-    for method, u in zip(pub["method"], given):
+    factor, tiny = [], []
+    for method, u, mse in zip(pub["method"], given, pub["mse"]):
         word = (u.split() or ["paper"])[0].lower()
         if word not in MSE_SCALE:
             raise MatbenchError(f"{name_or_path}: {method}: units {u!r}: expected paper (MSE × 1e3) or raw")
         factor.append(MSE_SCALE[units] / MSE_SCALE[word])
+        if word == "paper" and mse < PAPER_MSE_FLOOR:
+            tiny.append(f"{method} {mse:g}")
+    if tiny:
+        warnings.warn(f"{name_or_path}: MSE read as paper units (× 1e3) is below {PAPER_MSE_FLOOR:g} for "
+                      f"{', '.join(tiny[:3])}{f' (+{len(tiny) - 3} more)' if len(tiny) > 3 else ''}, smaller than "
+                      f"any published matting result: raw MSE? add a units column saying raw", stacklevel=2)
     pub["mse"] = pub["mse"] * np.asarray(factor, dtype=float)
     pub["units"] = units
     pub["dataset"] = pub["dataset"].str.strip() if "dataset" in pub.columns else ""
@@ -200,7 +214,7 @@ def _published_rows(name, units, by, reference, n_common):
         why = comp1k_mismatch(reference, n_common)
     else:
         why = (f"whether the measured rows are comparable with the published rows ({label or 'no dataset named'}) "
-               f"cannot be checked: matbench recognises Composition-1K only")
+               f"cannot be checked: matbench recognises Composition-1K only; {_sets_compared(reference, n_common, datasets)}")
     if why:
         warnings.warn(f"--with-published {name}: {why}", stacklevel=3)
     rows = pd.DataFrame({
@@ -218,6 +232,18 @@ def _published_rows(name, units, by, reference, n_common):
             f"each paper's own evaluation; they are not measured here and take no part in ranks or intervals"
             + (f"; {why}" if why else ""))
     return rows, {"file": str(name), "dataset": label, "not_comparable": why, "note": note}
+
+
+def _sets_compared(reference, n_common: int, datasets) -> str:
+    """What the measured means and the published rows are over, for a user to compare: ``the
+    measured means are over 11 composites (dataset D, sim-test), the published ones over the SIM
+    test set (SIMD): 890 composites (its test file list)``."""
+    where = (reference or {}).get("dataset") or (reference or {}).get("alpha_dir")
+    kind = ((reference or {}).get("dataset_json") or {}).get("kind")
+    measured = f"{n_common} composite(s)" + (f" ({where}{', ' + kind if kind else ''})" if where else "")
+    known = [f"{d}: {DATASET_IMAGES[d]} composites (its test file list)" for d in datasets if d in DATASET_IMAGES]
+    return (f"the measured means are over {measured}, the published ones over "
+            + ("; ".join(known) if known else "a set matbench does not know"))
 
 
 def _suffix(pub, col):

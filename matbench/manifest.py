@@ -117,6 +117,20 @@ def read_dataset_json(root) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
+def manifest_sha256(root) -> str | None:
+    """The identity of the dataset ``root``: sha256 of its ``manifest.csv`` file (which holds the
+    decoded-pixel hashes of every file), None when there is none or it is unreadable. Every check
+    that two datasets are the same compares this (``run`` resuming, ``score`` against a
+    ``run.json``, ``report --dataset``, ``trimap`` resuming); a path is only informative, so a
+    copied or moved dataset is the same dataset."""
+    from matbench.io import file_sha256
+
+    try:
+        return file_sha256(Path(root) / MANIFEST_NAME)
+    except OSError:
+        return None
+
+
 def read_manifest(root) -> list[dict]:
     """Rows of ``root/manifest.csv`` as dicts of strings, in file order."""
     path = Path(root) / MANIFEST_NAME

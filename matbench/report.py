@@ -301,6 +301,29 @@ def pick_worst(per_image, model, n: int) -> list[dict]:
     return picked + rest[: n - len(picked)]
 
 
+def check_scored(per_image, model: str, row: dict, pred_path, pred, alpha, trimap) -> None:
+    """Refuse (one line naming the file) to show ``pred`` (H×W uint8) as ``model``'s prediction
+    of ``row["image"]`` when it is not the one scored: its SAD against ``alpha`` and ``trimap``
+    (:func:`matbench.metrics.sad`, after the scores' ``mask_known``) differs from the recorded
+    ``row["sad"]`` by more than 1e-6 relative (the scores store it exactly; other predictions
+    of the same image all but never have the same SAD)."""
+    from matbench.metrics import sad
+
+    if pred.shape != alpha.shape:
+        now = f"a {pred.shape[1]}×{pred.shape[0]} prediction for a {alpha.shape[1]}×{alpha.shape[0]} alpha"
+    else:
+        if per_image.attrs.get("mask_known"):
+            pred = pred.copy()
+            pred[trimap == 0], pred[trimap == 255] = 0, 255
+        value = sad(pred, alpha, trimap)
+        if math.isclose(value, float(row["sad"]), rel_tol=1e-6, abs_tol=1e-9):
+            return
+        now = f"SAD {value:.6g} now, {float(row['sad']):.6g} in the scores"
+    raise MatbenchError(f"{pred_path}: not the prediction of {row['image']} that {per_image.attrs.get('source') or 'the scores'} "
+                        f"scored for {model} ({now}); give the scored folder with --predictions {model}=DIR, "
+                        f"or score these predictions first")
+
+
 def _gallery_html(per_image, models, items, preds, n: int, units: str, matte_channel: str | None = None) -> str:
     """Each model's worst images: thumbnails side by side; a click opens the larger ones. The
     alpha, trimap and prediction are read by the matte rule with ``matte_channel``."""
@@ -324,6 +347,7 @@ def _gallery_html(per_image, models, items, preds, n: int, units: str, matte_cha
                 continue
             alpha, trimap, pred = (read_matte(path, matte_channel)
                                    for path in (item["alpha"], item["trimap"], pred_path))
+            check_scored(per_image, model, r, pred_path, pred, alpha, trimap)
             error = error_colours(np.abs(pred.astype(np.int16) - alpha).astype(np.uint8), trimap == 128)
             panels = [("composite", read_rgb8(item["merged"]), True), ("trimap", trimap, False),
                       ("ground truth", alpha, False), ("prediction", pred, False), ("error", error, False)]

@@ -233,13 +233,15 @@ def _score_decoded(item: dict, decoded: tuple, mask_known: bool) -> tuple[list[d
     unknown_px, other = trimap_counts(trimap)  # one pass for both
     known = (trimap == 0, trimap == 255) if mask_known else None
     rows = []
+    alpha_max = int(gt.max())
     for model, _, pred in pred_arrays:
+        zero_one = alpha_max > 1 and int(pred.max()) == 1  # all 0/1: saved without × 255?
         if known is not None:
             pred = pred.copy()
             pred[known[0]] = 0
             pred[known[1]] = 255
         row = {"model": model, "image": item["image"]}
-        row.update(evaluate(pred, gt, trimap), unknown_px=unknown_px)
+        row.update(evaluate(pred, gt, trimap), unknown_px=unknown_px, zero_one=zero_one)
         rows.append(row)
     # pixels that are none of 0/128/255: belong to no region in the reference
     return rows, other, []
@@ -383,6 +385,7 @@ def score(pred_dirs, *, dataset=None, alpha_dir=None, trimap_dir=None, jobs: int
             bar.close()
     raise_problems(problems)
     odd.warn()
+    _warn_zero_one(rows_by_model)
 
     import pandas as pd
 
@@ -407,6 +410,18 @@ def score(pred_dirs, *, dataset=None, alpha_dir=None, trimap_dir=None, jobs: int
         "provenance": score_provenance(dataset=dataset, alpha_dir=alpha_dir, trimap_dir=trimap_dir),
     })
     return df
+
+
+def _warn_zero_one(rows_by_model) -> None:
+    """Warn (one line per model) about predictions whose largest value is 1 (only 0 and 1) while
+    their alphas are not 0/1: most likely a 0..1 matte saved as uint8 without × 255, which the
+    reference reads as 1/255 and scores as nearly all background."""
+    for model, rows in rows_by_model.items():
+        flagged = [r["image"] for r in rows if r.get("zero_one")]
+        if flagged:
+            warnings.warn(f"{model}: {len(flagged)} of {len(rows)} prediction(s) hold only the values 0 and 1 while "
+                          f"their alphas do not (e.g. {capped_list(flagged, 3)}): saved as 0..1 without × 255? "
+                          f"They are scored as 0..255 mattes (1 = 1/255)", stacklevel=3)
 
 
 def _unfinished(folder: Path, run: dict | None, n_reference: int) -> str:
@@ -443,21 +458,36 @@ def _run_command(folder: Path, run: dict) -> str:
 def _warn_other_reference(model: str, folder: Path, run: dict | None, *, dataset=None, trimap_dir=None) -> None:
     """Warn (one line) when ``folder``'s ``run.json`` records predictions made from another
     dataset, or with other trimaps, than the reference they are scored against (e.g. ``run
-    --trimaps T/w12`` scored against the dataset's official trimaps)."""
+    --trimaps T/w12`` scored against the dataset's official trimaps), or with trimaps that have
+    changed since (``matbench trimap`` rewrote the folder with another seed). A dataset counts
+    by its ``manifest.csv`` sha256 and a trimap folder by :func:`matbench.trimap.trimaps_sha256`
+    when the run.json records them (a copy is the same; a path is only informative), else by path."""
     given = (run or {}).get("input")
     if not isinstance(given, dict):
         return
     same = lambda a, b: a is not None and b is not None and Path(a).resolve() == Path(b).resolve()  # noqa: E731
     what = []
-    if dataset is not None and given.get("dataset") and not same(given["dataset"], dataset):
-        what.append(f"dataset {given['dataset']}, scored against {dataset}")
     run_trimaps = given.get("trimaps")  # None: the dataset's own trimaps
     if dataset is not None and given.get("dataset"):
-        if (run_trimaps is None) != (trimap_dir is None) or (run_trimaps and not same(run_trimaps, trimap_dir)):
+        from matbench.manifest import manifest_sha256
+
+        recorded = given.get("dataset_manifest_sha256")
+        if (recorded and recorded != manifest_sha256(dataset)) or (not recorded and not same(given["dataset"], dataset)):
+            what.append(f"dataset {given['dataset']}, scored against {dataset}"
+                        + (" (another manifest.csv)" if recorded else ""))
+        if (run_trimaps is None) != (trimap_dir is None):
             what.append(f"{'trimaps ' + run_trimaps if run_trimaps else 'the dataset trimaps'}, scored against "
                         f"{'trimaps ' + str(trimap_dir) if trimap_dir else 'the dataset trimaps'}")
-    elif trimap_dir is not None and run_trimaps and not same(run_trimaps, trimap_dir):
-        what.append(f"trimaps {run_trimaps}, scored against trimaps {trimap_dir}")
+    if run_trimaps and trimap_dir is not None:
+        from matbench.trimap import trimaps_sha256
+
+        recorded = given.get("trimaps_sha256")
+        if recorded and recorded != trimaps_sha256(trimap_dir):
+            what.append(f"trimaps {run_trimaps}, " + ("which have changed since (other trimap files)"
+                                                      if same(run_trimaps, trimap_dir) else
+                                                      f"scored against other trimaps, {trimap_dir}"))
+        elif not recorded and not same(run_trimaps, trimap_dir):
+            what.append(f"trimaps {run_trimaps}, scored against trimaps {trimap_dir}")
     if what:
         warnings.warn(f"{folder} ({model}): its run.json says the predictions were made from "
                       f"{'; '.join(what)}", stacklevel=3)

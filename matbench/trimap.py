@@ -312,9 +312,16 @@ def write_trimaps(out, method: str = "erode-dilate", *, dataset=None, alpha_dir=
     out = Path(out)
     folders = [out / s["folder"] if s["folder"] else out for s in sets]
     if dataset is not None:
+        from matbench.manifest import manifest_sha256
+
+        source = {"dataset": str(Path(dataset).resolve()), "manifest_sha256": manifest_sha256(dataset)}
+    else:
+        source = {"alpha_dir": str(Path(alpha_dir).resolve())}
+    for s, folder in zip(sets, folders):  # every set's folder before the first is written
+        check_same_set(folder, {**{k: v for k, v in s.items() if k != "folder"}, **source})
+    if dataset is not None:
         counts = _dataset_trimaps(Path(dataset), sets, folders, jobs=jobs, progress=progress,
                                   matte_channel=matte_channel)
-        source = {"dataset": str(Path(dataset).resolve())}
     else:
         from matbench.io import check_out_dir
 
@@ -323,12 +330,50 @@ def write_trimaps(out, method: str = "erode-dilate", *, dataset=None, alpha_dir=
         counts = [make_trimaps(alpha_dir, folder, method, **_set_kwargs(s), matte_channel=matte_channel,
                                progress=progress)
                   for s, folder in zip(sets, folders)]
-        source = {"alpha_dir": str(Path(alpha_dir).resolve())}
     for s, folder, n in zip(sets, folders, counts):
         record = {"what": "matbench trimap: one trimap per image, 0 = background, 128 = unknown, 255 = foreground",
                   **{k: v for k, v in s.items() if k != "folder"}, **source, "trimaps": n, "matbench": __version__}
         write_text_atomic(folder / TRIMAPS_JSON, json.dumps(record, indent=2) + "\n")
     return {folder: n for folder, n in zip(folders, counts)}
+
+
+# what makes two trimap sets the same (trimaps.json keys); the count and version are not compared
+SET_KEYS = ("method", "width_px", "kernel", "seed", "dataset", "manifest_sha256", "alpha_dir")
+
+
+def check_same_set(folder, wanted: dict) -> None:
+    """Refuse (one line) to write the set ``wanted`` (trimaps.json fields) into ``folder`` when
+    its ``trimaps.json`` records another set: other method, width, kernel or seed, or another
+    source. A dataset counts by the sha256 of its ``manifest.csv`` (a copy is the same dataset;
+    the path is compared only when the old record has no hash). The same set resumes (the
+    trimaps are rewritten, identical). An unreadable trimaps.json is refused too."""
+    path = Path(folder) / TRIMAPS_JSON
+    if not path.is_file():
+        return
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(old, dict):
+            raise ValueError
+    except (OSError, ValueError):
+        raise MatbenchError(f"{path}: unreadable trimaps.json; remove it or use a new --out folder") from None
+    keys = [k for k in SET_KEYS if k != "dataset" or not (old.get("manifest_sha256") and wanted.get("manifest_sha256"))]
+    diff = [f"{k} {old.get(k)!r} then, {wanted.get(k)!r} now" for k in keys if old.get(k) != wanted.get(k)
+            and not (k == "manifest_sha256" and "manifest_sha256" not in old)]
+    if diff:
+        raise MatbenchError(f"{folder}: holds a different trimap set ({'; '.join(diff)}; {TRIMAPS_JSON}); "
+                            f"use a new --out folder, or the same options to resume")
+
+
+def trimaps_sha256(folder) -> str:
+    """What identifies the trimaps of ``folder``: sha256 over every image's name and the sha256
+    of its file bytes (``name\0sha256\n``, by name; files only read, not decoded: cheap and
+    exact, a re-encoded file counts as changed). MatbenchError when the folder is missing."""
+    from matbench.io import file_sha256, index_images
+
+    h = hashlib.sha256()
+    for stem, path in sorted(index_images(folder, "trimap").items()):
+        h.update(f"{path.name}\0{file_sha256(path)}\n".encode("utf-8"))
+    return h.hexdigest()
 
 
 def _dataset_trimaps(dataset: Path, sets, folders, *, jobs: int, progress: bool, matte_channel=None) -> list[int]:

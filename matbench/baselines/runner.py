@@ -14,7 +14,8 @@ collected with the others and reported at the end (its prediction is not written
 are, and a rerun resumes).
 
 ``run.json`` records the method, its options (``matte_channel``; for DIM also ``threads``, the
-effective CPU thread count), the checkpoint's sha256, library versions and timings:
+effective CPU thread count), the checkpoint's sha256, its ``input`` (paths, informative, and
+what identifies them: ``dataset_manifest_sha256``, ``trimaps_sha256``), library versions and timings:
 ``seconds_per_image`` (mean seconds a worker spends in the method per image, excluding one-off
 costs), ``seconds_per_megapixel``, ``images_per_second`` (wall-clock throughput of the run, all
 workers), ``jobs`` and ``one_off_seconds`` (each worker first runs the method once on a tiny
@@ -200,8 +201,9 @@ def run_baseline(name: str, out, *, dataset=None, images=None, trimaps=None, che
     ``matte_channel``: which channel of a colour trimap is the trimap (``"red"``/``"alpha"``;
     None refuses such files, :mod:`matbench.mattes`).
 
-    Resuming into a folder that holds a ``run.json`` needs the same method and options (the
-    checkpoint by content): a different DIM thread count is a different run, because float
+    Resuming into a folder that holds a ``run.json`` needs the same inputs (a dataset by its
+    manifest.csv sha256, a ``trimaps`` folder by :func:`matbench.trimap.trimaps_sha256`: a copy is
+    the same, changed trimaps are refused), method and options (the checkpoint by content): a different DIM thread count is a different run, because float
     summation order may move a value sitting on a rounding tie by one level; an option that a
     ``run.json`` of an older matbench does not record is not compared. Raises MatbenchError
     (one message listing every input problem) before predicting anything, or at the end for
@@ -227,9 +229,8 @@ def run_baseline(name: str, out, *, dataset=None, images=None, trimaps=None, che
     options["matte_channel"] = matte_channel
     run_path = out / RUN_JSON
     previous = _read_previous(run_path)
-    if previous is not None and previous.get("input") not in (None, _input_record(dataset, images, trimaps)):
-        raise MatbenchError(f"{out}: holds predictions of another input ({_describe_input(previous['input'])}); "
-                            f"use a new --out folder")
+    input_record = _input_record(dataset, images, trimaps)
+    _check_same_input(out, (previous or {}).get("input"), input_record)
     _check_same_run(out, previous, name, options)
     todo = [(stem, image_path, trimap_path, out / f"{stem}.png")
             for stem, image_path, trimap_path in items if not (out / f"{stem}.png").is_file()]
@@ -245,7 +246,7 @@ def run_baseline(name: str, out, *, dataset=None, images=None, trimaps=None, che
         "options": options,
         "checkpoint_sha256": options.get("checkpoint_sha256"),
         "versions": versions,
-        "input": _input_record(dataset, images, trimaps),
+        "input": input_record,
         "images": len(items),
         "complete": False,
     }
@@ -294,13 +295,47 @@ def _check_foreign_images(out: Path) -> None:
 
 
 def _input_record(dataset, images, trimaps) -> dict:
-    """What a run predicts from, for run.json (absolute paths)."""
+    """What a run predicts from, for run.json: absolute paths (informative) and what identifies
+    the inputs: ``dataset_manifest_sha256`` (:func:`matbench.manifest.manifest_sha256`) and
+    ``trimaps_sha256`` (:func:`matbench.trimap.trimaps_sha256`, a ``--trimaps`` folder)."""
+    from matbench.manifest import manifest_sha256
+    from matbench.trimap import trimaps_sha256
+
     rec = {"dataset": dataset, "images": images, "trimaps": trimaps}
-    return {k: str(Path(v).resolve()) for k, v in rec.items() if v is not None}
+    rec = {k: str(Path(v).resolve()) for k, v in rec.items() if v is not None}
+    if dataset is not None:
+        rec["dataset_manifest_sha256"] = manifest_sha256(dataset)
+    if trimaps is not None:
+        rec["trimaps_sha256"] = trimaps_sha256(trimaps)
+    return rec
 
 
-def _describe_input(record) -> str:
-    return ", ".join(f"{k} {v}" for k, v in record.items()) if isinstance(record, dict) else str(record)
+def input_differences(before: dict, now: dict) -> list[str]:
+    """How the inputs of ``before`` and ``now`` (run.json ``input`` records) differ, as phrases;
+    [] when they are the same. A dataset and a trimap folder count by content (their sha256)
+    when both records hold it, else by path; an image folder by path."""
+    diff = []
+    for key, sha, what in (("dataset", "dataset_manifest_sha256", "its manifest.csv differs"),
+                           ("trimaps", "trimaps_sha256", "the trimap files differ"),
+                           ("images", None, "")):
+        a, b = before.get(key), now.get(key)
+        if (a is None) != (b is None):
+            diff.append(f"{key} {a or 'none'} then, {b or 'none'} now")
+        elif a is not None and sha and before.get(sha) and now.get(sha):
+            if before[sha] != now[sha]:
+                diff.append(f"{key} {a} then, {b} now: {what}" if a != b else f"{key} {a} changed since: {what}")
+        elif a != b:
+            diff.append(f"{key} {a} then, {b} now")
+    return diff
+
+
+def _check_same_input(out: Path, before, now: dict) -> None:
+    """Refuse (one line) resuming into ``out`` when its run.json's inputs differ from ``now``."""
+    if not isinstance(before, dict):
+        return
+    diff = input_differences(before, now)
+    if diff:
+        raise MatbenchError(f"{out}: holds predictions of another input ({'; '.join(diff)}); use a new --out folder")
 
 
 def _check_same_run(out: Path, previous: dict | None, name: str, options: dict) -> None:
