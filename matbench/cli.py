@@ -478,7 +478,8 @@ def train_dim_cmd(stage, data, out, vgg16, init, iterations, batch_size, lr, see
                   log_interval=log_interval,
                   progress=not quiet)
     loss = f"; last loss {r['loss']['loss']:.4f}" if r["loss"] else ""
-    best = f"; best validation SAD {r['best']['sad']:.3f} at iteration {r['best']['iteration']}" if r["best"] else ""
+    best = (f"; best validation SAD/1e3 {r['best']['sad']:.3f} (mean SAD per image ÷ 1000) at iteration "
+            f"{r['best']['iteration']}" if r["best"] else "")
     if r["resumed_from"] and r["resumed_from"] >= r["iteration"]:
         click.echo(f"stage {stage}: nothing left to do: the run in {r['out']} had finished its {r['iteration']} "
                    f"iterations (pass a larger --iterations to continue it, or a new --out){loss}{best}")

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from matbench.errors import MatbenchError
+from matbench.errors import MatbenchError, capped_list
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -259,20 +259,41 @@ def check_out_dir(out, inputs, *, option: str = "--out", contain: bool = False,
     return resolved
 
 
-def index_images(folder, what: str = "image") -> dict[str, Path]:
+def index_images(folder, what: str = "image", problems: list | None = None) -> dict[str, Path]:
     """Map file stem -> path for the images directly inside ``folder``.
 
     Hidden files and non-image files are ignored. Two images with one stem
-    (``a.png`` and ``a.jpg``) are ambiguous and rejected.
+    (``a.png`` and ``a.jpg``) are ambiguous: a MatbenchError, or, with a ``problems`` list,
+    one line per stem appended to it (the first file in name order is kept, so that the
+    other checks still run and every problem is reported at once). A missing ``folder``,
+    or a file given as one, is a MatbenchError (:func:`check_folder`).
     """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise MatbenchError(f"{folder}: {what} folder not found")
+    folder = check_folder(folder, what)
     found: dict[str, Path] = {}
+    twins: dict[str, list[str]] = {}
     for p in sorted(folder.iterdir()):
         if p.name.startswith(".") or p.suffix.lower() not in IMAGE_SUFFIXES or not p.is_file():
             continue
         if p.stem in found:
-            raise MatbenchError(f"{folder}: two {what}s named {p.stem!r} ({found[p.stem].name}, {p.name})")
+            twins.setdefault(p.stem, [found[p.stem].name]).append(p.name)
+            continue
         found[p.stem] = p
+    lines = [f"{folder}: {'two' if len(names) == 2 else len(names)} {what}s named {stem!r} ({', '.join(names)}); keep one"
+             for stem, names in twins.items()]
+    if lines and problems is None:
+        raise MatbenchError(lines[0] if len(lines) == 1 else
+                            f"{folder}: {len(lines)} {what} names used twice: {capped_list(twins)}; keep one each")
+    if problems is not None:
+        problems += lines
     return found
+
+
+def check_folder(folder, what: str = "image") -> Path:
+    """``folder`` as a Path; a one-line MatbenchError when it does not exist (``... folder not
+    found``) or is a file (``... is a file, not a ... folder``)."""
+    folder = Path(folder)
+    if folder.is_file():
+        raise MatbenchError(f"{folder}: is a file, not a {what} folder")
+    if not folder.is_dir():
+        raise MatbenchError(f"{folder}: {what} folder not found")
+    return folder

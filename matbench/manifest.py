@@ -134,9 +134,13 @@ def manifest_sha256(root) -> str | None:
 def read_manifest(root) -> list[dict]:
     """Rows of ``root/manifest.csv`` as dicts of strings, in file order."""
     path = Path(root) / MANIFEST_NAME
+    if Path(root).is_file():
+        raise MatbenchError(f"{root}: is a file, not a dataset folder (give the folder that holds {MANIFEST_NAME})")
+    if not Path(root).is_dir():
+        raise MatbenchError(f"{root}: dataset folder not found")
     if not path.is_file():
-        raise MatbenchError(f"{path}: no manifest; is {root} a dataset built by matbench (matbench build-comp1k "
-                            f"or build-train --out {root})?")
+        raise MatbenchError(f"{path}: no manifest; is {root} a dataset built by matbench (matbench build-comp1k, "
+                            f"build-train or build-sim --out {root})?")
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         missing = [c for c in ("image", "merged", "alpha", "trimap") if c not in (reader.fieldnames or [])]

@@ -129,11 +129,26 @@ def header_problem(info: ImageInfo, matte_channel: str | None = None) -> str | N
     if info.bits == 1:
         return f"{where} is a 1-bit image; save the matte as 8-bit gray (0..255)"
     if info.bits != 8:
-        return (f"{where} has {info.bits}-bit samples; mattes are 8-bit and matbench never rescales: "
-                f"convert to 8-bit gray yourself (e.g. round(v / 257) for 16-bit)")
+        return (f"{where} has {info.bits}-bit samples{' (float)' if _is_float(info) else ''}; mattes are 8-bit "
+                f"and matbench never rescales: convert to 8-bit gray yourself ({_convert_hint(info)})")
     if info.mode not in _MODES:
         return f"{where} is not a gray, palette, RGB or RGBA image; save the matte as 8-bit gray"
     return None
+
+
+def _is_float(info: ImageInfo) -> bool:
+    """Whether Pillow opened the file in a float mode (``F``, ``F;32BF`` ...)."""
+    return info.mode.startswith("F")
+
+
+def _convert_hint(info: ImageInfo) -> str:
+    """How to convert ``info``'s samples to 8-bit by hand: float 0..1 -> round(v·255),
+    16-bit -> round(v / 257) (65535 -> 255), other integers: their own range onto 0..255."""
+    if _is_float(info):
+        return "e.g. round(v·255) for floats in 0..1"
+    if info.bits == 16:
+        return "e.g. round(v / 257) for 16-bit 0..65535"
+    return f"e.g. round(v·255 / max) for {info.bits}-bit integers in 0..max"
 
 
 def image_header_problem(info: ImageInfo) -> str | None:
@@ -242,6 +257,42 @@ def raise_problems(problems, what: str = "input", done: str = NOTHING_WRITTEN) -
     shown = problems[:PROBLEMS_SHOWN]
     more = f"\n  … and {len(problems) - len(shown)} more" if len(problems) > len(shown) else ""
     raise MatbenchError(f"{len(problems)} {what} problems ({done}):\n  " + "\n  ".join(shown) + more)
+
+
+def raise_grouped(groups, what: str = "input", done: str = NOTHING_WRITTEN, note: str = "") -> None:
+    """Raise one MatbenchError reporting the problems of every check stage at once; nothing when
+    there is none. ``groups``: ``[(kind, [one-line problems])]`` in the order the checks run
+    (e.g. duplicate names, missing files, file headers, pixels). One kind: as
+    :func:`raise_problems`. Several: a header line counting each kind, then each kind's lines,
+    at most ``PROBLEMS_SHOWN`` per kind with the count of the rest, so that no kind hides
+    another. ``note`` ends the header line (e.g. which checks follow once these are fixed)."""
+    groups = [(kind, list(dict.fromkeys(lines))) for kind, lines in groups]
+    groups = [(kind, lines) for kind, lines in groups if lines]
+    if not groups:
+        return
+    note = f"; {note}" if note else ""
+    if len(groups) == 1:
+        lines = groups[0][1]
+        if note and len(lines) == 1:
+            raise MatbenchError(f"{lines[0]} ({done}{note})")
+        if note:
+            raise_problems(lines, what, done + note)
+        raise_problems(lines, what, done)
+    total = sum(len(lines) for _, lines in groups)
+    counts = ", ".join(f"{len(lines)} {kind}" for kind, lines in groups)
+    body = []
+    for kind, lines in groups:
+        body.append(f"  {kind}:")
+        body += [f"    {line}" for line in lines[:PROBLEMS_SHOWN]]
+        if len(lines) > PROBLEMS_SHOWN:
+            body.append(f"    … and {len(lines) - PROBLEMS_SHOWN} more")
+    raise MatbenchError(f"{total} {what} problems ({done}{note}): {counts}\n" + "\n".join(body))
+
+
+def colour_mode(info: ImageInfo | None) -> bool:
+    """Whether a file whose header passed can still be refused by its pixels (RGB, RGBA, LA or
+    palette: ambiguous colour, a cut-out's alpha, a non-gray palette); gray files cannot."""
+    return info is not None and info.mode != "L"
 
 
 def try_read_matte(path, matte_channel, problems: list) -> np.ndarray | None:

@@ -43,10 +43,12 @@ from pathlib import Path
 import numpy as np
 
 from matbench.errors import MatbenchError, capped_list
-from matbench.io import index_images
-from matbench.mattes import InputCheck, Notes, raise_problems, try_read_matte
+from matbench.io import check_folder, index_images
+from matbench.mattes import (InputCheck, Notes, colour_mode, decode_problems, raise_grouped, raise_problems,
+                              try_read_matte)
 from matbench.parallel import imap, prefetch, resolve_jobs, scheduler_address, workers
 from matbench.scorefiles import score_provenance
+from matbench.trimap import per_foreground_hint
 
 __all__ = ["score", "parse_pred_dirs", "split_label", "reference_items", "read_run_info"]
 
@@ -71,8 +73,7 @@ def parse_pred_dirs(pred_dirs) -> list[tuple[str, Path]]:
     for name, path in items:
         path = Path(path)
         name = str(name) or path.resolve().name
-        if not path.is_dir():
-            raise MatbenchError(f"{path}: prediction folder not found")
+        check_folder(path, "prediction")
         if name in seen:
             raise MatbenchError(f"two prediction folders named {name!r} ({seen[name]}, {path}); "
                                 f"rename one with NAME=PATH")
@@ -123,9 +124,12 @@ def reference_items(*, dataset=None, alpha_dir=None, trimap_dir=None) -> list[di
         if alpha_dir is None or trimap_dir is None:
             raise MatbenchError(reference_mode_advice(alpha_dir, trimap_dir))
         items = _folder_items(Path(alpha_dir), Path(trimap_dir))
-    raise_problems([f"{it[col]}: {col} file not found (image {it['image']})"
-                    for it in items for col in ("alpha", "trimap") if not Path(it[col]).is_file()],
-                   "reference set")
+    problems = [f"{it[col]}: {col} file not found (image {it['image']})"
+                for it in items for col in ("alpha", "trimap") if not Path(it[col]).is_file()]
+    if problems and trimap_dir is not None:
+        lacking = [it["image"] for it in items if not Path(it["trimap"]).is_file()]
+        problems[0] += per_foreground_hint(lacking, index_images(trimap_dir, "trimap"), dataset)
+    raise_problems(problems, "reference set")
     return items
 
 
@@ -311,18 +315,20 @@ def score(pred_dirs, *, dataset=None, alpha_dir=None, trimap_dir=None, jobs: int
     reference = set(names)
 
     found: dict[str, dict[str, Path]] = {}
-    missing_msgs, no_trimap = [], []
+    duplicates, missing_msgs, no_trimap = [], [], []
     coverage = {}
     runs = {model: read_run_info(folder) for model, folder in models}
     alphas = set(index_images(alpha_dir, "alpha")) if alpha_dir is not None and dataset is None else set()
+    trimap_names = {Path(it["trimap"]).stem for it in items}
     for model, folder in models:
-        preds = index_images(folder, "prediction")
+        preds = index_images(folder, "prediction", duplicates)
         extra = sorted(set(preds) - reference)
         if alphas:  # folders: named after an alpha (STEM or STEM_K) whose trimap is missing
             lacking = [n for n in extra if n in alphas or (_SUFFIX_K.match(n) and _SUFFIX_K.match(n)["stem"] in alphas)]
             if lacking:
-                no_trimap.append(f"{folder} ({model}): {len(lacking)} prediction(s) whose alpha is in {alpha_dir} "
-                                 f"but whose trimap is not in {trimap_dir}: {capped_list(lacking)}")
+                no_trimap.append(f"trimap missing: {folder} ({model}): {len(lacking)} prediction(s) whose alpha is in {alpha_dir} "
+                                 f"but whose trimap is not in {trimap_dir}: {capped_list(lacking)}"
+                                 f"{per_foreground_hint(lacking, trimap_names)}")
             extra = [n for n in extra if n not in lacking]
         if extra:
             warnings.warn(f"{folder}: {len(extra)} file(s) not in the reference set ignored: "
@@ -330,23 +336,22 @@ def score(pred_dirs, *, dataset=None, alpha_dir=None, trimap_dir=None, jobs: int
         _warn_other_reference(model, folder, runs[model], dataset=dataset, trimap_dir=trimap_dir)
         missing = [n for n in names if n not in preds]
         if missing:
-            missing_msgs.append(f"{folder} ({model}): {len(missing)} of {len(names)} missing: "
+            missing_msgs.append(f"missing predictions: {folder} ({model}): {len(missing)} of {len(names)} missing: "
                                 f"{capped_list(missing)}{_unfinished(folder, runs[model], len(names))}")
         found[model] = {n: p for n, p in preds.items() if n in reference}
         coverage[model] = len(names) - len(missing)
-    if no_trimap:
-        if not allow_missing:
-            raise MatbenchError("trimap missing: " + "; ".join(no_trimap) + " (add the trimaps; --allow-missing "
-                                "scores the images that have one)")
-        warnings.warn("not scored, trimap missing: " + "; ".join(no_trimap), stacklevel=2)
-    if missing_msgs:
-        if not allow_missing:
-            raise MatbenchError("missing predictions: " + "; ".join(missing_msgs)
-                                + " (--allow-missing scores the rest)")
+    if allow_missing:
+        if no_trimap:
+            warnings.warn("not scored, trimap missing: " + "; ".join(no_trimap), stacklevel=2)
         for model, n in coverage.items():
             if n < len(names):
                 warnings.warn(f"{model}: {n} of {len(names)} images scored ({100 * n / len(names):.1f}% coverage)",
                               stacklevel=2)
+        no_trimap, missing_msgs = [], []
+    if no_trimap:
+        no_trimap[-1] += " (add the trimaps; --allow-missing scores the images that have one)"
+    if missing_msgs:
+        missing_msgs[-1] += " (--allow-missing scores the rest)"
 
     work = []
     for it in items:
@@ -354,9 +359,10 @@ def score(pred_dirs, *, dataset=None, alpha_dir=None, trimap_dir=None, jobs: int
         if preds:
             work.append((it, preds))
     total = sum(len(p) for _, p in work)
-    if not total:
+    if not total and not (duplicates or no_trimap or missing_msgs):
         raise MatbenchError("no predictions to score: none of the prediction folders has an image of the reference set")
-    image_bytes = _check_headers(check, work)
+    image_bytes = _check_headers(check, work, [("duplicate names", duplicates), ("trimap missing", no_trimap),
+                                               ("missing predictions", missing_msgs)], matte_channel)
 
     rows_by_model: dict[str, list] = {model: [] for model, _ in models}
     trimap_other: dict[str, int] = {}
@@ -493,9 +499,15 @@ def _warn_other_reference(model: str, folder: Path, run: dict | None, *, dataset
                       f"{'; '.join(what)}", stacklevel=3)
 
 
-def _check_headers(check: InputCheck, work) -> int:
-    """Header of every alpha, trimap and prediction: all problems in one error, lossy files warned.
-    Returns the bytes of the largest reference image's decoded mattes (alpha, trimap, predictions)."""
+def _check_headers(check: InputCheck, work, earlier=(), matte_channel=None) -> int:
+    """Header of every alpha, trimap and prediction; lossy files warned. Returns the bytes of the
+    largest reference image's decoded mattes (alpha, trimap, predictions).
+
+    ``earlier``: ``[(kind, problems)]`` of the checks before (duplicate names, missing files).
+    When there is any problem, the colour files whose header passed are decoded too (only they
+    can still be refused by their pixels: a cut-out, differing channels, a non-gray palette) and
+    everything is raised in one MatbenchError, one section per kind; truncated data is found
+    while scoring, once these are fixed."""
     largest = 0
     for it, preds in work:
         gt = check.matte(it["alpha"], "ground-truth alpha")
@@ -504,7 +516,13 @@ def _check_headers(check: InputCheck, work) -> int:
             check.matte(path, "prediction", like=gt)
         if gt is not None:
             largest = max(largest, gt.width * gt.height * (2 + len(preds)))
-    check.raise_problems()
+    groups = [*earlier, ("file headers (mode, bit depth, size)", check.problems)]
+    if any(lines for _, lines in groups):
+        pixels = []
+        for path in dict.fromkeys(p for it, preds in work for p in (it["alpha"], it["trimap"], *(q for _, q in preds))):
+            if colour_mode(check.matte(path, "file")):
+                pixels += decode_problems(path, matte_channel)[0]
+        raise_grouped([*groups, ("pixels (colour, cut-out, palette)", pixels)])
     check.notes.warn(stacklevel=3)
     return largest
 

@@ -162,6 +162,20 @@ def distance_band(alpha, width=NAMED_WIDTHS["medium"]) -> np.ndarray:
     return _assemble(fg_far, ~bg_far)
 
 
+def per_foreground_hint(images, trimap_names, dataset=None) -> str:
+    """A hint (`` (trimaps are per foreground; ...)``, or '') for images without a trimap: when
+    a trimap is named after the foreground ``STEM`` of a composite ``STEM_K`` among ``images``
+    (what ``matbench trimap ALPHA_DIR OUT`` writes from Composition-1K's per-foreground alphas),
+    say that Composition-1K needs one per composite and the command that writes them."""
+    import re
+
+    names = set(trimap_names)
+    if not any((m := re.match(r"^(.+)_\d+$", str(n))) and m[1] in names for n in images):
+        return ""
+    return (f" (trimaps are per foreground; Composition-1K needs one per composite: matbench trimap --dataset "
+            f"{dataset or 'DATASET'} --out DIR, named like its images)")
+
+
 def check_options(method: str, *, width=None, kernel: int | None = None, seed: int | None = None) -> None:
     """Refuse a method that does not exist and options the method would ignore or that
     contradict each other (MatbenchError, one line): ``kernel`` with ``width`` (both set the

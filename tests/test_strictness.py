@@ -292,12 +292,13 @@ def test_score_reports_every_bad_file_at_once(tmp_path):
             tmp_path / "trimap", "--out", tmp_path / "out", "-q"]
     r = cli(*args)
     assert r.returncode == 2 and "Traceback" not in r.stderr
-    assert r.stderr.startswith("matbench: error: 3 input problems (nothing was computed or written):")
+    # the headers and, in the same report, the pixels of the colour files whose header passed
+    assert r.stderr.startswith("matbench: error: 4 input problems (nothing was computed or written):")
     for part in ("m1/a.png: prediction is 64×47 but ground-truth alpha a.png is 64×48", "m2/b.png: PNG I;16",
-                 "trimap/c.png: not an image file"):
+                 "trimap/c.png: not an image file", "alpha/d.png: RGBA image"):
         assert part in r.stderr, part
     assert not (tmp_path / "out").exists()
-    # then the problems only visible in the pixels
+    # alone, the cut-out is still refused
     save(tmp_path / "m1" / "a.png", PRED)
     save(tmp_path / "m2" / "b.png", PRED)
     save(tmp_path / "trimap" / "c.png", TRIMAP)
@@ -334,8 +335,9 @@ def test_run_reports_every_bad_input_at_once(tmp_path):
     with pytest.raises(MatbenchError) as e:
         run_baseline("trimap-mid", tmp_path / "o", **args)
     msg = str(e.value)
-    assert msg.startswith("2 input problems") and "tri/a.png: trimap is 64×46 but image a.png is 64×48" in msg
+    assert msg.startswith("3 input problems") and "tri/a.png: trimap is 64×46 but image a.png is 64×48" in msg
     assert "img/c.png: PNG RGB has 16-bit samples" in msg
+    assert "tri/b.png: RGB image whose colour channels differ" in msg  # its pixels, in the same report
     assert not (tmp_path / "o").exists()
     save(tmp_path / "tri" / "a.png", TRIMAP)
     save(tmp_path / "img" / "c.png", PHOTO)

@@ -406,8 +406,8 @@ def test_invalid_inputs_write_nothing(stage1, data, tmp_path, capsys):
     base = ["train", "dim", "--data", str(data["few"]), "--iterations", "1", "--workers", "0", "--quiet"]
     vgg16, absent = str(tmp_path / "vgg16.pth"), str(tmp_path / "absent.pth")
     cases = [  # (arguments, what the line must contain, the file it must name with what was expected)
-        (["--stage", "1", "--data", str(tmp_path / "nope")], "no manifest", None),
-        (["--stage", "1", "--val", str(tmp_path / "nope")], "no manifest", None),
+        (["--stage", "1", "--data", str(tmp_path / "nope")], "dataset folder not found", None),
+        (["--stage", "1", "--val", str(tmp_path / "nope")], "dataset folder not found", None),
         (["--stage", "1", "--vgg16", absent], "not found", absent),
         (["--stage", "2", "--init", absent], "not found", absent),
         (["--stage", "1", "--vgg16", str(ckpt1)], "a DIM checkpoint, not VGG16", str(ckpt1)),

@@ -36,7 +36,7 @@ from pathlib import Path
 
 from matbench.errors import MatbenchError, capped_list
 from matbench.io import check_out_dir, file_sha256, index_images, read_rgb8, write_png_atomic, write_text_atomic
-from matbench.mattes import InputCheck, decode_problems, raise_problems, try_read_matte
+from matbench.mattes import InputCheck, colour_mode, decode_problems, raise_grouped, raise_problems, try_read_matte
 from matbench.parallel import imap, resolve_jobs, scheduler_address, workers
 
 CLASSICAL = ("closed-form", "knn", "lkm", "random-walk", "shared")
@@ -69,11 +69,14 @@ def import_dim():
     return dim
 
 
-def list_inputs(dataset=None, images=None, trimaps=None) -> list[tuple[str, Path, Path]]:
+def list_inputs(dataset=None, images=None, trimaps=None, problems: list | None = None) -> list[tuple[str, Path, Path]]:
     """``(name, image path, trimap path)`` for every image, in manifest or name order.
 
     ``dataset`` with ``trimaps``: the dataset's composites with the trimaps of that folder,
-    matched by image name (``<image>.png``, e.g. a set of ``matbench trimap --dataset``)."""
+    matched by image name (``<image>.png``, e.g. a set of ``matbench trimap --dataset``).
+    Two files with one name in a folder, or images without a trimap: a MatbenchError listing
+    them, or, with a ``problems`` list, lines appended to it (the images without a trimap left
+    out), so that a caller can report them with the header checks in one error."""
     if dataset is not None:
         if images is not None:
             raise MatbenchError("give either a dataset or --images/--trimaps, not both")
@@ -82,7 +85,7 @@ def list_inputs(dataset=None, images=None, trimaps=None) -> list[tuple[str, Path
         root = Path(dataset)
         rows = read_manifest(root)
         if trimaps is not None:
-            return _with_trimaps([(row["image"], root / row["merged"]) for row in rows], trimaps)
+            return _with_trimaps([(row["image"], root / row["merged"]) for row in rows], trimaps, problems)
         items = []
         for row in rows:
             if not row.get("trimap"):
@@ -95,24 +98,37 @@ def list_inputs(dataset=None, images=None, trimaps=None) -> list[tuple[str, Path
                             if images is not None else
                             f"--trimaps {trimaps} needs the composites: --images DIR, or --dataset DIR"
                             if trimaps is not None else "give --dataset DIR, or both --images and --trimaps")
-    image_index = index_images(images, "image")
+    collected = [] if problems is None else problems
+    image_index = index_images(images, "image", collected)
     if not image_index:
         raise MatbenchError(f"{images}: no images found")
-    return _with_trimaps(list(image_index.items()), trimaps)
+    items = _with_trimaps(list(image_index.items()), trimaps, collected)
+    if problems is None:
+        raise_problems(collected, "input")
+    return items
 
 
-def _with_trimaps(images, trimaps) -> list[tuple[str, Path, Path]]:
+def _with_trimaps(images, trimaps, collected: list | None = None) -> list[tuple[str, Path, Path]]:
     """``(name, image, trimap)`` for ``(name, image)`` pairs, the trimap ``trimaps/<name>.*``:
-    every image without a trimap listed in one error; trimaps without an image warned about."""
-    trimap_index = index_images(trimaps, "trimap")
-    raise_problems([f"{trimaps}: no trimap for image {Path(path).name}" for name, path in images
-                    if name not in trimap_index], "input")
+    every image without a trimap listed in one error (or appended to ``collected``, with
+    duplicate trimap names, and the image left out); trimaps without an image warned about."""
+    from matbench.trimap import per_foreground_hint
+
+    trimap_index = index_images(trimaps, "trimap", collected)
+    lacking = [(name, path) for name, path in images if name not in trimap_index]
+    problems = [f"{trimaps}: no trimap for image {Path(path).name}" for name, path in lacking]
+    if problems:
+        problems[0] += per_foreground_hint([name for name, _ in lacking], trimap_index)
+    if collected is None:
+        raise_problems(problems, "input")
+    else:
+        collected += problems
     names = {name for name, _ in images}
     extra = [name for name in trimap_index if name not in names]
     if extra:
         warnings.warn(f"{trimaps}: {len(extra)} trimap(s) without an image ignored: {capped_list(extra)}",
                       stacklevel=4)
-    return [(name, path, trimap_index[name]) for name, path in images]
+    return [(name, path, trimap_index[name]) for name, path in images if name in trimap_index]
 
 
 def make_predictor(name: str, *, checkpoint=None, stage=None, device="cpu", max_side=None, tile=None,
@@ -217,7 +233,8 @@ def run_baseline(name: str, out, *, dataset=None, images=None, trimaps=None, che
     if name == "dim":
         import_dim()  # before scanning the inputs: say at once when torch is missing
     check = InputCheck(matte_channel)  # validates matte_channel first
-    items = list_inputs(dataset, images, trimaps)
+    earlier = []  # duplicate names, images without a trimap: reported with the header checks
+    items = list_inputs(dataset, images, trimaps, earlier)
     out = Path(out)
     check_out_dir(out, [("dataset", dataset), ("image folder", images), ("trimap folder", trimaps)], contain=True)
     if out.exists() and not out.is_dir():
@@ -236,7 +253,7 @@ def run_baseline(name: str, out, *, dataset=None, images=None, trimaps=None, che
             for stem, image_path, trimap_path in items if not (out / f"{stem}.png").is_file()]
     address = scheduler_address(scheduler)
     jobs = 1 if name == "dim" and not address else resolve_jobs(jobs)  # DIM parallelises inside torch
-    largest = _check_inputs(check, todo, jobs, address, max_side)
+    largest = _check_inputs(check, todo, jobs, address, max_side, earlier)
     _check_memory(name, largest, jobs, max_side, address)
     import numpy as np
     versions = {"matbench": _version("matbench"), "python": platform.python_version(), "numpy": np.__version__,
@@ -354,9 +371,12 @@ def _check_same_run(out: Path, previous: dict | None, name: str, options: dict) 
                             f"rerun with the same options to resume, or use a new --out folder")
 
 
-def _check_inputs(check: InputCheck, todo, jobs: int, scheduler=None, max_side: int | None = None):
+def _check_inputs(check: InputCheck, todo, jobs: int, scheduler=None, max_side: int | None = None, earlier=()):
     """Headers of every image and trimap to predict, then the trimaps' pixels: every problem in
     one error; odd trimap values and lossy trimaps warned about. Nothing is written before.
+    ``earlier``: problems of the pairing (duplicate names, images without a trimap); with them
+    or with header problems, the colour trimaps whose header passed are decoded too and all is
+    reported at once (one section per kind), before the gray trimaps' pixels are read.
     Returns the header of the largest image as the method sees it, i.e. after ``max_side``
     (:func:`matbench.baselines.scale.scaled_pixels`: a long thin image may be the largest file
     but not the largest prediction); None when there is none."""
@@ -368,7 +388,11 @@ def _check_inputs(check: InputCheck, todo, jobs: int, scheduler=None, max_side: 
         check.matte(trimap_path, "trimap", like=info)
         if info is not None and scaled_pixels(info.width, info.height, max_side) > most:
             largest, most = info, scaled_pixels(info.width, info.height, max_side)
-    check.raise_problems()
+    if earlier or check.problems:
+        pixels = [p for t in dict.fromkeys(t for _, _, t, _ in todo) if colour_mode(check.matte(t, "trimap"))
+                  for p in decode_problems(t, check.matte_channel)[0]]
+        raise_grouped([("names and pairing", list(earlier)), ("file headers (mode, bit depth, size)", check.problems),
+                       ("pixels (colour, cut-out, palette)", pixels)])
     notes = check.notes
     problems = []
     decode = partial(decode_problems, matte_channel=check.matte_channel, trimap=True)
