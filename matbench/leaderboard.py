@@ -346,7 +346,7 @@ def group_hint(df, by: str) -> str:
     if reference.get("alpha_dir"):
         return (f"they were scored on --alpha-dir/--trimap-dir folders, which carry no {by}: it comes from a "
                 f"dataset's manifest, score with --dataset DIR")
-    return f"it comes from a dataset's manifest: score with --dataset DIR"
+    return "it comes from a dataset's manifest: score with --dataset DIR"
 
 
 def _groups(df, by):

@@ -40,7 +40,6 @@ import warnings
 from functools import partial
 from pathlib import Path
 
-import numpy as np
 
 from matbench.errors import MatbenchError, capped_list
 from matbench.io import check_folder, index_images
