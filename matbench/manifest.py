@@ -94,6 +94,43 @@ def decoded_sha256(path, kind: str) -> str:
     return pixels_sha256(pixels_of(path, kind))
 
 
+def expected_sha256(root, rows, columns) -> dict[str, str]:
+    """``{str(root / path): recorded sha256}`` of the files of ``columns`` (path columns of
+    :data:`HASH_COLUMNS`) in the manifest ``rows`` of the dataset ``root``; files without a
+    recorded hash (a manifest of an older matbench) are left out. What ``score --dataset``
+    and ``run --dataset`` check every reference file they decode against
+    (:func:`changed_since_build`)."""
+    out = {}
+    for row in rows:
+        for col in columns:
+            sha = row.get(HASH_COLUMNS[col][0])
+            if row.get(col) and sha:
+                out[str(Path(root) / row[col])] = sha
+    return out
+
+
+def changed_since_build(path, pixels, expected: dict | None) -> bool:
+    """Whether ``pixels`` (the array already decoded from ``path``: H×W uint8 matte or H×W×3
+    uint8 RGB, read as :func:`pixels_of` reads its column) differ from the sha256 the manifest
+    records for ``path`` in ``expected`` (:func:`expected_sha256`); False when none is
+    recorded. The hash is :func:`decoded_sha256`'s, on the array given: nothing is decoded
+    again."""
+    sha = (expected or {}).get(str(path))
+    if not sha:
+        return False
+    from matbench.compose import pixels_sha256
+
+    return pixels_sha256(pixels) != sha
+
+
+def changed_advice(root, changed) -> str:
+    """The end of the one-line error for reference files of the dataset ``root`` that differ from
+    its manifest (:func:`changed_since_build`): how to check the whole dataset and repair it."""
+    from matbench.build import repair_advice
+
+    return f"matbench verify {root} checks every file of the dataset; {repair_advice(Path(root), [], list(changed))}"
+
+
 def write_manifest(root, rows, columns=COLUMNS) -> Path:
     """Write ``rows`` (dicts with the ``columns`` keys) to ``root/manifest.csv`` atomically."""
     buf = io.StringIO()

@@ -360,12 +360,38 @@ class InputCheck:
         if info is not None and like is not None and info.size != like.size:
             like_role = self._seen.get(Path(like.path), (None, "file"))[1]
             self.problems.append(f"{path}: {role} is {info.width}×{info.height} but {like_role} "
-                                 f"{Path(like.path).name} is {like.width}×{like.height}")
+                                 f"{Path(like.path).name} is {like.width}×{like.height}"
+                                 f"{exif_note(path, like.path)}")
         return info
 
     def raise_problems(self, what: str = "input") -> None:
         """Raise every problem found so far in one MatbenchError (nothing when there is none)."""
         raise_problems(self.problems, what)
+
+
+def exif_orientation(path) -> int | None:
+    """The EXIF orientation tag (0x0112) of ``path``, from the header only; None when the file
+    has none, or it cannot be read."""
+    from matbench.io import open_image
+
+    try:
+        with open_image(path, load=False) as im:
+            value = im.getexif().get(0x0112)
+    except (MatbenchError, OSError, ValueError, SyntaxError):
+        return None
+    return value if isinstance(value, int) else None
+
+
+def exif_note(*paths) -> str:
+    """`` (...)`` for a size-mismatch message when one of ``paths`` has an EXIF orientation other
+    than 1: its rotation is ignored, as MATLAB's ``imread`` ignores it (pixels as stored), except
+    by ``build-sim``, which applies it as the SIM script's ``cv2.imread`` does; '' otherwise."""
+    rotated = [(Path(p).name, o) for p in dict.fromkeys(map(str, paths)) if (o := exif_orientation(p)) not in (None, 1)]
+    if not rotated:
+        return ""
+    which = ", ".join(f"{name} has EXIF orientation {o}" for name, o in rotated)
+    return (f" ({which}: matbench ignores it as MATLAB's imread does, using the pixels as stored (build-sim "
+            f"applies it, as the SIM script's cv2.imread does); save the file rotated, without the tag)")
 
 
 def trimap_odd_count(trimap: np.ndarray) -> int:

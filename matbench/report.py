@@ -303,7 +303,7 @@ def pick_worst(per_image, model, n: int) -> list[dict]:
 
 def check_scored(per_image, model: str, row: dict, pred_path, pred, alpha, trimap) -> None:
     """Refuse (one line naming the file) to show ``pred`` (H×W uint8) as ``model``'s prediction
-    of ``row["image"]`` when it is not the one scored: its SAD against ``alpha`` and ``trimap``
+    of ``row["image"]`` when it, or the reference ``alpha``/``trimap``, is not the one scored: its SAD against ``alpha`` and ``trimap``
     (:func:`matbench.metrics.sad`, after the scores' ``mask_known``) differs from the recorded
     ``row["sad"]`` by more than 1e-6 relative (the scores store it exactly; other predictions
     of the same image all but never have the same SAD)."""
@@ -319,9 +319,11 @@ def check_scored(per_image, model: str, row: dict, pred_path, pred, alpha, trima
         if math.isclose(value, float(row["sad"]), rel_tol=1e-6, abs_tol=1e-9):
             return
         now = f"SAD {value:.6g} now, {float(row['sad']):.6g} in the scores"
-    raise MatbenchError(f"{pred_path}: not the prediction of {row['image']} that {per_image.attrs.get('source') or 'the scores'} "
-                        f"scored for {model} ({now}); give the scored folder with --predictions {model}=DIR, "
-                        f"or score these predictions first")
+    raise MatbenchError(f"{pred_path}: does not give the {model} score of {row['image']} that "
+                        f"{per_image.attrs.get('source') or 'the scores'} recorded ({now}): this prediction, or the "
+                        f"reference alpha or trimap, is not the one scored (changed since scoring?); give the scored "
+                        f"folder with --predictions {model}=DIR and the scored reference (matbench verify DATASET "
+                        f"checks a dataset's files), or score again")
 
 
 def _gallery_html(per_image, models, items, preds, n: int, units: str, matte_channel: str | None = None) -> str:

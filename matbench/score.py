@@ -43,8 +43,8 @@ from pathlib import Path
 
 from matbench.errors import MatbenchError, capped_list
 from matbench.io import check_folder, index_images
-from matbench.mattes import (InputCheck, Notes, colour_mode, decode_problems, raise_grouped, raise_problems,
-                              try_read_matte)
+from matbench.mattes import (InputCheck, Notes, colour_mode, decode_problems, exif_note, raise_grouped,
+                              raise_problems, try_read_matte)
 from matbench.parallel import imap, prefetch, resolve_jobs, scheduler_address, workers
 from matbench.scorefiles import score_provenance
 from matbench.trimap import per_foreground_hint
@@ -68,7 +68,7 @@ def parse_pred_dirs(pred_dirs) -> list[tuple[str, Path]]:
     items = list(pred_dirs.items()) if isinstance(pred_dirs, dict) else [_split_name(p) for p in pred_dirs]
     if not items:
         raise MatbenchError("no prediction folder given")
-    out, seen = [], {}
+    out, seen, folders = [], {}, {}
     for name, path in items:
         path = Path(path)
         name = str(name) or path.resolve().name
@@ -77,6 +77,10 @@ def parse_pred_dirs(pred_dirs) -> list[tuple[str, Path]]:
             raise MatbenchError(f"two prediction folders named {name!r} ({seen[name]}, {path}); "
                                 f"rename one with NAME=PATH")
         seen[name] = path
+        same = folders.setdefault(path.resolve(), name)
+        if same != name:
+            warnings.warn(f"{path}: models {same!r} and {name!r} are the same folder ({path.resolve()}), scored "
+                          f"twice under two names; give each folder once", stacklevel=3)
         out.append((name, path))
     return out
 
@@ -147,7 +151,7 @@ def reference_mode_advice(alpha_dir, trimap_dir) -> str:
 
 def _manifest_items(root: Path, trimap_dir=None) -> list[dict]:
     """The manifest's images; their trimaps from ``trimap_dir`` (``<image>.png``) when given."""
-    from matbench.manifest import read_manifest
+    from matbench.manifest import expected_sha256, read_manifest
 
     trimaps = index_images(trimap_dir, "trimap") if trimap_dir is not None else None
     items, seen, problems = [], set(), []
@@ -164,7 +168,10 @@ def _manifest_items(root: Path, trimap_dir=None) -> list[dict]:
         trimap = root / row["trimap"] if trimaps is None else trimaps.get(image, Path(trimap_dir) / f"{image}.png")
         items.append({"image": image, "alpha": root / row["alpha"], "trimap": trimap,
                       "fg": row.get("fg", ""), "bg": row.get("bg", ""), "class": row.get("class", ""),
-                      "merged": root / row["merged"] if row.get("merged") else None})
+                      "merged": root / row["merged"] if row.get("merged") else None,
+                      # the manifest's sha256 of the reference files read (the dataset's own trimaps only)
+                      "expected": expected_sha256(root, [row], ("alpha",) if trimaps is not None else
+                                                  ("alpha", "trimap"))})
     raise_problems(problems, "reference set")
     if not items:
         raise MatbenchError(f"{root / 'manifest.csv'}: no images")
@@ -210,29 +217,37 @@ def read_run_info(folder) -> dict | None:
 
 def _read_image(work_item, matte_channel) -> tuple:
     """Decode one reference image's alpha, trimap and predictions by the matte rule:
-    ``(gt, trimap, [(model, path, pred)], problems)`` (arrays None where a problem was met)."""
+    ``(gt, trimap, [(model, path, pred)], problems, changed)`` (arrays None where a problem was
+    met; ``changed``: the reference files whose decoded pixels differ from the sha256 the
+    dataset's manifest records, :func:`matbench.manifest.changed_since_build`)."""
+    from matbench.manifest import changed_since_build
+
     item, preds = work_item
     problems = []
     gt = try_read_matte(item["alpha"], matte_channel, problems)
     trimap = try_read_matte(item["trimap"], matte_channel, problems)
+    changed = [str(item[col]) for col, arr in (("alpha", gt), ("trimap", trimap))
+               if arr is not None and changed_since_build(item[col], arr, item.get("expected"))]
     pred_arrays = [(model, path, try_read_matte(path, matte_channel, problems)) for model, path in preds]
-    return gt, trimap, pred_arrays, problems
+    return gt, trimap, pred_arrays, problems, changed
 
 
-def _score_decoded(item: dict, decoded: tuple, mask_known: bool) -> tuple[list[dict], int, list[str]]:
+def _score_decoded(item: dict, decoded: tuple, mask_known: bool) -> tuple[list[dict], int, list[str], list[str]]:
     """Rows for one reference image and every model that has a prediction for it, the trimap's
-    count of values other than 0/128/255, and the problems met while decoding (then no rows)."""
+    count of values other than 0/128/255, the problems met while decoding and the reference
+    files changed since the dataset was built (either: no rows)."""
     from matbench.metrics import evaluate, trimap_counts
 
-    gt, trimap, pred_arrays, problems = decoded
-    if problems:
-        return [], 0, problems
+    gt, trimap, pred_arrays, problems, changed = decoded
+    if problems or changed:
+        return [], 0, problems, changed
     if gt.shape != trimap.shape:  # headers were checked; a file changed since
-        problems.append(f"{item['trimap']}: trimap is {_wh(trimap)} but alpha {Path(item['alpha']).name} is {_wh(gt)}")
+        problems.append(f"{item['trimap']}: trimap is {_wh(trimap)} but alpha {Path(item['alpha']).name} is {_wh(gt)}"
+                        f"{exif_note(item['trimap'], item['alpha'])}")
     problems += [f"{path}: prediction is {_wh(pred)} but alpha {Path(item['alpha']).name} is {_wh(gt)}"
-                 for _, path, pred in pred_arrays if pred.shape != gt.shape]
+                 f"{exif_note(path, item['alpha'])}" for _, path, pred in pred_arrays if pred.shape != gt.shape]
     if problems:
-        return [], 0, problems
+        return [], 0, problems, []
     unknown_px, other = trimap_counts(trimap)  # one pass for both
     known = (trimap == 0, trimap == 255) if mask_known else None
     rows = []
@@ -247,7 +262,7 @@ def _score_decoded(item: dict, decoded: tuple, mask_known: bool) -> tuple[list[d
         row.update(evaluate(pred, gt, trimap), unknown_px=unknown_px, zero_one=zero_one)
         rows.append(row)
     # pixels that are none of 0/128/255: belong to no region in the reference
-    return rows, other, []
+    return rows, other, [], []
 
 
 def _scored(work, mask_known, matte_channel, ahead: int):
@@ -336,7 +351,8 @@ def score(pred_dirs, *, dataset=None, alpha_dir=None, trimap_dir=None, jobs: int
         missing = [n for n in names if n not in preds]
         if missing:
             missing_msgs.append(f"missing predictions: {folder} ({model}): {len(missing)} of {len(names)} missing: "
-                                f"{capped_list(missing)}{_unfinished(folder, runs[model], len(names))}")
+                                f"{capped_list(missing)}{_unfinished(folder, runs[model], len(names))}"
+                                f"{_misplaced_hint(folder, missing)}")
         found[model] = {n: p for n, p in preds.items() if n in reference}
         coverage[model] = len(names) - len(missing)
     if allow_missing:
@@ -366,7 +382,7 @@ def score(pred_dirs, *, dataset=None, alpha_dir=None, trimap_dir=None, jobs: int
     rows_by_model: dict[str, list] = {model: [] for model, _ in models}
     trimap_other: dict[str, int] = {}
     odd = Notes()
-    problems = []
+    problems, changed = [], []
     # the reader thread starts decoding now, while the metric kernels are being loaded
     results = _run(work, jobs, mask_known, matte_channel, scheduler, image_bytes)
     warm.result()
@@ -376,8 +392,9 @@ def score(pred_dirs, *, dataset=None, alpha_dir=None, trimap_dir=None, jobs: int
 
         bar = tqdm(total=total, unit="pred", desc="score", smoothing=0.05)
     try:
-        for (it, preds), (rows, other, bad) in zip(work, results):
+        for (it, preds), (rows, other, bad, diff) in zip(work, results):
             problems += bad
+            changed += diff
             if other:
                 trimap_other[it["image"]] = other
                 odd.trimap(it["trimap"], other)
@@ -388,6 +405,7 @@ def score(pred_dirs, *, dataset=None, alpha_dir=None, trimap_dir=None, jobs: int
     finally:
         if bar is not None:
             bar.close()
+    _raise_changed(dataset, changed)
     raise_problems(problems)
     odd.warn()
     _warn_zero_one(rows_by_model)
@@ -417,6 +435,20 @@ def score(pred_dirs, *, dataset=None, alpha_dir=None, trimap_dir=None, jobs: int
     return df
 
 
+def _raise_changed(dataset, changed) -> None:
+    """One MatbenchError listing the reference files (alphas, the dataset's trimaps) whose decoded
+    pixels differ from the sha256 in ``dataset``'s manifest: scores against them would not be
+    the dataset's; says how to check and repair it. Nothing when there is none."""
+    if not changed:
+        return
+    from matbench.manifest import changed_advice
+
+    changed = list(dict.fromkeys(changed))
+    raise MatbenchError(f"{dataset}: {len(changed)} reference file(s) changed since the dataset was built (their "
+                        f"decoded pixels differ from the sha256 in its manifest.csv), nothing scored: "
+                        f"{capped_list(changed)}; {changed_advice(dataset, changed)}")
+
+
 def _warn_zero_one(rows_by_model) -> None:
     """Warn (one line per model) about predictions whose largest value is 1 (only 0 and 1) while
     their alphas are not 0/1: most likely a 0..1 matte saved as uint8 without × 255, which the
@@ -427,6 +459,41 @@ def _warn_zero_one(rows_by_model) -> None:
             warnings.warn(f"{model}: {len(flagged)} of {len(rows)} prediction(s) hold only the values 0 and 1 while "
                           f"their alphas do not (e.g. {capped_list(flagged, 3)}): saved as 0..1 without × 255? "
                           f"They are scored as 0..255 mattes (1 = 1/255)", stacklevel=3)
+
+
+# files matbench does not read as mattes, named in the missing-predictions hint
+OTHER_SUFFIXES = (".npy", ".npz", ".exr", ".pfm", ".mat", ".gif", ".hdr", ".pgm", ".ppm", ".pt", ".pth")
+
+
+def _misplaced_hint(folder: Path, missing: list[str]) -> str:
+    """`` (...)`` when files named after ``missing`` images sit where matbench does not read them:
+    in immediate subfolders of ``folder`` (``part0/fur-ball.png``), or directly in it with a
+    suffix that is not an image matbench reads (``.npy``, ``.exr``, ...); what was found and what
+    to do. File names only (no file is opened); '' when nothing is found."""
+    from matbench.io import IMAGE_SUFFIXES
+
+    wanted, subs, other = set(missing), {}, {}
+    try:
+        entries = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+        for p in entries:
+            if p.is_dir():
+                n = sum(1 for q in p.iterdir() if q.stem in wanted and q.suffix.lower() in IMAGE_SUFFIXES)
+                if n:
+                    subs[f"{p.name}/"] = n
+            elif p.stem in wanted and p.suffix.lower() not in IMAGE_SUFFIXES:
+                key = p.suffix.lower() or "(no suffix)"
+                other[key] = other.get(key, 0) + 1
+    except OSError:
+        return ""
+    hints = []
+    if subs:
+        hints.append(f"{sum(subs.values())} are image files in subfolders "
+                     f"({capped_list([f'{k} {v}' for k, v in subs.items()], 5)}): matbench reads only the files "
+                     f"directly in {folder}; move them there")
+    if other:
+        hints.append(f"{sum(other.values())} are {'/'.join(other)} files, which matbench does not read: save each "
+                     f"prediction as an 8-bit gray PNG <image>.png (a float matte a in 0..1: round(a·255) as uint8)")
+    return f" (of the missing: {'; '.join(hints)})" if hints else ""
 
 
 def _unfinished(folder: Path, run: dict | None, n_reference: int) -> str:

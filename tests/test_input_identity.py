@@ -129,7 +129,7 @@ def test_report_refuses_predictions_other_than_those_scored(tmp_path, small_data
     for row in read_manifest(small_dataset):  # the alphas themselves: SAD 0, not the scored SAD
         shutil.copy(small_dataset / row["alpha"], other / f"{row['image']}.png")
     write_report(tmp_path / "ok.html", tmp_path / "s", dataset=small_dataset)
-    with pytest.raises(MatbenchError, match=r"other/.*\.png: not the prediction of .* scored for m \(SAD 0 now"):
+    with pytest.raises(MatbenchError, match=r"other/.*\.png: does not give the m score of .* recorded \(SAD 0 now.*this prediction, or the reference alpha or trimap, is not the one scored"):
         write_report(tmp_path / "r.html", tmp_path / "s", dataset=small_dataset, predictions={"m": other})
     assert not (tmp_path / "r.html").exists()
 

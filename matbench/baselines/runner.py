@@ -36,7 +36,8 @@ from pathlib import Path
 
 from matbench.errors import MatbenchError, capped_list
 from matbench.io import check_out_dir, file_sha256, index_images, read_rgb8, write_png_atomic, write_text_atomic
-from matbench.mattes import InputCheck, colour_mode, decode_problems, raise_grouped, raise_problems, try_read_matte
+from matbench.mattes import (InputCheck, colour_mode, decode_problems, exif_note, raise_grouped, raise_problems,
+                              try_read_matte)
 from matbench.parallel import imap, resolve_jobs, scheduler_address, workers
 
 CLASSICAL = ("closed-form", "knn", "lkm", "random-walk", "shared")
@@ -273,16 +274,26 @@ def run_baseline(name: str, out, *, dataset=None, images=None, trimaps=None, che
     from tqdm import tqdm
 
     # each worker makes the predictor and warms it up once, before its first image
-    results = imap(partial(_predict_one, name, options, matte_channel), todo, jobs=jobs, scheduler=address)
-    seconds, pixels, one_off, done, problems = 0.0, 0, 0.0, 0, []
+    expected = _expected_sha256(dataset, trimaps, todo)
+    results = imap(partial(_predict_one, name, options, matte_channel, expected=expected), todo, jobs=jobs,
+                   scheduler=address)
+    seconds, pixels, one_off, done, problems, changed = 0.0, 0, 0.0, 0, [], []
     t0 = time.perf_counter()
-    for s, p, warm, bad in tqdm(results, total=len(todo), desc=name, unit="img", disable=not progress):
+    for s, p, warm, bad, diff in tqdm(results, total=len(todo), desc=name, unit="img", disable=not progress):
         seconds += s
         pixels += p
         one_off = max(one_off, warm)
-        done += not bad
+        done += not (bad or diff)
         problems += bad
+        changed += diff
     wall = time.perf_counter() - t0
+    if changed:
+        from matbench.manifest import changed_advice
+
+        raise MatbenchError(f"{dataset}: {len(changed)} input file(s) changed since the dataset was built (their "
+                            f"decoded pixels differ from the sha256 in its manifest.csv), not predicted: "
+                            f"{capped_list(changed)}; {changed_advice(dataset, changed)}; then rerun the same "
+                            f"command to resume")
     raise_problems(problems, "input", done="the other predictions were written: fix these files and rerun the "
                                            "same command to resume")
 
@@ -500,11 +511,25 @@ def _warm_up(predict, key: str) -> float:
     return time.perf_counter() - t0
 
 
-def _predict_one(name, options, matte_channel, item) -> tuple[float, int, float, list[str]]:
+def _expected_sha256(dataset, trimaps, todo) -> dict[str, str]:
+    """The sha256 the manifest of ``dataset`` records for the composites (and, without
+    ``trimaps``, the dataset's own trimaps) of the images still ``todo``; empty without a dataset."""
+    if dataset is None:
+        return {}
+    from matbench.manifest import expected_sha256, read_manifest
+
+    wanted = {stem for stem, *_ in todo}
+    rows = [row for row in read_manifest(dataset) if row["image"] in wanted]
+    return expected_sha256(dataset, rows, ("merged",) if trimaps is not None else ("merged", "trimap"))
+
+
+def _predict_one(name, options, matte_channel, item, expected=None) -> tuple[float, int, float, list[str], list[str]]:
     """Predict one image ``(stem, image path, trimap path, target)`` with the predictor of
     ``name`` and ``options`` (made once per process) and write it atomically; ``(seconds in
-    predict, pixels, seconds of this worker's warm-up, problems)``; an image or trimap that
-    cannot be read is a problem, and nothing is written for it."""
+    predict, pixels, seconds of this worker's warm-up, problems, changed)``; an image or trimap
+    that cannot be read is a problem, one whose decoded pixels differ from the sha256 in
+    ``expected`` (path -> sha256 from the dataset's manifest) is ``changed``; nothing is
+    written for either."""
     stem, image_path, trimap_path, target = item
     t0 = time.perf_counter()
     predict = _predictor(name, options)
@@ -518,10 +543,16 @@ def _predict_one(name, options, matte_channel, item) -> tuple[float, int, float,
         problems.append(str(e))
     trimap = try_read_matte(trimap_path, matte_channel, problems)
     if problems:
-        return 0.0, 0, warm, problems
+        return 0.0, 0, warm, problems, []
+    from matbench.manifest import changed_since_build
+
+    changed = [str(p) for p, arr in ((image_path, image), (trimap_path, trimap)) if changed_since_build(p, arr, expected)]
+    if changed:
+        return 0.0, 0, warm, [], changed
     if image.shape[:2] != trimap.shape:  # headers were checked; a file changed since
         return 0.0, 0, warm, [f"{trimap_path}: trimap is {trimap.shape[1]}×{trimap.shape[0]} but image "
-                              f"{image_path.name} is {image.shape[1]}×{image.shape[0]}"]
+                              f"{image_path.name} is {image.shape[1]}×{image.shape[0]}"
+                              f"{exif_note(trimap_path, image_path)}"]
     t0 = time.perf_counter()
     try:
         alpha = predict(image, trimap)
@@ -529,7 +560,7 @@ def _predict_one(name, options, matte_channel, item) -> tuple[float, int, float,
         raise MatbenchError(f"{image_path}: {e}") from None
     seconds = time.perf_counter() - t0
     write_png_atomic(target, alpha)
-    return seconds, trimap.size, warm, []
+    return seconds, trimap.size, warm, [], []
 
 
 def _read_previous(run_path: Path) -> dict | None:
