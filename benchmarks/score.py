@@ -26,7 +26,10 @@ and the load average are printed):
 - ``matbench score PRED --alpha-dir --trimap-dir --jobs 1 -q`` as a fresh process: wall time
   with start-up (interpreter, imports, loading the compiled metric kernels), pairing, header
   checks, decoding, all metrics, the leaderboard (with its bootstrap intervals) printed;
-- the same with ``--jobs 2``.
+- the same with ``--jobs 2``;
+- ``matbench score PRED --dataset ROOT --jobs 1 -q``: the same files as a matbench dataset
+  (``ROOT/manifest.csv`` with the decoded-pixel hashes a build records), so every alpha and
+  trimap is also checked against the manifest (the cost of that check, against the folder run).
 
 Goal (issue 15): one job ≤ 1.5× decode, start-up included.
 
@@ -153,9 +156,20 @@ def headers(root: Path, stems) -> float:
     return time.perf_counter() - t0
 
 
-def score_cli(root: Path, jobs: int) -> float:
-    cmd = [sys.executable, "-m", "matbench.cli", "score", str(root / "pred"), "--alpha-dir", str(root / "alpha"),
-           "--trimap-dir", str(root / "trimap"), "--jobs", str(jobs), "-q"]
+def write_dataset(root: Path, stems) -> None:
+    """``root/manifest.csv`` over the alpha and trimap files, with their decoded-pixel hashes."""
+    from matbench.manifest import decoded_sha256, write_manifest
+
+    rows = [{"split": "test", "image": s[:-4], "merged": "", "alpha": f"alpha/{s}", "trimap": f"trimap/{s}",
+             "alpha_sha256": decoded_sha256(root / "alpha" / s, "matte"),
+             "trimap_sha256": decoded_sha256(root / "trimap" / s, "matte")} for s in stems]
+    write_manifest(root, rows)
+
+
+def score_cli(root: Path, jobs: int, dataset: bool = False) -> float:
+    reference = ["--dataset", str(root)] if dataset else ["--alpha-dir", str(root / "alpha"),
+                                                          "--trimap-dir", str(root / "trimap")]
+    cmd = [sys.executable, "-m", "matbench.cli", "score", str(root / "pred"), *reference, "--jobs", str(jobs), "-q"]
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - t0
@@ -185,9 +199,10 @@ def main():
               f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
         score_cli(root, 1)  # warm the file cache and numba's kernel cache
         decode(root, stems, "rule")
+        write_dataset(root, stems)
         ratios = {1: [], 2: []}
         vs_pillow = {1: [], 2: []}
-        decodes, pillow = [], []
+        decodes, pillow, checked = [], [], []
         for _ in range(args.repeat):
             for jobs in (1, 2):
                 d = decode(root, stems, "rule")
@@ -196,6 +211,7 @@ def main():
                 t = score_cli(root, jobs)
                 ratios[jobs].append(t / d)
                 vs_pillow[jobs].append(t / pillow[-1])
+            checked.append(score_cli(root, 1, dataset=True) / decodes[-1])
         print(f"decode (read_matte, 3 PNGs/image, 1 thread): {min(decodes):.2f}-{max(decodes):.2f} s "
               f"({1e3 * min(decodes) / n:.1f} ms/image); Pillow open+load alone: {min(pillow):.2f}-{max(pillow):.2f} s")
         print(f"header checks (3 files/image, part of score): {headers(root, stems) / min(decodes):.3f}x decode")
@@ -203,6 +219,8 @@ def main():
             print(f"matbench score --jobs {jobs} (fresh process, start-up included) / decode: "
                   f"{min(r):.2f}-{max(r):.2f}x" + ("   (goal <= 1.5x)" if jobs == 1 else "")
                   + f"; / Pillow's decode alone: {min(vs_pillow[jobs]):.2f}-{max(vs_pillow[jobs]):.2f}x")
+        print(f"matbench score --jobs 1 --dataset (every alpha and trimap checked against the manifest's hashes) "
+              f"/ decode: {min(checked):.2f}-{max(checked):.2f}x   (goal <= 1.5x)")
         print(f"load average after: {os.getloadavg()[0]:.2f}")
     finally:
         if tmp is not None:
