@@ -402,6 +402,37 @@ def test_comp1k_rows_on_another_dataset_warn():
         leaderboard(df, ci=False, with_published="comp1k")
 
 
+def _sim_like(list_sha, *, kind="sim-test", trimaps="generated (SIM script: ellipse 3x3, 5 iterations)",
+              composites=890, n_scored=890, trimap_dir=None):
+    df = pd.DataFrame({"model": "m", "image": [f"i{i:04d}" for i in range(n_scored)], **dict.fromkeys(METRICS, 1.0)})
+    info = {"kind": kind, "composites": composites, "trimaps": trimaps, "file_list_sha256": list_sha}
+    reference = {"dataset": "/d/simd", "dataset_json": info, **({"trimap_dir": trimap_dir} if trimap_dir else {})}
+    df.attrs.update(n_reference=composites, provenance={"reference": reference})
+    return df
+
+
+def test_sim_rows_are_comparable_only_on_the_sim_test_set(sim_lists):
+    import hashlib
+    import warnings
+
+    sha = hashlib.sha256((sim_lists / "SIMD_composition_test_filelist.txt").read_bytes()).hexdigest()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lb = leaderboard(_sim_like(sha), ci=False, with_published="sim")
+    assert lb.attrs["published"]["not_comparable"] is None
+    for kwargs, why in ((dict(trimaps="official"), "official trimaps, not the SIM script's"),
+                        (dict(composites=100, n_scored=100), "100 composites, not 890.*over 100 of the 890 images"),
+                        (dict(n_scored=889), "over 889 of the 890 images"),
+                        (dict(trimap_dir="/t"), "scored with the trimaps of /t"),
+                        (dict(kind="composition-1k"), "is not the SIM test set")):
+        with pytest.warns(UserWarning, match="not comparable with the published SIM test set rows: .*" + why):
+            leaderboard(_sim_like(sha, **kwargs), ci=False, with_published="sim")
+    # another file list: every difference is named in one warning
+    with pytest.warns(UserWarning, match=r"is not the SIM test set .*file list sha256 000000000000.*; "
+                                         r"/d/simd has 10 composites, not 890; .*over 10 of the 890 images"):
+        leaderboard(_sim_like("0" * 64, composites=10, n_scored=10), ci=False, with_published="sim")
+
+
 def test_html_marks_intervals_and_folds_the_published_rows_on_request():
     """The HTML rendering puts each interval in <span class="ci"> and, with fold_published, the
     published section in a <details> fold (what the report used to do with regexes on it)."""
