@@ -50,19 +50,27 @@ SIM_IMAGES = 890
 SIM_TRIMAPS = "generated (SIM script"  # how build-sim's dataset.json "trimaps" begins: the script's own trimaps
 _THOUSANDS = ("sad", "grad", "conn")  # with every sad_* extra: stored ÷ 1000
 _TEXT = ("model", "image", "fg", "bg", "class", "kind", "source", "run", "dataset")
+_SINGLE = "single-precision sums in MATLAB's column order, as the reference prints them"
+_DOUBLE = "extra, not in the DIM MATLAB code: exact double-precision sum"
 _DESCRIBE = {
-    "sad": "SAD ÷ 1000: sum over trimap == 128 of |pred − alpha| / 255, divided by 1000 (DIM MATLAB code)",
+    "sad": f"SAD ÷ 1000: sum over trimap == 128 of |pred − alpha| / 255, divided by 1000 (DIM MATLAB code; {_SINGLE})",
     "grad": "Grad ÷ 1000: sum over trimap == 128 of (|∇pred| − |∇alpha|)², Gaussian-derivative gradients "
-            "(σ = 1.4) of min-max-normalised images, divided by 1000 (DIM MATLAB code)",
+            f"(σ = 1.4) of min-max-normalised images, divided by 1000 (DIM MATLAB code; filtered in double, {_SINGLE})",
     "conn": "Conn ÷ 1000: connectivity error (threshold step 0.1) summed over trimap == 128, divided by 1000 "
-            "(DIM MATLAB code)",
-    "mad": "fraction: mean over trimap == 128 of |pred − alpha| / 255",
-    "sad_image": "SAD over the whole image ÷ 1000 (mmagic's SAD)",
-    "sad_unknown": "SAD over trimap == 128 ÷ 1000 (GFM/P3M region split)",
-    "sad_fg": "SAD over trimap == 255 ÷ 1000 (GFM/P3M region split)",
-    "sad_bg": "SAD over trimap == 0 ÷ 1000 (GFM/P3M region split)",
+            f"(DIM MATLAB code; {_SINGLE})",
+    "mad": f"fraction: mean over trimap == 128 of |pred − alpha| / 255 ({_DOUBLE})",
+    "sad_image": f"SAD over the whole image ÷ 1000 (mmagic's SAD; {_DOUBLE})",
+    "sad_unknown": f"SAD over trimap == 128 ÷ 1000 (GFM/P3M region split; {_DOUBLE}: differs from sad by the "
+                   f"reference's single-precision rounding)",
+    "sad_fg": f"SAD over trimap == 255 ÷ 1000 (GFM/P3M region split; {_DOUBLE})",
+    "sad_bg": f"SAD over trimap == 0 ÷ 1000 (GFM/P3M region split; {_DOUBLE})",
 }
-_MSE = "mean over trimap == 128 of ((pred − alpha) / 255)²"
+_MSE = f"mean over trimap == 128 of ((pred − alpha) / 255)² (DIM MATLAB code; {_SINGLE})"
+PRECISION_NOTE = ("sad, mse, grad and conn are the DIM MATLAB reference's values: single-precision (float32) sums "
+                  "in MATLAB's column-major order, as the reference prints them; the extras mad, sad_image, "
+                  "sad_unknown, sad_fg and sad_bg are exact double-precision sums of the same terms, so sad_unknown "
+                  "differs from sad (the same region) by the reference's float32 rounding, about 1e-7 relative "
+                  "(up to ~4e-5 on a 1080×1920 image)")
 
 
 def _metric_of(col: str) -> str:
@@ -278,7 +286,7 @@ def write_per_image(df, out_dir, *, outputs=None) -> list[Path]:
     if attrs.get("pred_dirs"):
         attrs["pred_dirs"] = {m: str(Path(p).resolve()) for m, p in attrs["pred_dirs"].items()}
     doc = {"file": "per_image.csv", "what": "matbench score: one row per model × image",
-           "units": column_units(df.columns), "attrs": attrs}
+           "units": column_units(df.columns), "notes": [PRECISION_NOTE], "attrs": attrs}
     if outputs is not None:
         doc["outputs"] = list(outputs)
     write_text_atomic(json_path, json.dumps(jsonable(doc), indent=2, ensure_ascii=False) + "\n")

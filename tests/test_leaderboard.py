@@ -253,6 +253,29 @@ def test_by_group_ranks_within_each_group():
 
 # --------------------------------------------------------------------------- units and provenance
 
+def test_per_image_says_which_sums_are_single_precision(tmp_path):
+    from test_metrics import matlab_sum
+
+    from matbench.metrics import evaluate
+    from matbench.scorefiles import write_per_image
+
+    rng = np.random.default_rng(5)
+    gt = rng.integers(0, 256, (300, 200)).astype(np.uint8)
+    pred = rng.integers(0, 256, gt.shape).astype(np.uint8)
+    trimap = np.where(rng.random(gt.shape) < 0.6, 128, 255).astype(np.uint8)
+    write_per_image(pd.DataFrame([{"model": "m", "image": "x", **evaluate(pred, gt, trimap)}]), tmp_path)
+    row = pd.read_csv(tmp_path / "per_image.csv").iloc[0]
+    unk = trimap == 128
+    d = np.abs(pred.astype(np.float32) - gt.astype(np.float32))
+    single = float(matlab_sum(d / np.float32(255) * unk.astype(np.float32)) / np.float32(1000))
+    double = int(np.abs(pred[unk].astype(int) - gt[unk]).sum()) / 255 / 1000
+    assert single != double  # the two sums of one region differ, as the trial saw
+    assert row["sad/1e3"] == pytest.approx(single, rel=1e-12) and row["sad_unknown/1e3"] == pytest.approx(double, rel=1e-12)
+    doc = json.loads((tmp_path / "per_image.json").read_text())
+    assert "single-precision" in doc["units"]["sad"] and "double-precision" in doc["units"]["sad_unknown"]
+    assert any("sad_unknown differs from sad" in n and "float32" in n for n in doc["notes"])
+
+
 def test_every_file_states_its_units(golden_scores, tmp_path):
     import matbench
     from matbench.scorefiles import read_leaderboard, read_per_image, write_per_image
