@@ -22,10 +22,11 @@ SAD, Grad, Conn ÷ 1000; raw MSE). Conventions, stated in every rendering:
   over images, ``avg_rank`` the mean of the four. With ``by``, within each group.
 - 95% intervals of the means: percentile bootstrap over the common images (in name order),
   ``n_boot`` resamples drawn with ``numpy.random.default_rng(seed)`` (seed 0): reproducible.
-- Published rows (``with_published="comp1k"`` or a CSV path, columns in :func:`published`)
+- Published rows (``with_published="comp1k"``, ``"sim"`` or a CSV path, columns in :func:`published`)
   are appended with ``kind = "published"``, their dataset and source; they take no part in
   ranks or intervals. A warning says when they are not comparable with the measured rows
-  (:func:`matbench.scorefiles.comp1k_mismatch`) or when that cannot be checked.
+  (:func:`matbench.scorefiles.comp1k_mismatch`, :func:`matbench.scorefiles.sim_mismatch`) or
+  when that cannot be checked.
 - ``run``: method, options and speed from each prediction folder's ``run.json``; speed as
   wall-clock throughput of the whole run (``wall_images_per_second``, all workers) and
   per-worker time (``worker_seconds_per_image``, one-off compile costs excluded).
@@ -42,7 +43,7 @@ import numpy as np
 
 from matbench.errors import MatbenchError
 from matbench.scorefiles import (MSE_SCALE, column_units, comp1k_mismatch, describe_reference, file_column,
-                                 jsonable, metric_scales)
+                                 jsonable, metric_scales, sim_mismatch)
 
 __all__ = ["leaderboard", "published", "average_ranks", "bootstrap_ci", "common_images", "format_leaderboard",
            "write_leaderboard", "run_summary", "run_speed", "METRICS", "FORMATS", "HEADERS", "UNITS_NOTE"]
@@ -62,8 +63,9 @@ UNITS_NOTE = {
 GROUPS = ("fg", "bg", "class")
 PUBLISHED = {"comp1k": "published_comp1k.csv", "sim": "published_sim.csv"}
 COMP1K = "Composition-1K"
+SIM = "SIM test set (SIMD)"
 # Image counts of the datasets the shipped published files report on (their ``dataset`` column).
-DATASET_IMAGES = {COMP1K: 1000, "SIM test set (SIMD)": 890}
+DATASET_IMAGES = {COMP1K: 1000, SIM: 890}
 
 
 # --------------------------------------------------------------------------- statistics
@@ -212,9 +214,12 @@ def _published_rows(name, units, by, reference, n_common):
     label = ", ".join(datasets) or None
     if datasets == [COMP1K]:
         why = comp1k_mismatch(reference, n_common)
+    elif datasets == [SIM]:
+        why = sim_mismatch(reference, n_common)
     else:
         why = (f"whether the measured rows are comparable with the published rows ({label or 'no dataset named'}) "
-               f"cannot be checked: matbench recognises Composition-1K only; {_sets_compared(reference, n_common, datasets)}")
+               f"cannot be checked: matbench recognises Composition-1K and the SIM test set only; "
+               f"{_sets_compared(reference, n_common, datasets)}")
     if why:
         warnings.warn(f"--with-published {name}: {why}", stacklevel=3)
     rows = pd.DataFrame({

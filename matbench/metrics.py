@@ -22,11 +22,17 @@ are union-find passes over the runs of each level mask, and only as many as can 
 the labelling stops where the nested chain of largest components ends, and the last level of
 the default step (t = 1) never changes a term (see ``_conn_colsums``).
 
-Inputs are ``pred``, ``gt`` and ``trimap`` as 8-bit arrays of one shape: 2-D ``uint8``, or an
-H×W×C ``uint8`` array (C = 1, 3 or 4) whose channel 0 is used, as the MATLAB driver does with
-an RGB file. Anything else (float, bool, 16-bit, other shapes) is rejected with a ``ValueError``
-naming the argument: a float matte is never rescaled silently. Convert it yourself, e.g.
-``np.clip(np.round(a * 255), 0, 255).astype(np.uint8)`` for a matte in [0, 1].
+Inputs are ``pred``, ``gt`` and ``trimap`` as 8-bit arrays of one shape, by the rule
+:mod:`matbench.mattes` applies to files: an H×W ``uint8`` array; an H×W×1 one; an H×W×3 one
+only when its three channels are equal; an H×W×4 one only when its colour channels are equal
+and channel 3 (alpha) is 255 everywhere. A 3- or 4-channel array whose channels differ is
+refused as ambiguous (an H×W×4 array from ``cv2.imread(..., IMREAD_UNCHANGED)`` is BGRA: its
+channel 0 is blue, the matte is often ``a[..., 3]``): pass the matte channel yourself.
+Array-likes (lists, CPU torch tensors) go through ``np.asarray`` and follow the same rule, so
+only ``uint8`` data is accepted. Anything else (float, bool, int64, 16-bit, other shapes) is
+rejected with a one-line ``ValueError`` naming the argument: a float matte is never rescaled
+silently. Convert it yourself, e.g. ``np.clip(np.round(a * 255), 0, 255).astype(np.uint8)``
+for a matte in [0, 1].
 
 Only pixels with ``trimap == 128`` count ("unknown"); the prediction is used as given.
 
@@ -82,18 +88,43 @@ _VALUES32 = np.arange(256, dtype=np.float32)
 # --------------------------------------------------------------------------- inputs
 
 def _as_gray8(name: str, a) -> np.ndarray:
+    """``a`` as an H×W uint8 array by the array rule (module docstring); ValueError naming
+    ``name`` otherwise. The channel checks run only for 3-D inputs."""
     a = np.asarray(a)
     if a.dtype != np.uint8:
         raise ValueError(f"{name}: expected an 8-bit (uint8) image, got dtype {a.dtype}; "
                          f"other types are not rescaled (convert to uint8 0..255 first)")
     if a.ndim == 3 and a.shape[2] in (1, 3, 4):
-        a = a[:, :, 0]  # channel 0, like the MATLAB driver reading an RGB file
+        _check_channels(name, a)
+        a = a[:, :, 0]  # every channel that counts holds the matte
     elif a.ndim != 2:
-        raise ValueError(f"{name}: expected a 2-D H×W array (or H×W×3/H×W×4, channel 0 is used), "
-                         f"got shape {a.shape}")
+        raise ValueError(f"{name}: expected a 2-D H×W array (or H×W×1, or H×W×3/H×W×4 with equal colour "
+                         f"channels), got shape {a.shape}")
     if a.size == 0:
         raise ValueError(f"{name}: empty image (shape {a.shape})")
     return np.ascontiguousarray(a)
+
+
+def _check_channels(name: str, a: np.ndarray) -> None:
+    """Refuse an H×W×3/H×W×4 uint8 array whose matte channel is ambiguous, as
+    :mod:`matbench.mattes` refuses such a file: colour channels that differ, or (4 channels) an
+    alpha channel that is not all 255. One-line ValueError naming ``name``."""
+    c = a.shape[2]
+    if c == 1:
+        return
+    colour = a[:, :, :3]
+    differ = int(np.count_nonzero((colour != colour[:, :, :1]).any(axis=2)))
+    transparent = int(np.count_nonzero(a[:, :, 3] != 255)) if c == 4 else 0
+    if not (differ or transparent):
+        return
+    found = []
+    if differ:
+        found.append(f"colour channels differ in {differ} pixels")
+    if transparent:
+        found.append(f"channel 3 (alpha) is not 255 in {transparent} pixels")
+    raise ValueError(f"{name}: H×W×{c} array whose {' and whose '.join(found)}; which channel is the matte is "
+                     f"ambiguous: pass the matte channel as an H×W array, e.g. {name}[..., 3] for the alpha of a "
+                     f"cv2.imread(..., IMREAD_UNCHANGED) BGRA image, {name}[..., 0] for MATLAB's channel 1 of an RGB file")
 
 
 def _validate(pred, gt, trimap):

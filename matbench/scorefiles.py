@@ -27,8 +27,8 @@ from pathlib import Path
 from matbench.errors import MatbenchError, capped_list
 
 __all__ = ["file_column", "api_column", "column_units", "score_provenance", "describe_reference",
-           "comp1k_mismatch", "write_per_image", "read_per_image", "read_leaderboard", "score_tables",
-           "write_score_outputs", "check_score_out", "COMP1K_LISTS", "SCORE_FILES"]
+           "comp1k_mismatch", "sim_mismatch", "write_per_image", "read_per_image", "read_leaderboard", "score_tables",
+           "write_score_outputs", "check_score_out", "COMP1K_LISTS", "SIM_FILE_LIST_SHA256", "SCORE_FILES"]
 
 MSE_SCALE = {"paper": 1000.0, "raw": 1.0}
 
@@ -42,21 +42,35 @@ def metric_scales(units: str) -> dict:
 COMP1K_LISTS = {"fg_list_sha256": "4bcd9b634c31d8faadaa116e5a02c5a0fb56cefb59cc5a8a45118f2e237af954",
                 "bg_list_sha256": "7285f9fed96827812a20cfe2976bf1947c2f1df8ef52359609edf0b81875e3a6"}
 COMP1K_IMAGES = 1000
+# sha256 of the SIM authors' test file list SIMD_composition_test_filelist.txt (890 lines, one
+# composite each; the file, not its content, is checked: `build-sim` records the same hash as
+# dataset.json's file_list_sha256)
+SIM_FILE_LIST_SHA256 = "a5ed33058f7d50743f6bd37ee583955532b56dd11215b4c3d3d0c455f88fd4cb"
+SIM_IMAGES = 890
+SIM_TRIMAPS = "generated (SIM script"  # how build-sim's dataset.json "trimaps" begins: the script's own trimaps
 _THOUSANDS = ("sad", "grad", "conn")  # with every sad_* extra: stored ÷ 1000
 _TEXT = ("model", "image", "fg", "bg", "class", "kind", "source", "run", "dataset")
+_SINGLE = "single-precision sums in MATLAB's column order, as the reference prints them"
+_DOUBLE = "extra, not in the DIM MATLAB code: exact double-precision sum"
 _DESCRIBE = {
-    "sad": "SAD ÷ 1000: sum over trimap == 128 of |pred − alpha| / 255, divided by 1000 (DIM MATLAB code)",
+    "sad": f"SAD ÷ 1000: sum over trimap == 128 of |pred − alpha| / 255, divided by 1000 (DIM MATLAB code; {_SINGLE})",
     "grad": "Grad ÷ 1000: sum over trimap == 128 of (|∇pred| − |∇alpha|)², Gaussian-derivative gradients "
-            "(σ = 1.4) of min-max-normalised images, divided by 1000 (DIM MATLAB code)",
+            f"(σ = 1.4) of min-max-normalised images, divided by 1000 (DIM MATLAB code; filtered in double, {_SINGLE})",
     "conn": "Conn ÷ 1000: connectivity error (threshold step 0.1) summed over trimap == 128, divided by 1000 "
-            "(DIM MATLAB code)",
-    "mad": "fraction: mean over trimap == 128 of |pred − alpha| / 255",
-    "sad_image": "SAD over the whole image ÷ 1000 (mmagic's SAD)",
-    "sad_unknown": "SAD over trimap == 128 ÷ 1000 (GFM/P3M region split)",
-    "sad_fg": "SAD over trimap == 255 ÷ 1000 (GFM/P3M region split)",
-    "sad_bg": "SAD over trimap == 0 ÷ 1000 (GFM/P3M region split)",
+            f"(DIM MATLAB code; {_SINGLE})",
+    "mad": f"fraction: mean over trimap == 128 of |pred − alpha| / 255 ({_DOUBLE})",
+    "sad_image": f"SAD over the whole image ÷ 1000 (mmagic's SAD; {_DOUBLE})",
+    "sad_unknown": f"SAD over trimap == 128 ÷ 1000 (GFM/P3M region split; {_DOUBLE}: differs from sad by the "
+                   f"reference's single-precision rounding)",
+    "sad_fg": f"SAD over trimap == 255 ÷ 1000 (GFM/P3M region split; {_DOUBLE})",
+    "sad_bg": f"SAD over trimap == 0 ÷ 1000 (GFM/P3M region split; {_DOUBLE})",
 }
-_MSE = "mean over trimap == 128 of ((pred − alpha) / 255)²"
+_MSE = f"mean over trimap == 128 of ((pred − alpha) / 255)² (DIM MATLAB code; {_SINGLE})"
+PRECISION_NOTE = ("sad, mse, grad and conn are the DIM MATLAB reference's values: single-precision (float32) sums "
+                  "in MATLAB's column-major order, as the reference prints them; the extras mad, sad_image, "
+                  "sad_unknown, sad_fg and sad_bg are exact double-precision sums of the same terms, so sad_unknown "
+                  "differs from sad (the same region) by the reference's float32 rounding, about 1e-7 relative "
+                  "(up to ~4e-5 on a 1080×1920 image)")
 
 
 def _metric_of(col: str) -> str:
@@ -224,6 +238,37 @@ def comp1k_mismatch(reference, n_images) -> str | None:
     return None
 
 
+def sim_mismatch(reference, n_images) -> str | None:
+    """Why measured rows on ``reference`` (as in :func:`comp1k_mismatch`) are not comparable
+    with published SIM test set rows, or why that cannot be checked; None when they are on the
+    full SIM test set: a ``build-sim`` build (``dataset.json`` kind ``sim-test``) of the authors'
+    ``SIMD_composition_test_filelist.txt`` (sha256 ``SIM_FILE_LIST_SHA256``), 890 composites,
+    its own trimaps (the SIM script's), all 890 images in the means. Names every one that differs."""
+    cannot = "comparability with the published SIM test set rows cannot be checked: "
+    if not reference or "dataset" not in reference:
+        return cannot + ("the scores were not computed on a dataset built by matbench (--alpha-dir/--trimap-dir, "
+                         "or the reference was not recorded)")
+    root, info = reference["dataset"], reference.get("dataset_json")
+    if not info:
+        return cannot + f"{root} has no readable dataset.json"
+    differ = []
+    if info.get("kind") != "sim-test" or info.get("file_list_sha256") != SIM_FILE_LIST_SHA256:
+        differ.append(f"{root} is not the SIM test set (not built by build-sim from the authors' "
+                      f"SIMD_composition_test_filelist.txt: kind {info.get('kind') or 'unrecorded'}, "
+                      f"file list sha256 {str(info.get('file_list_sha256') or 'unrecorded')[:12]}…)")
+    if info.get("composites") != SIM_IMAGES:
+        differ.append(f"{root} has {info.get('composites')} composites, not {SIM_IMAGES}")
+    if not str(info.get("trimaps") or "").startswith(SIM_TRIMAPS):
+        differ.append(f"{root} has {info.get('trimaps') or 'no'} trimaps, not the SIM script's")
+    if reference.get("trimap_dir"):
+        differ.append(f"scored with the trimaps of {reference['trimap_dir']}, not the dataset's own")
+    if n_images != SIM_IMAGES:
+        differ.append(f"the means are over {n_images} of the {SIM_IMAGES} images")
+    if not differ:
+        return None
+    return "the measured rows are not comparable with the published SIM test set rows: " + "; ".join(differ)
+
+
 # --------------------------------------------------------------------------- per_image
 
 def write_per_image(df, out_dir, *, outputs=None) -> list[Path]:
@@ -241,7 +286,7 @@ def write_per_image(df, out_dir, *, outputs=None) -> list[Path]:
     if attrs.get("pred_dirs"):
         attrs["pred_dirs"] = {m: str(Path(p).resolve()) for m, p in attrs["pred_dirs"].items()}
     doc = {"file": "per_image.csv", "what": "matbench score: one row per model × image",
-           "units": column_units(df.columns), "attrs": attrs}
+           "units": column_units(df.columns), "notes": [PRECISION_NOTE], "attrs": attrs}
     if outputs is not None:
         doc["outputs"] = list(outputs)
     write_text_atomic(json_path, json.dumps(jsonable(doc), indent=2, ensure_ascii=False) + "\n")

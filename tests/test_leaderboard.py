@@ -253,6 +253,29 @@ def test_by_group_ranks_within_each_group():
 
 # --------------------------------------------------------------------------- units and provenance
 
+def test_per_image_says_which_sums_are_single_precision(tmp_path):
+    from test_metrics import matlab_sum
+
+    from matbench.metrics import evaluate
+    from matbench.scorefiles import write_per_image
+
+    rng = np.random.default_rng(5)
+    gt = rng.integers(0, 256, (300, 200)).astype(np.uint8)
+    pred = rng.integers(0, 256, gt.shape).astype(np.uint8)
+    trimap = np.where(rng.random(gt.shape) < 0.6, 128, 255).astype(np.uint8)
+    write_per_image(pd.DataFrame([{"model": "m", "image": "x", **evaluate(pred, gt, trimap)}]), tmp_path)
+    row = pd.read_csv(tmp_path / "per_image.csv").iloc[0]
+    unk = trimap == 128
+    d = np.abs(pred.astype(np.float32) - gt.astype(np.float32))
+    single = float(matlab_sum(d / np.float32(255) * unk.astype(np.float32)) / np.float32(1000))
+    double = int(np.abs(pred[unk].astype(int) - gt[unk]).sum()) / 255 / 1000
+    assert single != double  # the two sums of one region differ, as the trial saw
+    assert row["sad/1e3"] == pytest.approx(single, rel=1e-12) and row["sad_unknown/1e3"] == pytest.approx(double, rel=1e-12)
+    doc = json.loads((tmp_path / "per_image.json").read_text())
+    assert "single-precision" in doc["units"]["sad"] and "double-precision" in doc["units"]["sad_unknown"]
+    assert any("sad_unknown differs from sad" in n and "float32" in n for n in doc["notes"])
+
+
 def test_every_file_states_its_units(golden_scores, tmp_path):
     import matbench
     from matbench.scorefiles import read_leaderboard, read_per_image, write_per_image
@@ -400,6 +423,37 @@ def test_comp1k_rows_on_another_dataset_warn():
     df.attrs["provenance"] = {"reference": {"alpha_dir": "/a", "trimap_dir": "/t"}}
     with pytest.warns(UserWarning, match="cannot be checked: the scores were not computed on a dataset built by"):
         leaderboard(df, ci=False, with_published="comp1k")
+
+
+def _sim_like(list_sha, *, kind="sim-test", trimaps="generated (SIM script: ellipse 3x3, 5 iterations)",
+              composites=890, n_scored=890, trimap_dir=None):
+    df = pd.DataFrame({"model": "m", "image": [f"i{i:04d}" for i in range(n_scored)], **dict.fromkeys(METRICS, 1.0)})
+    info = {"kind": kind, "composites": composites, "trimaps": trimaps, "file_list_sha256": list_sha}
+    reference = {"dataset": "/d/simd", "dataset_json": info, **({"trimap_dir": trimap_dir} if trimap_dir else {})}
+    df.attrs.update(n_reference=composites, provenance={"reference": reference})
+    return df
+
+
+def test_sim_rows_are_comparable_only_on_the_sim_test_set(sim_lists):
+    import hashlib
+    import warnings
+
+    sha = hashlib.sha256((sim_lists / "SIMD_composition_test_filelist.txt").read_bytes()).hexdigest()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lb = leaderboard(_sim_like(sha), ci=False, with_published="sim")
+    assert lb.attrs["published"]["not_comparable"] is None
+    for kwargs, why in ((dict(trimaps="official"), "official trimaps, not the SIM script's"),
+                        (dict(composites=100, n_scored=100), "100 composites, not 890.*over 100 of the 890 images"),
+                        (dict(n_scored=889), "over 889 of the 890 images"),
+                        (dict(trimap_dir="/t"), "scored with the trimaps of /t"),
+                        (dict(kind="composition-1k"), "is not the SIM test set")):
+        with pytest.warns(UserWarning, match="not comparable with the published SIM test set rows: .*" + why):
+            leaderboard(_sim_like(sha, **kwargs), ci=False, with_published="sim")
+    # another file list: every difference is named in one warning
+    with pytest.warns(UserWarning, match=r"is not the SIM test set .*file list sha256 000000000000.*; "
+                                         r"/d/simd has 10 composites, not 890; .*over 10 of the 890 images"):
+        leaderboard(_sim_like("0" * 64, composites=10, n_scored=10), ci=False, with_published="sim")
 
 
 def test_html_marks_intervals_and_folds_the_published_rows_on_request():

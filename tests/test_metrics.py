@@ -188,12 +188,14 @@ def test_near_identical_grad_needs_double_filtering():
     assert_close(metrics.grad(pred, gt, trimap), want["grad"], "grad", rel=1e-6)
 
 
-def test_three_channel_input_uses_channel_0():
+def test_gray_colour_arrays_are_their_matte():
     rng = np.random.default_rng(3)
     pred, gt, trimap = random_case(rng, 20, 30)
-    rgb = np.stack([pred, 255 - pred, pred // 2], axis=2)
+    rgb = np.dstack([pred] * 3)
     rgba = np.dstack([gt, gt, gt, np.full_like(gt, 255)])
     assert metrics.evaluate(rgb, rgba, trimap[:, :, None]) == metrics.evaluate(pred, gt, trimap)
+    with pytest.raises(ValueError, match="ambiguous"):  # a colour prediction (the rule: see below)
+        metrics.evaluate(np.stack([pred, 255 - pred, pred // 2], axis=2), gt, trimap)
 
 
 # --------------------------------------------------------------------------- properties
@@ -491,3 +493,47 @@ def test_trimap_counts_one_pass(shape):
     assert metrics.trimap_counts(trimap) == (np.count_nonzero(trimap == 128),
                                              np.count_nonzero(~np.isin(trimap, [0, 128, 255])))
     assert metrics.trimap_counts(np.full((600, 41), 128, np.uint8)) == (600 * 41, 0)
+
+
+def _first_principles_sad(p, g, t):
+    """Σ over trimap == 128 of |p − g| / 255, ÷ 1000, in double precision."""
+    u = t == 128
+    return float(np.abs(p[u].astype(np.float64) - g[u]).sum() / 255 / 1000)
+
+
+def test_colour_arrays_follow_the_file_rule():
+    rng = np.random.default_rng(21)
+    p, g, t = random_case(rng, 23, 19, noise=40.0)
+    assert _first_principles_sad(p, g, t) != _first_principles_sad(g, g, t)
+    opaque = np.full(p.shape, 255, np.uint8)
+    # unambiguous: every channel that counts holds the matte -> the matte's own scores
+    for pa in (p[..., None], np.dstack([p] * 3), np.dstack([p, p, p, opaque])):
+        for fn in ("sad", "evaluate"):
+            got = getattr(metrics, fn)(pa, np.dstack([g] * 3), np.dstack([t] * 3))
+            got = got["sad"] if fn == "evaluate" else got
+            assert got == pytest.approx(_first_principles_sad(p, g, t), rel=1e-6)
+    # ambiguous: channels differ (the trial's dstack([p, gt, gt])), or a BGRA cut-out's alpha
+    cases = [(np.dstack([p, g, g]), r"H×W×3 array whose colour channels differ in \d+ pixels"),
+             (np.dstack([g, g, g, p]), r"H×W×4 array whose channel 3 \(alpha\) is not 255 in \d+ pixels"),
+             (np.dstack([p, g, g, p]), r"colour channels differ .* and whose channel 3 \(alpha\) is not 255")]
+    for fn in ("sad", "mse", "grad", "conn", "evaluate"):
+        for arr, why in cases:
+            for name in ("pred", "gt", "trimap"):
+                args = {"pred": p, "gt": g, "trimap": t, name: arr}
+                with pytest.raises(ValueError, match=why) as e:
+                    getattr(metrics, fn)(args["pred"], args["gt"], args["trimap"])
+                msg = str(e.value)
+                assert msg.startswith(name + ":") and "\n" not in msg and f"{name}[..., 3]" in msg
+    with pytest.raises(ValueError, match="ambiguous"):
+        metrics.unknown_mask(np.dstack([t, t, g]))
+
+
+def test_array_likes_follow_the_same_rule():
+    rng = np.random.default_rng(22)
+    p, g, t = random_case(rng, 9, 11, noise=40.0)
+    with pytest.raises(ValueError, match=r"^pred: expected an 8-bit \(uint8\) image, got dtype int64"):
+        metrics.sad(p.tolist(), g, t)  # a list of ints is int64: refused, not guessed
+    torch = pytest.importorskip("torch")
+    assert metrics.sad(torch.from_numpy(p), g, t) == pytest.approx(_first_principles_sad(p, g, t), rel=1e-6)
+    with pytest.raises(ValueError, match="got dtype float32"):
+        metrics.sad(torch.from_numpy(p).float() / 255, g, t)

@@ -97,6 +97,86 @@ def test_samples_do_not_depend_on_workers(data):
     assert a[0]["merged"].shape == (3, 32, 32) and a[0]["trimap"].shape == (1, 32, 32)
 
 
+def _same(x, y):
+    return x.keys() == y.keys() and all(torch.equal(x[k], y[k]) for k in x)
+
+
+def _epoch(ds, epoch, workers):
+    """One epoch of plain indices 0 .. n − 1 through a DataLoader, after ``set_epoch``."""
+    ds.set_epoch(epoch)
+    return _collect(ds, list(range(len(ds))), workers)
+
+
+def test_set_epoch_moves_plain_indices_to_the_next_epochs_samples(data):
+    ds = CompositeSamples(data["train"], seed=4, recipe=RECIPE)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the documented usage never warns
+        e0, e1 = _epoch(ds, 0, 0), _epoch(ds, 1, 0)
+        e1_workers, e0_workers = _epoch(ds, 1, 2), _epoch(ds, 0, 2)
+        again = CompositeSamples(data["train"], seed=4, recipe=RECIPE)
+        again.set_epoch(1)
+        e1_fresh = [again[i] for i in range(len(again))]
+    n = len(ds)
+    assert sum(not _same(a, b) for a, b in zip(e0, e1)) >= n - 1  # a new crop/flip/trimap per composite
+    assert all(_same(a, ds[(1, i)]) for i, a in enumerate(e1))  # epoch e = the (e, i) keys
+    assert all(_same(a, ds[(0, i)]) for i, a in enumerate(e0))
+    for a, b, c in zip(e1, e1_workers, e1_fresh):  # same epoch: identical, 0 or 2 workers, any instance
+        assert _same(a, b) and _same(a, c)
+    assert all(_same(a, b) for a, b in zip(e0, e0_workers))
+    assert e0[0]["merged"].shape == (3, 32, 32) and e0[0]["merged"].dtype == torch.uint8
+    with pytest.raises(ValueError, match="set_epoch"):
+        ds.set_epoch(-1)
+
+
+def test_plain_indices_used_again_in_one_epoch_warn_once(data):
+    ds = CompositeSamples(data["train"], seed=4, recipe=RECIPE)
+    first = ds[3]
+    ds.set_epoch(1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ds[3]  # a new epoch: no warning
+    with pytest.warns(UserWarning, match=r"item 3 was drawn again in epoch 1: .*set_epoch"):
+        second = ds[3]
+    assert _same(second, ds[(1, 3)]) and not _same(first, second)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ds[3]  # once per dataset
+        ds[(1, 3)]  # keys never warn
+
+
+WORKERS_SCRIPT = """
+import sys, warnings, cv2, torch
+from matbench.training.dataset import CompositeSamples
+from matbench.training.samples import Recipe
+cv2.setNumThreads(0)
+warnings.simplefilter("default")
+recipe = Recipe(crop_sizes=(32, 48, 64), out_size=32, trimap_kernels=(1, 9))
+ds = CompositeSamples(sys.argv[1], seed=4, recipe=recipe)
+list(torch.utils.data.DataLoader(ds, batch_size=5, num_workers=2))
+print("--- persistent", file=sys.stderr, flush=True)
+ds = CompositeSamples(sys.argv[1], seed=4, recipe=recipe)
+loader = torch.utils.data.DataLoader(ds, batch_size=1, num_workers=1, persistent_workers=True)
+epochs = []
+for e in (0, 1):
+    ds.set_epoch(e)
+    epochs.append([b["alpha"] for b in loader])
+print("same", all(torch.equal(a, b) for a, b in zip(*epochs)))
+"""
+
+
+def test_workers_warn_without_set_epoch_and_persistent_workers_need_keys(data):
+    # in a process of its own: pytest records warnings, so its forked workers would never print them
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    r = subprocess.run([sys.executable, "-c", WORKERS_SCRIPT, str(data["train"])], capture_output=True, text=True,
+                       env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    plain, persistent = r.stderr.split("--- persistent")
+    assert "set_epoch() never called: every epoch draws epoch 0's samples" in plain
+    # persistent workers keep the first epoch's copy: set_epoch does not reach it, and the repeat warns
+    assert r.stdout.strip() == "same True"
+    assert "drawn again in epoch 0" in persistent and "persistent_workers=True set_epoch() does not reach" in persistent
+
+
 def test_stream_visits_every_item_once_per_epoch_and_resumes_anywhere():
     keys = list(StreamSampler(7, 3, 0, 21))
     for e in range(3):
@@ -128,7 +208,7 @@ def test_network_batch_is_the_inference_input(data):
     ds = CompositeSamples(data["train"], seed=0, recipe=RECIPE)
     batch = torch.utils.data.default_collate([ds[0], ds[1]])
     x, t = network_batch(batch, "cpu")
-    item = ds[1]
+    item = ds[(0, 1)]
     expected = dim.network_input(item["merged"].numpy().transpose(1, 2, 0), item["trimap"].numpy()[0])
     np.testing.assert_array_equal(x[1].numpy().transpose(1, 2, 0), expected)
     assert torch.equal(t["weight"][1], (item["trimap"] == 128).float())
