@@ -44,7 +44,8 @@ from pathlib import Path
 from matbench import compose
 from matbench.datasets.adobe import load_split
 from matbench.errors import MatbenchError, capped_list
-from matbench.io import encode_png, file_sha256, open_image, write_bytes_atomic, write_png_atomic, write_text_atomic
+from matbench.io import (encode_png, file_sha256, open_image, out_lock, write_bytes_atomic, write_png_atomic,
+                         write_text_atomic)
 from matbench.manifest import (HASH_COLUMNS, MANIFEST_NAME, decoded_sha256, read_dataset_json, read_manifest,
                                write_manifest)
 from matbench.mattes import Notes, raise_problems, read_matte, read_matte_info, trimap_odd_count, try_read_matte
@@ -344,44 +345,45 @@ def _run_build(split, out: Path, *, trimaps: str | None, trimap_kernel: int, job
         "recipe": "Adobe Deep Image Matting Composition_code.py (Pillow BICUBIC upscale, top-left crop, "
                   "float64 truncating blend)",
     }
-    check_resume(out, params)
-    old_rows = _old_rows(out)
+    with out_lock(out):  # one matbench command writes into out at a time
+        check_resume(out, params)
+        old_rows = _old_rows(out)
 
-    tasks = []
-    for i, fg in enumerate(split.foregrounds):
-        bgs = []
-        for k, bg_name, bg_path in split.backgrounds(i):
-            src = ""
-            if trimaps == "official":
-                src = str(split.trimap_dir / f"{fg.stem}_{k}.png")
-            bgs.append((k, bg_name, str(bg_path), src))
-        tasks.append({
-            "out": str(out), "split": split.kind, "fg": fg.name, "stem": fg.stem, "fg_folder": fg.folder,
-            "class": fg.klass, "fg_path": str(fg.fg_path), "alpha_path": str(fg.alpha_path), "bgs": bgs,
-            "write_bg": bool(write_bg), "trimaps": bool(trimaps), "trimap_kernel": trimap_kernel,
-            "compress_level": int(compress_level), "matte_channel": matte_channel, "trimap_sha": {},
-            "old_rows": {f"{fg.stem}_{k}": old_rows[f"{fg.stem}_{k}"] for k in range(split.bgs_per_fg)
-                         if f"{fg.stem}_{k}" in old_rows},
-        })
-    del old_rows
-    for task in tasks:  # once, here: the workers get the plan, not the old rows
-        task["plan"] = _plan(task)
-        del task["old_rows"]
-    # the sources of every foreground with work left, before anything is written
-    _check_pixels([t for t in tasks if t["plan"][1] is not None], matte_channel, jobs, scheduler)
-    prepare_out(out, params, check=False)  # checked above, before the sources were decoded
+        tasks = []
+        for i, fg in enumerate(split.foregrounds):
+            bgs = []
+            for k, bg_name, bg_path in split.backgrounds(i):
+                src = ""
+                if trimaps == "official":
+                    src = str(split.trimap_dir / f"{fg.stem}_{k}.png")
+                bgs.append((k, bg_name, str(bg_path), src))
+            tasks.append({
+                "out": str(out), "split": split.kind, "fg": fg.name, "stem": fg.stem, "fg_folder": fg.folder,
+                "class": fg.klass, "fg_path": str(fg.fg_path), "alpha_path": str(fg.alpha_path), "bgs": bgs,
+                "write_bg": bool(write_bg), "trimaps": bool(trimaps), "trimap_kernel": trimap_kernel,
+                "compress_level": int(compress_level), "matte_channel": matte_channel, "trimap_sha": {},
+                "old_rows": {f"{fg.stem}_{k}": old_rows[f"{fg.stem}_{k}"] for k in range(split.bgs_per_fg)
+                             if f"{fg.stem}_{k}" in old_rows},
+            })
+        del old_rows
+        for task in tasks:  # once, here: the workers get the plan, not the old rows
+            task["plan"] = _plan(task)
+            del task["old_rows"]
+        # the sources of every foreground with work left, before anything is written
+        _check_pixels([t for t in tasks if t["plan"][1] is not None], matte_channel, jobs, scheduler)
+        prepare_out(out, params, check=False)  # checked above, before the sources were decoded
 
-    results, problems = run_tasks(_build_foreground, tasks, jobs=jobs, progress=progress,
-                                  desc=f"build {params['kind']}", scheduler=scheduler)
-    raise_problems(problems, "input", done="the composites of the other foregrounds were written, no manifest: "
-                                           "fix these files and rerun the same command to resume")
-    rows = [r for rows in results for r in rows]
-    reused = pop_reused(rows)
-    write_manifest(out, rows)
-    _write_mmagic_list(out, split.kind, rows)
-    return {"out": str(out), "composites": len(rows), "reused": reused, "written": len(rows) - reused,
-            "foregrounds": len(tasks), "bgs_per_fg": split.bgs_per_fg,
-            "seconds": time.perf_counter() - t0, "trimaps": trimaps or ""}
+        results, problems = run_tasks(_build_foreground, tasks, jobs=jobs, progress=progress,
+                                      desc=f"build {params['kind']}", scheduler=scheduler)
+        raise_problems(problems, "input", done="the composites of the other foregrounds were written, no manifest: "
+                                               "fix these files and rerun the same command to resume")
+        rows = [r for rows in results for r in rows]
+        reused = pop_reused(rows)
+        write_manifest(out, rows)
+        _write_mmagic_list(out, split.kind, rows)
+        return {"out": str(out), "composites": len(rows), "reused": reused, "written": len(rows) - reused,
+                "foregrounds": len(tasks), "bgs_per_fg": split.bgs_per_fg,
+                "seconds": time.perf_counter() - t0, "trimaps": trimaps or ""}
 
 
 # dataset.json entries that describe the build in words (they may be reworded between versions)

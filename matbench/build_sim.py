@@ -33,7 +33,7 @@ from matbench.build import (DEFAULT_COMPRESS_LEVEL, _old_rows, _write_mmagic_lis
 from matbench.compose import pixels_sha256
 from matbench.datasets.sim import load_sim
 from matbench.errors import MatbenchError
-from matbench.io import encode_png, file_sha256, write_bytes_atomic
+from matbench.io import encode_png, file_sha256, out_lock, write_bytes_atomic
 from matbench.manifest import decoded_sha256, write_manifest
 
 RECIPE = ("SIM dataset/generate_testset.py (nowsyn/SIM): cv2.imread with EXIF orientation; size rule 1920/800 on "
@@ -135,20 +135,21 @@ def build_sim(simd_root, voc_root, file_list, out, *, jobs: int = 1, progress: b
         "size_rule": {"max_size": sim_compose.MAX_SIZE, "min_size": sim_compose.MIN_SIZE},
         "recipe": RECIPE,
     }
-    prepare_out(out, params, subdirs)
-    old_rows = _old_rows(out)
-    tasks = [{"out": str(out), "class": fg.klass, "fg": fg.name, "fg_path": str(fg.fg_path),
-              "alpha_path": str(fg.alpha_path), "compress_level": int(compress_level),
-              "bgs": [(k, c.line, c.bg, str(bg_path)) for k, c, bg_path in fg.composites],
-              "old_rows": {c.image: old_rows[c.image] for _, c, _ in fg.composites if c.image in old_rows}}
-             for fg in split.foregrounds]
-    del old_rows
-    results, _ = run_tasks(_build_sim_foreground, tasks, jobs=jobs, progress=progress, desc="build sim",
-                           scheduler=scheduler)
-    rows = sorted((r for rows in results for r in rows), key=lambda r: r["line"])  # file-list order
-    reused = pop_reused(rows)
-    write_manifest(out, rows)
-    _write_mmagic_list(out, "test", rows)
-    return {"out": str(out), "composites": len(rows), "reused": reused, "written": len(rows) - reused,
-            "classes": len(split.classes),
-            "seconds": time.perf_counter() - t0}
+    with out_lock(out):  # one matbench command writes into out at a time
+        prepare_out(out, params, subdirs)
+        old_rows = _old_rows(out)
+        tasks = [{"out": str(out), "class": fg.klass, "fg": fg.name, "fg_path": str(fg.fg_path),
+                  "alpha_path": str(fg.alpha_path), "compress_level": int(compress_level),
+                  "bgs": [(k, c.line, c.bg, str(bg_path)) for k, c, bg_path in fg.composites],
+                  "old_rows": {c.image: old_rows[c.image] for _, c, _ in fg.composites if c.image in old_rows}}
+                 for fg in split.foregrounds]
+        del old_rows
+        results, _ = run_tasks(_build_sim_foreground, tasks, jobs=jobs, progress=progress, desc="build sim",
+                               scheduler=scheduler)
+        rows = sorted((r for rows in results for r in rows), key=lambda r: r["line"])  # file-list order
+        reused = pop_reused(rows)
+        write_manifest(out, rows)
+        _write_mmagic_list(out, "test", rows)
+        return {"out": str(out), "composites": len(rows), "reused": reused, "written": len(rows) - reused,
+                "classes": len(split.classes),
+                "seconds": time.perf_counter() - t0}

@@ -296,7 +296,10 @@ def score_cmd(pred_dirs, dataset, alpha_dir, trimap_dir, out, formats, jobs, sch
 @click.option("--matte-channel", type=click.Choice(["red", "alpha"]), default=None,
               help="Channel of colour matte files for the gallery [default: the one the scores record, as "
                    "scored].")
-def report_cmd(scores, out, dataset, predictions, baseline, with_published, units, worst, title, matte_channel):
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar (report draws none; accepted as by score, run, "
+                                                  "trimap). Warnings and the report's path are still printed.")
+def report_cmd(scores, out, dataset, predictions, baseline, with_published, units, worst, title, matte_channel,
+               quiet):
     """Write a self-contained HTML report of SCORES (a `score --out` folder or its per_image.csv).
 
     Several SCORES (WIDTH=PATH, or folders scored with trimaps from `matbench trimap`) add a

@@ -58,14 +58,14 @@ def check_demo_out(out: Path) -> float | None:
 
     from matbench import __version__
     from matbench.errors import MatbenchError
-    from matbench.io import check_not_in_dataset, write_text_atomic
+    from matbench.io import LOCK_NAME, check_not_in_dataset, write_text_atomic
 
     if out.exists() and not out.is_dir():
         raise MatbenchError(f"{out}: exists and is not a folder; pass another --out")
     check_not_in_dataset(out)
     old = next((p for p in (out / DEMO_MARKER, out / "sample-release" / "sample.json") if p.is_file()), None)
     marked = old is not None
-    if out.is_dir() and not marked and any(out.iterdir()):
+    if out.is_dir() and not marked and any(not p.name.startswith(LOCK_NAME) for p in out.iterdir()):
         raise MatbenchError(f"{out}: not empty and not a matbench demo folder (no {DEMO_MARKER}); pass a new or "
                             f"empty --out")
     if not (out / DEMO_MARKER).is_file():
@@ -168,6 +168,7 @@ def demo(out=None, *, jobs: int = 1, progress: bool = True, baselines=DEMO_BASEL
     from matbench.build import build_comp1k, build_train
     from matbench.classwise import format_classwise
     from matbench.datasets import sample
+    from matbench.io import out_lock
     from matbench.leaderboard import format_leaderboard
     from matbench.report import write_report
     from matbench.scorefiles import score_tables, write_score_outputs
@@ -178,80 +179,81 @@ def demo(out=None, *, jobs: int = 1, progress: bool = True, baselines=DEMO_BASEL
               else int(train_bgs_per_fg)}
     out = default_out() if out is None else Path(out)
     started = check_demo_out(out)
-    say(f"matbench demo: working in {out}")
-    if started is not None:
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(started))
-        say(f"matbench demo: reusing the existing demo folder {out} (started {when}): its finished steps are kept; "
-            f"delete it or pass --out NEW_FOLDER to start fresh")
-    timings = {}
-    t_start = t0 = time.perf_counter()
+    with out_lock(out):  # one matbench command writes into out at a time
+        say(f"matbench demo: working in {out}")
+        if started is not None:
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(started))
+            say(f"matbench demo: reusing the existing demo folder {out} (started {when}): its finished steps are kept; "
+                f"delete it or pass --out NEW_FOLDER to start fresh")
+        timings = {}
+        t_start = t0 = time.perf_counter()
 
-    release_dir = out / "sample-release"
-    if sample.sample_is_complete(release_dir, **params):
-        release = sample.read_sample_release(release_dir)
-    else:
-        say(f"generating the sample release in {release_dir}")
-        release = sample.make_sample_release(release_dir, progress=progress, **params)
-    timings["sample"] = time.perf_counter() - t0
+        release_dir = out / "sample-release"
+        if sample.sample_is_complete(release_dir, **params):
+            release = sample.read_sample_release(release_dir)
+        else:
+            say(f"generating the sample release in {release_dir}")
+            release = sample.make_sample_release(release_dir, progress=progress, **params)
+        timings["sample"] = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
-    dataset = out / "dataset"
-    build_comp1k(release.adobe_root, release.voc_root, dataset, jobs=jobs, progress=progress)
-    timings["build"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    train = out / "dim-train"
-    trained = build_train(release.adobe_root, release.coco_root, train, jobs=jobs, progress=progress)
-    timings["build-train"] = time.perf_counter() - t0
-
-    pred_dirs = {}
-    for name in baselines:
         t0 = time.perf_counter()
-        if name != "trimap-mid" and progress:
-            say(f"{name}: first use compiles PyMatting with numba (cached afterwards)")
-        pred_dirs[name] = out / "predictions" / name
-        run_baseline(name, pred_dirs[name], dataset=dataset, jobs=jobs, progress=progress)
-        timings[name] = time.perf_counter() - t0
+        dataset = out / "dataset"
+        build_comp1k(release.adobe_root, release.voc_root, dataset, jobs=jobs, progress=progress)
+        timings["build"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        train = out / "dim-train"
+        trained = build_train(release.adobe_root, release.coco_root, train, jobs=jobs, progress=progress)
+        timings["build-train"] = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
-    per_image = matbench.score({k: str(v) for k, v in pred_dirs.items()}, dataset=dataset, jobs=jobs,
-                               progress=progress)
-    with warnings.catch_warnings():  # the sample is not Composition-1K: PUBLISHED_NOTE says so below
-        warnings.filterwarnings("ignore", message="--with-published comp1k: the measured rows are not comparable")
-        tables = score_tables(per_image, by="class", with_published="comp1k")  # = the printed score command
-    write_score_outputs(per_image, out, formats=("md",), tables=tables)
-    board = tables["leaderboards"][0][2]
-    n_fg = per_image["fg"].nunique() if "fg" in per_image.columns else 0
-    title = f"matbench sample benchmark ({n_fg} generated foregrounds × {release.bgs_per_fg} backgrounds)"
-    with warnings.catch_warnings():  # as above: PUBLISHED_NOTE says so in the report
-        warnings.filterwarnings("ignore", message="--with-published comp1k: the measured rows are not comparable")
-        report = write_report(out / "report.html", out, with_published="comp1k", published_label=PUBLISHED_NOTE,
-                              title=title, notes="Generated with `matbench demo`: a synthetic release with exact "
-                              "alpha mattes, composited by the Composition-1K recipe; the release's official "
-                              "trimaps (erode/dilate of the alphas, kernel 25).")
-    timings["score+report"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    sim = sim_demo(out, jobs=jobs, progress=progress)
-    timings["sim"] = time.perf_counter() - t0
-    timings["total"] = time.perf_counter() - t_start
+        pred_dirs = {}
+        for name in baselines:
+            t0 = time.perf_counter()
+            if name != "trimap-mid" and progress:
+                say(f"{name}: first use compiles PyMatting with numba (cached afterwards)")
+            pred_dirs[name] = out / "predictions" / name
+            run_baseline(name, pred_dirs[name], dataset=dataset, jobs=jobs, progress=progress)
+            timings[name] = time.perf_counter() - t0
 
-    commands = by_hand_commands(out, release, baselines, jobs=jobs)
-    say("")
-    say(format_leaderboard(board, "md", title=title).rstrip())
-    say("")
-    say(PUBLISHED_NOTE)
-    say("")
-    say(f"training set: {trained['composites']} composites in {train}")
-    say(f"report: {report}")
-    say("")
-    say(format_classwise(sim["classes"], "md", title="SIM test set (sample split), per class").rstrip())
-    say(f"SIM report: {sim['report']}")
-    say(f"done in {timings['total']:.0f} s")
-    say("")
-    say("The same by hand (copy-paste; a rerun skips finished files, so delete a folder to rebuild it):")
-    for line in commands + sim["commands"]:
-        say(f"  {line}")
-    return {"out": out, "release": release_dir, "dataset": dataset, "train": train, "predictions": pred_dirs,
-            "per_image": out / "per_image.csv", "leaderboard": out / "leaderboard.csv",
-            "leaderboard_md": out / "leaderboard.md",
-            "leaderboard_by_class": out / "leaderboard_by_class.csv", "report": report, "commands": commands,
-            "sim": sim, "seconds": timings}
+        t0 = time.perf_counter()
+        per_image = matbench.score({k: str(v) for k, v in pred_dirs.items()}, dataset=dataset, jobs=jobs,
+                                   progress=progress)
+        with warnings.catch_warnings():  # the sample is not Composition-1K: PUBLISHED_NOTE says so below
+            warnings.filterwarnings("ignore", message="--with-published comp1k: the measured rows are not comparable")
+            tables = score_tables(per_image, by="class", with_published="comp1k")  # = the printed score command
+        write_score_outputs(per_image, out, formats=("md",), tables=tables)
+        board = tables["leaderboards"][0][2]
+        n_fg = per_image["fg"].nunique() if "fg" in per_image.columns else 0
+        title = f"matbench sample benchmark ({n_fg} generated foregrounds × {release.bgs_per_fg} backgrounds)"
+        with warnings.catch_warnings():  # as above: PUBLISHED_NOTE says so in the report
+            warnings.filterwarnings("ignore", message="--with-published comp1k: the measured rows are not comparable")
+            report = write_report(out / "report.html", out, with_published="comp1k", published_label=PUBLISHED_NOTE,
+                                  title=title, notes="Generated with `matbench demo`: a synthetic release with exact "
+                                  "alpha mattes, composited by the Composition-1K recipe; the release's official "
+                                  "trimaps (erode/dilate of the alphas, kernel 25).")
+        timings["score+report"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        sim = sim_demo(out, jobs=jobs, progress=progress)
+        timings["sim"] = time.perf_counter() - t0
+        timings["total"] = time.perf_counter() - t_start
+
+        commands = by_hand_commands(out, release, baselines, jobs=jobs)
+        say("")
+        say(format_leaderboard(board, "md", title=title).rstrip())
+        say("")
+        say(PUBLISHED_NOTE)
+        say("")
+        say(f"training set: {trained['composites']} composites in {train}")
+        say(f"report: {report}")
+        say("")
+        say(format_classwise(sim["classes"], "md", title="SIM test set (sample split), per class").rstrip())
+        say(f"SIM report: {sim['report']}")
+        say(f"done in {timings['total']:.0f} s")
+        say("")
+        say("The same by hand (copy-paste; a rerun skips finished files, so delete a folder to rebuild it):")
+        for line in commands + sim["commands"]:
+            say(f"  {line}")
+        return {"out": out, "release": release_dir, "dataset": dataset, "train": train, "predictions": pred_dirs,
+                "per_image": out / "per_image.csv", "leaderboard": out / "leaderboard.csv",
+                "leaderboard_md": out / "leaderboard.md",
+                "leaderboard_by_class": out / "leaderboard_by_class.csv", "report": report, "commands": commands,
+                "sim": sim, "seconds": timings}

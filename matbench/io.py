@@ -15,7 +15,9 @@ given zlib level.
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -257,6 +259,158 @@ def check_out_dir(out, inputs, *, option: str = "--out", contain: bool = False,
                                 f"(outputs never go into or around an input folder)")
     check_not_in_dataset(out, option=option, own_dataset=own_dataset)
     return resolved
+
+
+LOCK_NAME = ".matbench.lock"  # hidden: never an input, an output or a stray file of any command
+_HELD: dict[Path, int] = {}  # lock files this process holds -> nesting depth
+
+
+@contextmanager
+def out_lock(out, command: str | None = None):
+    """Hold ``out/.matbench.lock`` while a command writes into the folder ``out`` (created if
+    missing), so that two matbench commands never write into one folder at once.
+
+    The lock file (JSON: ``pid``, ``host``, ``command``, ``since`` UTC) appears whole or not at
+    all (written to a temporary file, then hard-linked into place, which fails when it exists).
+    A lock held by a live process of this host, or by any process of another host (whose
+    liveness cannot be checked), is a one-line MatbenchError naming the holder: nothing has
+    been written. A lock whose process is gone (this host; e.g. after ``kill -9``) or that is
+    unreadable is taken over with a warning. Reentrant within one process (a command calling
+    another on the same folder). Released on exit, also on an exception or Ctrl-C; a folder it
+    created is removed again when left empty. MatbenchError when ``out`` is a file. With a dask
+    cluster the workers write files but this (the client) process holds the lock."""
+    import json
+    import sys
+    import warnings
+    from datetime import datetime, timezone
+
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise MatbenchError(f"{out}: exists and is not a folder; choose another output folder")
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    path = (out / LOCK_NAME).resolve()
+    if path in _HELD:
+        _HELD[path] += 1
+        try:
+            yield path
+        finally:
+            _HELD[path] -= 1
+        return
+    record = {"pid": os.getpid(), "host": socket.gethostname(),
+              "command": command or _command_line(sys.argv),
+              "since": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    mine = (json.dumps(record) + "\n").encode("utf-8")
+    for _ in range(3):
+        if _create_lock(path, mine):
+            break
+        old = _read_lock(path)
+        if old is not None and _alive(old):
+            raise MatbenchError(_held_line(out, old))
+        _take_over(path, old)
+        warnings.warn(f"{out}: took over the lock of a matbench command that is no longer running "
+                      f"({_holder(old)}; {LOCK_NAME})", stacklevel=3)
+    else:  # pragma: no cover - another process won every race
+        raise MatbenchError(_held_line(out, _read_lock(path) or {}))
+    _HELD[path] = 1
+    try:
+        yield path
+    finally:
+        del _HELD[path]
+        try:
+            if path.read_bytes() == mine:
+                path.unlink()
+            if created:
+                out.rmdir()  # a folder this command made and left empty (it refused before writing)
+        except OSError:
+            pass
+
+
+def _command_line(argv) -> str:
+    """The command that holds a lock, in words: ``matbench score ...`` (the CLI, also run as
+    ``python -m matbench.cli``), else the program and its arguments."""
+    prog = Path(argv[0]).name if argv and argv[0] else "python"
+    if prog == "matbench" or Path(argv[0]).parent.name == "matbench":
+        prog = "matbench"
+    return " ".join([prog, *argv[1:]])
+
+
+def _create_lock(path: Path, data: bytes) -> bool:
+    """Create the lock file ``path`` holding ``data`` whole; False when it exists."""
+    fd, tmp = tempfile.mkstemp(prefix=f"{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        try:
+            os.link(tmp, path)
+            return True
+        except FileExistsError:
+            return False
+        except OSError:  # a file system without hard links: exclusive create (written just after)
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                return False
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            return True
+    finally:
+        os.unlink(tmp)
+
+
+def _read_lock(path: Path) -> dict | None:
+    """The record of a lock file; ``{}`` when it vanished, None when unreadable or not a record."""
+    import json
+
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError):
+        return None
+    return old if isinstance(old, dict) and isinstance(old.get("pid"), int) else None
+
+
+def _alive(old: dict) -> bool:
+    """Whether the process of a lock record may still be running: any other host's, a live pid of this one."""
+    if not old:
+        return False  # the lock vanished meanwhile: try again
+    if old.get("host") != socket.gethostname():
+        return True
+    try:
+        os.kill(old["pid"], 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
+
+
+def _take_over(path: Path, old: dict | None) -> None:
+    """Remove the stale lock ``path`` (record ``old``) unless another process replaced it meanwhile."""
+    aside = path.with_name(f"{path.name}.{os.getpid()}.stale")
+    try:
+        os.rename(path, aside)
+    except FileNotFoundError:
+        return
+    if old and _read_lock(aside) != old:  # a live lock that replaced the stale one: put it back
+        try:
+            os.link(aside, path)
+        except OSError:
+            pass
+    aside.unlink(missing_ok=True)
+
+
+def _holder(old: dict | None) -> str:
+    if not old:
+        return "unreadable lock file"
+    host = "" if old.get("host") in (None, socket.gethostname()) else f" on {old['host']}"
+    return f"pid {old['pid']}{host}, {old.get('command') or 'unknown command'}, since {old.get('since') or '?'}"
+
+
+def _held_line(out, old: dict) -> str:
+    return (f"{out}: another matbench command ({_holder(old)}) is writing here; wait for it to finish or choose "
+            f"another output folder (if no such command is running, remove {Path(out) / LOCK_NAME})")
 
 
 def index_images(folder, what: str = "image", problems: list | None = None) -> dict[str, Path]:

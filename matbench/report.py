@@ -264,6 +264,24 @@ def _grouped_table(table, key: str, key_head: str, cls: str, models, units: str,
             f'</th><th>n</th>{heads}</tr></thead><tbody>{"".join(body)}</tbody></table></div>')
 
 
+def _shared_foregrounds_note(per_image) -> str:
+    """A note (HTML, empty when there is none to make) naming the foregrounds that lie in several
+    classes: SIM's file list puts one foreground in two classes (defocus and hair_easy), so there
+    are fewer foregrounds than class entries, and those classes share that foreground's alpha
+    and trimap (its composites have other backgrounds)."""
+    if "class" not in per_image.columns or "fg" not in per_image.columns:
+        return ""
+    classes = per_image.dropna(subset=["fg", "class"]).groupby("fg")["class"].unique()
+    shared = {fg: sorted(map(str, c)) for fg, c in classes.items() if len(c) > 1}
+    if not shared:
+        return ""
+    which = "; ".join(f"{fg}: {', '.join(c)}" for fg, c in sorted(shared.items()))
+    return (f'<p class="note">{len(shared)} foreground{"s are" if len(shared) > 1 else " is"} in several classes '
+            f"({_e(which)}), as in the SIM file list: one row here; above, its composites count in their classes "
+            "(other backgrounds, the same alpha and trimap: a method that ignores the composite, such as "
+            "trimap-mid, scores the same in each of them).</p>")
+
+
 def _group_table(table, group: str, models, units: str) -> str:
     """One row per group × model: n and the four means (the best of each group in bold)."""
     def cell(r, m, part):
@@ -455,7 +473,8 @@ def render_report(per_image, *, dataset=None, predictions=None, units: str = "pa
             if group == "class":
                 body = charts.group_chart(table, group, models, units, colours) + body
             else:
-                body = f"<details><summary>{table[group].nunique()} foregrounds</summary>{body}</details>"
+                body = (f"<details><summary>{table[group].nunique()} foregrounds</summary>{body}</details>"
+                        + _shared_foregrounds_note(per_image))
             parts.append(_section(heading, body, f"by-{group}"))
     if sweep_rows is not None:
         table = sweep_rows

@@ -385,6 +385,7 @@ def write_score_outputs(df, out, *, units: str = "paper", by: str | None = None,
     """
     from matbench.classwise import write_classwise
     from matbench.compare import write_comparison
+    from matbench.io import out_lock
     from matbench.leaderboard import write_leaderboard
 
     reference = (df.attrs.get("provenance") or {}).get("reference") or {}
@@ -392,25 +393,26 @@ def write_score_outputs(df, out, *, units: str = "paper", by: str | None = None,
                     alpha_dir=reference.get("alpha_dir"), trimap_dir=reference.get("trimap_dir"))
     if tables is None:
         tables = score_tables(df, units=units, by=by, with_published=with_published, baseline=baseline)
-    out = Path(out)
-    previous = _previous_outputs(out)
-    formats = list(dict.fromkeys(formats))
-    paths = []
-    for stem, title, lb in tables["leaderboards"]:
-        paths += write_leaderboard(lb, out, ["csv", *formats], stem=stem, title=title)
-    if tables["classwise"] is not None:
-        paths += write_classwise(tables["classwise"], out, ["csv", "latex", *[f for f in formats if f != "html"]])
-    if tables["comparison"] is not None:
-        paths += write_comparison(tables["comparison"], out, ["csv", "json"] + (["md"] if "md" in formats else []))
-    names = ["per_image.csv", "per_image.json", *(p.name for p in paths)]
-    paths = write_per_image(df, out, outputs=names) + paths
-    stale = sorted(previous - set(names))
-    for name in stale:
-        (out / name).unlink(missing_ok=True)
-    if stale:
-        warnings.warn(f"{out}: removed {capped_list(stale)}, written there by an earlier scoring with other options",
-                      stacklevel=2)
-    return paths
+    with out_lock(out):  # one matbench command writes into out at a time
+        out = Path(out)
+        previous = _previous_outputs(out)
+        formats = list(dict.fromkeys(formats))
+        paths = []
+        for stem, title, lb in tables["leaderboards"]:
+            paths += write_leaderboard(lb, out, ["csv", *formats], stem=stem, title=title)
+        if tables["classwise"] is not None:
+            paths += write_classwise(tables["classwise"], out, ["csv", "latex", *[f for f in formats if f != "html"]])
+        if tables["comparison"] is not None:
+            paths += write_comparison(tables["comparison"], out, ["csv", "json"] + (["md"] if "md" in formats else []))
+        names = ["per_image.csv", "per_image.json", *(p.name for p in paths)]
+        paths = write_per_image(df, out, outputs=names) + paths
+        stale = sorted(previous - set(names))
+        for name in stale:
+            (out / name).unlink(missing_ok=True)
+        if stale:
+            warnings.warn(f"{out}: removed {capped_list(stale)}, written there by an earlier scoring with other options",
+                          stacklevel=2)
+        return paths
 
 
 def read_per_image(path):

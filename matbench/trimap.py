@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from matbench.errors import MatbenchError
+from matbench.errors import MatbenchError, capped_list
 
 NAMED_WIDTHS = {"small": 5, "medium": 12, "large": 20}
 DEFAULT_TEST_KERNEL = 25
@@ -228,7 +228,7 @@ def make_trimaps(alpha_dir, out_dir, method: str = "erode-dilate", *, seed: int 
     MatbenchError; alphas that turn out unreadable while decoding are reported together at the
     end (the other trimaps are written). Lossy (JPEG) alphas are warned about.
     """
-    from matbench.io import check_out_dir, index_images, write_png_atomic
+    from matbench.io import check_out_dir, index_images, out_lock, write_png_atomic
     from matbench.mattes import InputCheck, raise_problems, try_read_matte
 
     check = InputCheck(matte_channel)
@@ -245,13 +245,14 @@ def make_trimaps(alpha_dir, out_dir, method: str = "erode-dilate", *, seed: int 
         from tqdm import tqdm
 
         items = tqdm(items, desc="trimaps", unit="img")
-    problems = []
-    for stem, path in items:
-        alpha = try_read_matte(path, matte_channel, problems)
-        if alpha is not None:
-            write_png_atomic(out_dir / f"{stem}.png",
-                             generate(alpha, method, name=stem, seed=seed, width=width, kernel=kernel))
-    raise_problems(problems, "input", done="the trimaps of the other alphas were written")
+    with out_lock(out_dir):  # one matbench command writes into out_dir at a time
+        problems = []
+        for stem, path in items:
+            alpha = try_read_matte(path, matte_channel, problems)
+            if alpha is not None:
+                write_png_atomic(out_dir / f"{stem}.png",
+                                 generate(alpha, method, name=stem, seed=seed, width=width, kernel=kernel))
+        raise_problems(problems, "input", done="the trimaps of the other alphas were written")
     return len(images)
 
 
@@ -318,41 +319,62 @@ def write_trimaps(out, method: str = "erode-dilate", *, dataset=None, alpha_dir=
     has gray alphas, which it does not change; a hand-made manifest may list colour ones).
     """
     from matbench import __version__
-    from matbench.io import write_text_atomic
+    from matbench.io import out_lock, write_text_atomic
 
     if (dataset is None) == (alpha_dir is None):
         raise MatbenchError("give either a dataset (--dataset DIR --out DIR) or an alpha folder (ALPHA_DIR OUT_DIR)")
     sets = trimap_sets(method, width=width, kernel=kernel, seed=seed)
     out = Path(out)
     folders = [out / s["folder"] if s["folder"] else out for s in sets]
-    if dataset is not None:
-        from matbench.manifest import manifest_sha256
+    if dataset is not None:  # the output folders are checked before the lock is taken (it writes into out)
+        from matbench.manifest import manifest_sha256, read_manifest
 
         source = {"dataset": str(Path(dataset).resolve()), "manifest_sha256": manifest_sha256(dataset)}
-    else:
-        source = {"alpha_dir": str(Path(alpha_dir).resolve())}
-    for s, folder in zip(sets, folders):  # every set's folder before the first is written
-        check_same_set(folder, {**{k: v for k, v in s.items() if k != "folder"}, **source})
-    if dataset is not None:
-        counts = _dataset_trimaps(Path(dataset), sets, folders, jobs=jobs, progress=progress,
-                                  matte_channel=matte_channel)
+        _check_outside(Path(dataset), read_manifest(dataset), folders)
     else:
         from matbench.io import check_out_dir
 
-        for folder in folders:  # every set's folder before the first is written
+        source = {"alpha_dir": str(Path(alpha_dir).resolve())}
+        for folder in folders:
             check_out_dir(folder, [("alpha folder", alpha_dir)], option="output folder", contain=True)
-        counts = [make_trimaps(alpha_dir, folder, method, **_set_kwargs(s), matte_channel=matte_channel,
-                               progress=progress)
-                  for s, folder in zip(sets, folders)]
-    for s, folder, n in zip(sets, folders, counts):
-        record = {"what": "matbench trimap: one trimap per image, 0 = background, 128 = unknown, 255 = foreground",
-                  **{k: v for k, v in s.items() if k != "folder"}, **source, "trimaps": n, "matbench": __version__}
-        write_text_atomic(folder / TRIMAPS_JSON, json.dumps(record, indent=2) + "\n")
-    return {folder: n for folder, n in zip(folders, counts)}
+    with out_lock(out):  # one matbench command writes into out at a time
+        check_layout(out, sweep=sets[0]["folder"] is not None)
+        for s, folder in zip(sets, folders):  # every set's folder before the first is written
+            check_same_set(folder, {**{k: v for k, v in s.items() if k != "folder"}, **source})
+        if dataset is not None:
+            counts = _dataset_trimaps(Path(dataset), sets, folders, jobs=jobs, progress=progress,
+                                      matte_channel=matte_channel)
+        else:
+            counts = [make_trimaps(alpha_dir, folder, method, **_set_kwargs(s), matte_channel=matte_channel,
+                                   progress=progress)
+                      for s, folder in zip(sets, folders)]
+        for s, folder, n in zip(sets, folders, counts):
+            record = {"what": "matbench trimap: one trimap per image, 0 = background, 128 = unknown, 255 = foreground",
+                      **{k: v for k, v in s.items() if k != "folder"}, **source, "trimaps": n, "matbench": __version__}
+            write_text_atomic(folder / TRIMAPS_JSON, json.dumps(record, indent=2) + "\n")
+        return {folder: n for folder, n in zip(folders, counts)}
 
 
 # what makes two trimap sets the same (trimaps.json keys); the count and version are not compared
 SET_KEYS = ("method", "width_px", "kernel", "seed", "dataset", "manifest_sha256", "alpha_dir")
+
+
+def check_layout(out, *, sweep: bool) -> None:
+    """Refuse (one line) to write a sweep (several widths: ``out/w<px>/``) into a folder that
+    holds a single trimap set (its own ``trimaps.json``), or a single set into a folder that
+    holds a sweep (a subfolder with a ``trimaps.json``): the two would be mixed in one folder."""
+    out = Path(out)
+    if not out.is_dir():
+        return
+    if sweep and (out / TRIMAPS_JSON).is_file():
+        raise MatbenchError(f"{out}: holds a single trimap set ({TRIMAPS_JSON}), not a sweep; write the sweep "
+                            f"(several widths: one w<px>/ subfolder each) into a new --out folder")
+    subs = sorted((d.name for d in out.iterdir() if d.is_dir() and (d / TRIMAPS_JSON).is_file()),
+                  key=lambda n: (len(n), n))
+    if not sweep and subs:
+        raise MatbenchError(f"{out}: holds a trimap sweep ({capped_list([f'{d}/' for d in subs], 4)}); write a "
+                            f"single set into a new --out folder (or into {out / subs[0]} with that width to "
+                            f"resume it)")
 
 
 def check_same_set(folder, wanted: dict) -> None:

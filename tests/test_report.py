@@ -314,3 +314,33 @@ def test_gallery_reads_mattes_with_the_channel_the_scores_record(small_dataset, 
              str(small_dataset), "--predictions", f"cutouts={preds}"]
     assert _cli(given) == 2  # the ambiguous files refused, as score refuses them
     assert _cli([*given, "--matte-channel", "alpha"]) == 0 and 'class="gallery"' in out.read_text(encoding="utf-8")
+
+
+def test_report_accepts_quiet_as_every_command_does(scored, tmp_path, capsys):
+    import click
+
+    from matbench.cli import cli
+
+    def commands(group):
+        for cmd in group.commands.values():
+            yield from commands(cmd) if isinstance(cmd, click.Group) else [cmd]
+
+    for cmd in commands(cli):  # each command takes --quiet/-q, so a script can pass it to every one
+        assert {"--quiet", "-q"} <= {o for p in cmd.params for o in p.opts}, cmd.name
+    root, scores = scored
+    capsys.readouterr()
+    assert _cli(["report", str(scores), "--out", str(tmp_path / "r.html"), "--worst", "0", "-q"]) == 0
+    assert capsys.readouterr().out == f"report: {tmp_path / 'r.html'}\n"
+
+
+def test_a_foreground_in_two_classes_is_said_next_to_the_foreground_table():
+    import pandas as pd
+
+    from matbench.report import _shared_foregrounds_note
+
+    per_image = pd.DataFrame({"image": ["a_1", "a_2", "b_1"], "fg": ["a.jpg", "a.jpg", "b.jpg"],
+                              "class": ["defocus", "plant_flower", "fur"]})
+    note = _shared_foregrounds_note(per_image)  # 2 foregrounds, 3 classes
+    assert "1 foreground is in several classes (a.jpg: defocus, plant_flower)" in note
+    assert _shared_foregrounds_note(per_image.assign(**{"class": ["defocus", "defocus", "fur"]})) == ""
+    assert _shared_foregrounds_note(per_image.drop(columns="class")) == ""

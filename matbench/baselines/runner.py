@@ -35,7 +35,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from matbench.errors import MatbenchError, capped_list
-from matbench.io import check_out_dir, file_sha256, index_images, read_rgb8, write_png_atomic, write_text_atomic
+from matbench.io import (check_out_dir, file_sha256, index_images, out_lock, read_rgb8, write_png_atomic,
+                         write_text_atomic)
 from matbench.mattes import (InputCheck, colour_mode, decode_problems, exif_note, raise_grouped, raise_problems,
                               try_read_matte)
 from matbench.parallel import imap, resolve_jobs, scheduler_address, workers
@@ -245,67 +246,68 @@ def run_baseline(name: str, out, *, dataset=None, images=None, trimaps=None, che
                                             max_side=max_side, tile=tile, fast=fast, threads=threads)
     _PREDICTORS[_key(name, options)] = predict  # this process has it already
     options["matte_channel"] = matte_channel
-    run_path = out / RUN_JSON
-    previous = _read_previous(run_path)
-    input_record = _input_record(dataset, images, trimaps)
-    _check_same_input(out, (previous or {}).get("input"), input_record)
-    _check_same_run(out, previous, name, options)
-    todo = [(stem, image_path, trimap_path, out / f"{stem}.png")
-            for stem, image_path, trimap_path in items if not (out / f"{stem}.png").is_file()]
-    address = scheduler_address(scheduler)
-    jobs = 1 if name == "dim" and not address else resolve_jobs(jobs)  # DIM parallelises inside torch
-    largest = _check_inputs(check, todo, jobs, address, max_side, earlier)
-    _check_memory(name, largest, jobs, max_side, address)
-    import numpy as np
-    versions = {"matbench": _version("matbench"), "python": platform.python_version(), "numpy": np.__version__,
-                "pillow": _version("pillow"), "opencv": _version("opencv-python-headless"), **libs}
-    record = {
-        "method": name,
-        "options": options,
-        "checkpoint_sha256": options.get("checkpoint_sha256"),
-        "versions": versions,
-        "input": input_record,
-        "images": len(items),
-        "complete": False,
-    }
-    out.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(run_path, json.dumps(record, indent=2) + "\n")
+    with out_lock(out):  # one matbench command writes into out at a time
+        run_path = out / RUN_JSON
+        previous = _read_previous(run_path)
+        input_record = _input_record(dataset, images, trimaps)
+        _check_same_input(out, (previous or {}).get("input"), input_record)
+        _check_same_run(out, previous, name, options)
+        todo = [(stem, image_path, trimap_path, out / f"{stem}.png")
+                for stem, image_path, trimap_path in items if not (out / f"{stem}.png").is_file()]
+        address = scheduler_address(scheduler)
+        jobs = 1 if name == "dim" and not address else resolve_jobs(jobs)  # DIM parallelises inside torch
+        largest = _check_inputs(check, todo, jobs, address, max_side, earlier)
+        _check_memory(name, largest, jobs, max_side, address)
+        import numpy as np
+        versions = {"matbench": _version("matbench"), "python": platform.python_version(), "numpy": np.__version__,
+                    "pillow": _version("pillow"), "opencv": _version("opencv-python-headless"), **libs}
+        record = {
+            "method": name,
+            "options": options,
+            "checkpoint_sha256": options.get("checkpoint_sha256"),
+            "versions": versions,
+            "input": input_record,
+            "images": len(items),
+            "complete": False,
+        }
+        out.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(run_path, json.dumps(record, indent=2) + "\n")
 
-    from tqdm import tqdm
+        from tqdm import tqdm
 
-    # each worker makes the predictor and warms it up once, before its first image
-    expected = _expected_sha256(dataset, trimaps, todo)
-    results = imap(partial(_predict_one, name, options, matte_channel, expected=expected), todo, jobs=jobs,
-                   scheduler=address)
-    seconds, pixels, one_off, done, problems, changed = 0.0, 0, 0.0, 0, [], []
-    t0 = time.perf_counter()
-    for s, p, warm, bad, diff in tqdm(results, total=len(todo), desc=name, unit="img", disable=not progress):
-        seconds += s
-        pixels += p
-        one_off = max(one_off, warm)
-        done += not (bad or diff)
-        problems += bad
-        changed += diff
-    wall = time.perf_counter() - t0
-    if changed:
-        from matbench.manifest import changed_advice
+        # each worker makes the predictor and warms it up once, before its first image
+        expected = _expected_sha256(dataset, trimaps, todo)
+        results = imap(partial(_predict_one, name, options, matte_channel, expected=expected), todo, jobs=jobs,
+                       scheduler=address)
+        seconds, pixels, one_off, done, problems, changed = 0.0, 0, 0.0, 0, [], []
+        t0 = time.perf_counter()
+        for s, p, warm, bad, diff in tqdm(results, total=len(todo), desc=name, unit="img", disable=not progress):
+            seconds += s
+            pixels += p
+            one_off = max(one_off, warm)
+            done += not (bad or diff)
+            problems += bad
+            changed += diff
+        wall = time.perf_counter() - t0
+        if changed:
+            from matbench.manifest import changed_advice
 
-        raise MatbenchError(f"{dataset}: {len(changed)} input file(s) changed since the dataset was built (their "
-                            f"decoded pixels differ from the sha256 in its manifest.csv), not predicted: "
-                            f"{capped_list(changed)}; {changed_advice(dataset, changed)}; then rerun the same "
-                            f"command to resume")
-    raise_problems(problems, "input", done="the other predictions were written: fix these files and rerun the "
-                                           "same command to resume")
+            raise MatbenchError(f"{dataset}: {len(changed)} input file(s) changed since the dataset was built (their "
+                                f"decoded pixels differ from the sha256 in its manifest.csv), not predicted: "
+                                f"{capped_list(changed)}; {changed_advice(dataset, changed)}; then rerun the same "
+                                f"command to resume")
+        raise_problems(problems, "input", done="the other predictions were written: fix these files and rerun the "
+                                               "same command to resume")
 
-    record["complete"] = True
-    record["predicted_this_run"] = done
-    record["resumed_from"] = len(items) - done
-    if done:
-        record.update(_timings(seconds, pixels, done, wall, one_off, workers(jobs, address)))
-    elif previous is not None:
-        record.update({k: previous[k] for k in TIMING_KEYS if k in previous})
-    write_text_atomic(run_path, json.dumps(record, indent=2) + "\n")
-    return run_path
+        record["complete"] = True
+        record["predicted_this_run"] = done
+        record["resumed_from"] = len(items) - done
+        if done:
+            record.update(_timings(seconds, pixels, done, wall, one_off, workers(jobs, address)))
+        elif previous is not None:
+            record.update({k: previous[k] for k in TIMING_KEYS if k in previous})
+        write_text_atomic(run_path, json.dumps(record, indent=2) + "\n")
+        return run_path
 
 
 def _check_foreign_images(out: Path) -> None:

@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 from matbench.errors import MatbenchError
-from matbench.io import file_sha256
+from matbench.io import file_sha256, out_lock
 from matbench.manifest import HASH_COLUMNS, decoded_sha256
 from matbench.training import samples
 from matbench.training.samples import Recipe
@@ -134,27 +134,28 @@ def build_train_samples(dataset, out, *, per_composite: int = 1, seed: int = 0, 
     src = Path(dataset)
     rows = samples.composite_rows(src)
     out = check_out_folder(out, [src])
-    prepare_out(out, {
-        "kind": SAMPLES_KIND, "source": str(src.resolve()), "source_manifest_sha256": file_sha256(src / "manifest.csv"),
-        "composites": len(rows), "per_composite": per_composite, "samples": len(rows) * per_composite,
-        "seed": int(seed), "recipe": recipe.to_dict(), "png_compress_level": int(compress_level),
-        "definition": "sample j of composite c = sample (seed, epoch j, c) of the DIM recipe in docs/specs/training.md "
-                      "(matbench.training.samples)",
-    })
-    old_rows = _old_rows(out)
-    by_fg: dict[str, list[dict]] = {}
-    for row in rows:  # one task per foreground: its alpha and fg files are shared by its composites
-        by_fg.setdefault(row["alpha"], []).append(row)
-    tasks = [{"source": str(src), "out": str(out), "bgs": fg_rows, "seed": int(seed), "per_composite": per_composite,
-              "recipe": recipe.to_dict(), "compress_level": int(compress_level),
-              "old_rows": {f"{r['image']}_s{j}": old_rows[f"{r['image']}_s{j}"] for r in fg_rows
-                           for j in range(per_composite) if f"{r['image']}_s{j}" in old_rows}}
-             for fg_rows in by_fg.values()]
-    del old_rows
-    results, _ = run_tasks(_materialise_foreground, tasks, jobs=jobs, progress=progress, desc="build-train-samples",
-                           scheduler=scheduler)
-    rows = [r for task_rows in results for r in task_rows]
-    reused = pop_reused(rows)
-    write_manifest(out, rows, SAMPLE_COLUMNS)
-    return {"out": str(out), "samples": len(rows), "reused": reused, "written": len(rows) - reused,
-            "seconds": time.perf_counter() - t0}
+    with out_lock(out):  # one matbench command writes into out at a time
+        prepare_out(out, {
+            "kind": SAMPLES_KIND, "source": str(src.resolve()), "source_manifest_sha256": file_sha256(src / "manifest.csv"),
+            "composites": len(rows), "per_composite": per_composite, "samples": len(rows) * per_composite,
+            "seed": int(seed), "recipe": recipe.to_dict(), "png_compress_level": int(compress_level),
+            "definition": "sample j of composite c = sample (seed, epoch j, c) of the DIM recipe in docs/specs/training.md "
+                          "(matbench.training.samples)",
+        })
+        old_rows = _old_rows(out)
+        by_fg: dict[str, list[dict]] = {}
+        for row in rows:  # one task per foreground: its alpha and fg files are shared by its composites
+            by_fg.setdefault(row["alpha"], []).append(row)
+        tasks = [{"source": str(src), "out": str(out), "bgs": fg_rows, "seed": int(seed), "per_composite": per_composite,
+                  "recipe": recipe.to_dict(), "compress_level": int(compress_level),
+                  "old_rows": {f"{r['image']}_s{j}": old_rows[f"{r['image']}_s{j}"] for r in fg_rows
+                               for j in range(per_composite) if f"{r['image']}_s{j}" in old_rows}}
+                 for fg_rows in by_fg.values()]
+        del old_rows
+        results, _ = run_tasks(_materialise_foreground, tasks, jobs=jobs, progress=progress, desc="build-train-samples",
+                               scheduler=scheduler)
+        rows = [r for task_rows in results for r in task_rows]
+        reused = pop_reused(rows)
+        write_manifest(out, rows, SAMPLE_COLUMNS)
+        return {"out": str(out), "samples": len(rows), "reused": reused, "written": len(rows) - reused,
+                "seconds": time.perf_counter() - t0}

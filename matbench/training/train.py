@@ -42,7 +42,7 @@ import torch
 
 from matbench.baselines import dim
 from matbench.errors import MatbenchError, capped_list
-from matbench.io import check_out_dir, file_sha256, write_bytes_atomic, write_text_atomic
+from matbench.io import LOCK_NAME, check_out_dir, file_sha256, out_lock, write_bytes_atomic, write_text_atomic
 from matbench.training import losses, weights
 from matbench.training.dataset import StreamSampler, dataset_kind, make_loader, network_batch, open_training_data
 from matbench.training.materialise import SAMPLES_KIND
@@ -150,7 +150,8 @@ def _check_out(out: Path, config: dict, sources) -> bool:
         return False
     path = out / CONFIG_NAME
     if not path.is_file():
-        stray = [e.name for e in out.iterdir() if not (e.name.startswith(".") and e.name.endswith(".tmp"))]
+        stray = [e.name for e in out.iterdir()
+                 if not (e.name.startswith(".") and e.name.endswith(".tmp")) and not e.name.startswith(LOCK_NAME)]
         if stray:
             raise MatbenchError(f"{out}: not empty and not a training run (no {CONFIG_NAME}; holds "
                                 f"{capped_list(sorted(stray), 3)}); "
@@ -372,67 +373,69 @@ def train_dim(stage: int, data, out, *, iterations: int = 1_000_000, batch_size:
                "val": None if val is None else str(Path(val).resolve()), "val_interval": val_interval,
                "val_max_side": val_max_side, "checkpoint_interval": checkpoint_interval, "log_interval": log_interval}
     # every input is validated (out, checkpoints, resume state) before anything is written
-    ckpt = _read_last(out, stage) if _check_out(out, config, (data, val)) else None
-    model = dim.DIM(stage) if ckpt is not None else initial_model(stage, vgg16=vgg16, init=init, seed=seed)
-    model.to(dev).train()
-    # fused: one kernel for all parameters, ~6x faster on CPU than the per-tensor loop (same Adam)
-    optimizer = torch.optim.Adam(trainable_parameters(model, stage), lr=lr, fused=True)
-    scaler = torch.amp.GradScaler(dev.type, enabled=amp and dev.type == "cuda")
-    it, best, interval = 0, None, Interval(dev)
-    if ckpt is not None:
-        it, best, interval = _restore(ckpt, model, optimizer, scaler, dev, out / LAST_NAME)
-    _write_config(out, config, options)
-    resumed_from = it
-    _truncate_log(out / LOG_NAME, it)
-    meta = {"matbench_stage": stage, "seed": seed, "data": config["data"], "recipe": config["recipe"],
-            "vgg16": config["vgg16"], "init": config["init"], "created_by": "matbench train dim"}
+    resume = _check_out(out, config, (data, val))
+    with out_lock(out):  # one command writes into out at a time
+        ckpt = _read_last(out, stage) if resume else None
+        model = dim.DIM(stage) if ckpt is not None else initial_model(stage, vgg16=vgg16, init=init, seed=seed)
+        model.to(dev).train()
+        # fused: one kernel for all parameters, ~6x faster on CPU than the per-tensor loop (same Adam)
+        optimizer = torch.optim.Adam(trainable_parameters(model, stage), lr=lr, fused=True)
+        scaler = torch.amp.GradScaler(dev.type, enabled=amp and dev.type == "cuda")
+        it, best, interval = 0, None, Interval(dev)
+        if ckpt is not None:
+            it, best, interval = _restore(ckpt, model, optimizer, scaler, dev, out / LAST_NAME)
+        _write_config(out, config, options)
+        resumed_from = it
+        _truncate_log(out / LOG_NAME, it)
+        meta = {"matbench_stage": stage, "seed": seed, "data": config["data"], "recipe": config["recipe"],
+                "vgg16": config["vgg16"], "init": config["init"], "created_by": "matbench train dim"}
 
-    def checkpoint(path, extra=None):
-        record = {"state_dict": _cpu_state(model), "meta": dict(meta, iteration=it, **(extra or {}))}
-        if path.name == LAST_NAME:
-            rng = {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if dev.type == "cuda" else []}
-            record.update(optimizer=optimizer.state_dict(), scaler=scaler.state_dict(), rng=rng, iteration=it,
-                          best=best, log_acc=interval.state())
-        _save(path, record)
+        def checkpoint(path, extra=None):
+            record = {"state_dict": _cpu_state(model), "meta": dict(meta, iteration=it, **(extra or {}))}
+            if path.name == LAST_NAME:
+                rng = {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if dev.type == "cuda" else []}
+                record.update(optimizer=optimizer.state_dict(), scaler=scaler.state_dict(), rng=rng, iteration=it,
+                              best=best, log_acc=interval.state())
+            _save(path, record)
 
-    loader = make_loader(data_set, StreamSampler(len(data_set), seed, it * batch_size, iterations * batch_size),
-                         batch_size=batch_size, workers=workers, pin_memory=dev.type == "cuda")
-    bar = None
-    if progress and it < iterations:
-        from tqdm import tqdm
+        loader = make_loader(data_set, StreamSampler(len(data_set), seed, it * batch_size, iterations * batch_size),
+                             batch_size=batch_size, workers=workers, pin_memory=dev.type == "cuda")
+        bar = None
+        if progress and it < iterations:
+            from tqdm import tqdm
 
-        bar = tqdm(total=iterations, initial=it, unit="it", desc=f"train dim stage {stage}", smoothing=0.02)
-    last_line = None
-    with open(out / LOG_NAME, "a", encoding="utf-8") as log:
-        t_prev = time.perf_counter()
-        for batch in loader:
-            t_data = time.perf_counter()
-            terms = train_step(model, optimizer, scaler, stage, batch, dev, amp)
-            it += 1
-            interval.add(terms, t_data - t_prev, time.perf_counter() - t_prev)
-            if it % log_interval == 0 or it == iterations:
-                last_line = interval.line(it)
-                _write(log, last_line)
-                if bar is not None:
-                    bar.set_postfix(loss=f"{last_line['loss']:.4f}", refresh=False)
-            if val_items is not None and (it % val_interval == 0 or it == iterations):
-                t0 = time.perf_counter()
-                scores = validate(model, val_items, dev, val_max_side)
-                improved = best is None or scores["sad"] < best["sad"]
-                if improved:
-                    best = {"iteration": it, **scores}
-                    checkpoint(out / BEST_NAME, {"val": scores})
-                _write(log, {"kind": "val", "iteration": it, **scores, "best": improved,
-                             "seconds": time.perf_counter() - t0})
-                if bar is not None:
-                    bar.set_postfix(loss=last_line and f"{last_line['loss']:.4f}", val_sad=f"{scores['sad']:.2f}",
-                                    refresh=False)
-            if it % checkpoint_interval == 0 or it == iterations:
-                checkpoint(out / LAST_NAME)
-            if bar is not None:
-                bar.update(1)
+            bar = tqdm(total=iterations, initial=it, unit="it", desc=f"train dim stage {stage}", smoothing=0.02)
+        last_line = None
+        with open(out / LOG_NAME, "a", encoding="utf-8") as log:
             t_prev = time.perf_counter()
-    if bar is not None:
-        bar.close()
-    return {"out": str(out), "iteration": it, "resumed_from": resumed_from, "loss": last_line, "best": best,
-            "model": model.eval()}
+            for batch in loader:
+                t_data = time.perf_counter()
+                terms = train_step(model, optimizer, scaler, stage, batch, dev, amp)
+                it += 1
+                interval.add(terms, t_data - t_prev, time.perf_counter() - t_prev)
+                if it % log_interval == 0 or it == iterations:
+                    last_line = interval.line(it)
+                    _write(log, last_line)
+                    if bar is not None:
+                        bar.set_postfix(loss=f"{last_line['loss']:.4f}", refresh=False)
+                if val_items is not None and (it % val_interval == 0 or it == iterations):
+                    t0 = time.perf_counter()
+                    scores = validate(model, val_items, dev, val_max_side)
+                    improved = best is None or scores["sad"] < best["sad"]
+                    if improved:
+                        best = {"iteration": it, **scores}
+                        checkpoint(out / BEST_NAME, {"val": scores})
+                    _write(log, {"kind": "val", "iteration": it, **scores, "best": improved,
+                                 "seconds": time.perf_counter() - t0})
+                    if bar is not None:
+                        bar.set_postfix(loss=last_line and f"{last_line['loss']:.4f}", val_sad=f"{scores['sad']:.2f}",
+                                        refresh=False)
+                if it % checkpoint_interval == 0 or it == iterations:
+                    checkpoint(out / LAST_NAME)
+                if bar is not None:
+                    bar.update(1)
+                t_prev = time.perf_counter()
+        if bar is not None:
+            bar.close()
+        return {"out": str(out), "iteration": it, "resumed_from": resumed_from, "loss": last_line, "best": best,
+                "model": model.eval()}
