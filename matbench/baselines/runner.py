@@ -221,9 +221,10 @@ def run_baseline(name: str, out, *, dataset=None, images=None, trimaps=None, che
 
     Resuming into a folder that holds a ``run.json`` needs the same inputs (a dataset by its
     manifest.csv sha256, a ``trimaps`` folder by :func:`matbench.trimap.trimaps_sha256`: a copy is
-    the same, changed trimaps are refused), method and options (the checkpoint by content): a different DIM thread count is a different run, because float
-    summation order may move a value sitting on a rounding tie by one level; an option that a
-    ``run.json`` of an older matbench does not record is not compared. Raises MatbenchError
+    the same, changed trimaps are refused), method and options (the checkpoint by content): a
+    different DIM thread count is a different run, because float summation order may move a
+    value sitting on a rounding tie by one level; an option that a ``run.json`` of an older
+    matbench does not record is not compared. Raises MatbenchError
     (one message listing every input problem) before predicting anything, or at the end for
     images unreadable while predicting. Refused as well: an ``out`` that is, lies inside or
     contains an input folder, or lies inside a matbench-built dataset
@@ -548,7 +549,8 @@ def _predict_one(name, options, matte_channel, item, expected=None) -> tuple[flo
         return 0.0, 0, warm, problems, []
     from matbench.manifest import changed_since_build
 
-    changed = [str(p) for p, arr in ((image_path, image), (trimap_path, trimap)) if changed_since_build(p, arr, expected)]
+    changed = [str(p) for p, arr in ((image_path, image), (trimap_path, trimap))
+               if changed_since_build(p, arr, expected)]
     if changed:
         return 0.0, 0, warm, [], changed
     if image.shape[:2] != trimap.shape:  # headers were checked; a file changed since
