@@ -305,3 +305,16 @@ def test_memory_check_uses_the_size_after_max_side(tmp_path, monkeypatch):
         run_baseline("closed-form", tmp_path / "d", max_side=100, **kw)
     assert str(e.value).startswith(f"{tmp_path / 'img' / 'long.png'}: closed-form on this 400×40 image (predicted "
                                    f"at 0.001 Mpx under --max-side 100) needs about {need_long_scaled:.1f} GiB")
+
+
+def test_seconds_per_megapixel_counts_the_pixels_predicted(tmp_path):
+    """Under --max-side the method predicts a downscaled copy: run.json's seconds_per_megapixel
+    is per megapixel of that copy (400×300 → 100×75 = 7500 px), not of the stored image."""
+    image, trimap, _ = _disc(300, 400)
+    write_png_atomic(tmp_path / "img" / "a.png", image)
+    write_png_atomic(tmp_path / "tri" / "a.png", trimap)
+    run_json = run_baseline("closed-form", tmp_path / "o", images=tmp_path / "img", trimaps=tmp_path / "tri",
+                            max_side=100, progress=False)
+    record = json.loads(run_json.read_text())
+    expected = record["seconds_per_image"] / (100 * 75 / 1e6)  # one image
+    assert record["seconds_per_megapixel"] == pytest.approx(expected, rel=0.05, abs=0.02)

@@ -17,7 +17,8 @@ are, and a rerun resumes).
 effective CPU thread count), the checkpoint's sha256, its ``input`` (paths, informative, and
 what identifies them: ``dataset_manifest_sha256``, ``trimaps_sha256``), library versions and timings:
 ``seconds_per_image`` (mean seconds a worker spends in the method per image, excluding one-off
-costs), ``seconds_per_megapixel``, ``images_per_second`` (wall-clock throughput of the run, all
+costs), ``seconds_per_megapixel`` (per megapixel the method predicted: after ``--max-side``),
+``images_per_second`` (wall-clock throughput of the run, all
 workers), ``jobs`` and ``one_off_seconds`` (each worker first runs the method once on a tiny
 input, e.g. PyMatting's numba compilation; the longest of these warm-ups). It is written before
 the first prediction (``complete: false``) and rewritten at the end.
@@ -529,7 +530,8 @@ def _expected_sha256(dataset, trimaps, todo) -> dict[str, str]:
 def _predict_one(name, options, matte_channel, item, expected=None) -> tuple[float, int, float, list[str], list[str]]:
     """Predict one image ``(stem, image path, trimap path, target)`` with the predictor of
     ``name`` and ``options`` (made once per process) and write it atomically; ``(seconds in
-    predict, pixels, seconds of this worker's warm-up, problems, changed)``; an image or trimap
+    predict, pixels predicted (after ``max_side``), seconds of this worker's warm-up, problems,
+    changed)``; an image or trimap
     that cannot be read is a problem, one whose decoded pixels differ from the sha256 in
     ``expected`` (path -> sha256 from the dataset's manifest) is ``changed``; nothing is
     written for either."""
@@ -564,7 +566,10 @@ def _predict_one(name, options, matte_channel, item, expected=None) -> tuple[flo
         raise MatbenchError(f"{image_path}: {e}") from None
     seconds = time.perf_counter() - t0
     write_png_atomic(target, alpha)
-    return seconds, trimap.size, warm, [], []
+    from matbench.baselines.scale import scaled_pixels
+
+    # the pixels the method predicted: after --max-side (its input), as seconds_per_megapixel means
+    return seconds, scaled_pixels(trimap.shape[1], trimap.shape[0], options.get("max_side")), warm, [], []
 
 
 def _read_previous(run_path: Path) -> dict | None:
