@@ -302,8 +302,10 @@ def report_cmd(scores, out, dataset, predictions, baseline, with_published, unit
                quiet):
     """Write a self-contained HTML report of SCORES (a `score --out` folder or its per_image.csv).
 
-    Several SCORES (WIDTH=PATH, or folders scored with trimaps from `matbench trimap`) add a
-    trimap-width sweep: each metric against the width, every model; the first is reported in full.
+    Several SCORES add a trimap-width sweep (each metric against the width, every model; the
+    first is reported in full): one dataset scored with a different trimap set each (--trimap-dir
+    from `matbench trimap`; WIDTH=PATH only for trimaps without its trimaps.json). To compare
+    models, score their prediction folders in one `matbench score` call and report that folder.
     """
     from matbench.report import write_report
     from matbench.score import split_label

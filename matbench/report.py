@@ -512,8 +512,8 @@ def write_report(path, scores, *, dataset=None, predictions=None, units: str = "
     override the folders the scores record, for the gallery. ``units``: ``paper`` or
     ``raw``. ``with_published``: ``comp1k`` or a CSV (:func:`matbench.leaderboard.published`),
     shown apart; ``published_label``: a sentence under them. ``baseline``: compare each model
-    with it instead of every pair. ``sweep``: ``[(label or None, scores)]`` scorings at
-    several trimap widths (:mod:`matbench.sweep`; ``scores`` may be among them). ``worst``:
+    with it instead of every pair. ``sweep``: ``[(label or None, scores)]`` scorings of one
+    dataset at several trimap widths (:mod:`matbench.sweep`; ``scores`` may be among them). ``worst``:
     gallery images per model (0: none). The gallery reads the alphas, trimaps and predictions
     by the matte rule (:mod:`matbench.mattes`) with the ``--matte-channel`` the scores record
     (``attrs["matte_channel"]``), as the scoring read them; ``matte_channel`` (``"red"`` or
@@ -522,7 +522,8 @@ def write_report(path, scores, *, dataset=None, predictions=None, units: str = "
     Raises MatbenchError for unreadable scores (a prediction folder given instead: score it
     first), a ``dataset`` other than the one the scores were computed on (:func:`check_dataset`),
     a ``path`` inside a prediction folder or the dataset, or over a file ``matbench score`` wrote
-    (:func:`check_report_out`), an unknown baseline, a sweep whose widths cannot be told, or a
+    (:func:`check_report_out`), an unknown baseline, scorings that are not a sweep or whose widths
+    cannot be told (:func:`matbench.sweep.check_sweep`), or a
     gallery file the matte rule refuses.
     """
     from matbench.io import write_text_atomic

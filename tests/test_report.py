@@ -212,7 +212,7 @@ def test_cli_report_and_one_line_errors(scored, tmp_path, capsys):
                         (["report", str(scores), "--out", str(out), "--dataset", str(tmp_path)],
                          "not the dataset"),
                         (["report", str(scores), str(scores), "--out", str(out)],
-                         f"{scores}: the trimap width is not recorded")):
+                         f"{scores}: given twice")):  # not a width sweep, and no width label suggested
         capsys.readouterr()
         code = _cli(args)
         err = capsys.readouterr().err

@@ -96,9 +96,106 @@ def test_report_shows_each_metric_against_width(sweep, tmp_path):
     rows = re.findall(r'<tr><td class="text" rowspan="1">(\d+)</td><td class="text">trimap-mid</td><td>10</td>'
                       r'<td>([\d.]+)<br>', text)
     assert [(int(w), float(v)) for w, v in rows] == [(w, round(v, 2)) for w, v in zip(WIDTHS, table["sad"])]
-    # a labelled point overrides the recorded width; two points of one width are refused
-    assert _cli("report", f"7={scores[12]}", scores[5], "--out", out, "--worst", "0") == 0
+    # a label that agrees with the recorded width is accepted; one that contradicts it is refused
+    assert _cli("report", f"12={scores[12]}", scores[5], "--out", out, "--worst", "0") == 0
+    assert _cli("report", f"7={scores[12]}", scores[5], "--out", out, "--worst", "0") == 2
     assert _cli("report", scores[12], f"12={scores[5]}", "--out", out, "--worst", "0") == 2
+
+
+def _refused(capsys, *args) -> str:
+    """The one-line error of a refused ``matbench report ... --worst 0``."""
+    capsys.readouterr()
+    assert _cli("report", *args, "--worst", "0") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("matbench: error: ") and err.count("\n") == 1, err
+    return err
+
+
+def test_scorings_that_are_not_a_sweep_are_refused(sweep, small_dataset, tmp_path, capsys):
+    """A sweep is one dataset scored with several trimap sets: two scorings on the dataset's own
+    trimaps, two datasets, or one folder twice are refused in one line that says why, and never
+    suggest a made-up width label; nothing is written."""
+    import shutil
+
+    root, scores = sweep
+    pred = root / "p" / "w12" / "trimap-mid"
+    official = {}
+    for name in ("a", "b"):  # the same predictions scored twice on the dataset's official trimaps
+        official[name] = tmp_path / f"scores-{name}"
+        assert _cli("score", pred, "--dataset", small_dataset, "--out", official[name], "-q") == 0
+    out = tmp_path / "compare.html"
+    for args in ([official["a"], official["b"]], [f"12={official['a']}", f"20={official['b']}"]):
+        err = _refused(capsys, *args, "--out", out)
+        assert "the same trimaps (the dataset's own trimaps)" in err and "one `matbench score` call" in err
+        assert "label" not in err
+    # the same trimap folder in two scorings
+    again = tmp_path / "again"
+    assert _cli("score", pred, "--dataset", small_dataset, "--trimap-dir", root / "T" / "w12", "--out", again,
+                "-q") == 0
+    assert f"the same trimaps (trimaps {(root / 'T' / 'w12').resolve()})" in _refused(capsys, scores[12], again,
+                                                                                       "--out", out)
+    # another dataset: the same composites with one row fewer in manifest.csv (its sha256 differs)
+    other = tmp_path / "D"
+    shutil.copytree(small_dataset, other)
+    lines = (other / "manifest.csv").read_text().splitlines(keepends=True)
+    (other / "manifest.csv").write_text("".join(lines[:-1]))
+    kept = tmp_path / "pred" / "trimap-mid"
+    shutil.copytree(pred, kept)
+    dropped = lines[-1].split(",")[0]
+    for f in kept.glob(f"{dropped}.*"):
+        f.unlink()
+    scores_other = tmp_path / "scores-other"
+    assert _cli("score", kept, "--dataset", other, "--trimap-dir", root / "T" / "w20", "--out", scores_other,
+                "-q") == 0
+    err = _refused(capsys, scores[5], scores_other, "--out", out)
+    assert "scored against another dataset" in err and "report each dataset on its own" in err
+    # one folder twice, also as its per_image.csv
+    for args in ([scores[5], scores[5]], [scores[5], scores[5] / "per_image.csv"]):
+        assert "given twice" in _refused(capsys, *args, "--out", out)
+    assert not out.exists()
+
+
+def test_width_label_only_for_trimaps_without_trimaps_json(sweep, small_dataset, tmp_path, capsys):
+    """Trimap files without the trimaps.json of matbench trimap: a different set needs a width
+    label (the error says so), a copy of a set already in the sweep is refused as the same trimaps."""
+    import shutil
+
+    from matbench.scorefiles import read_per_image
+    from matbench.sweep import sweep_table
+
+    root, scores = sweep
+    bare = {}
+    for w in (20, 5):
+        bare[w] = tmp_path / f"bare{w}"
+        shutil.copytree(root / "T" / f"w{w}", bare[w], ignore=shutil.ignore_patterns("trimaps.json"))
+        s = tmp_path / f"s{w}"
+        assert _cli("score", root / "p" / f"w{w}" / "trimap-mid", "--dataset", small_dataset, "--trimap-dir",
+                    bare[w], "--out", s, "-q") == 0
+        bare[w] = s
+    out = tmp_path / "r.html"
+    err = _refused(capsys, scores[5], bare[20], "--out", out)
+    assert "the trimap width is not recorded" in err and f"e.g. 12={bare[20]}" in err
+    assert _cli("report", scores[5], f"20={bare[20]}", "--out", out, "--worst", "0") == 0
+    table = sweep_table([(None, read_per_image(scores[5])), ("20", read_per_image(bare[20]))])
+    assert list(table["width_px"]) == [5, 20]
+    assert table["sad"].iloc[1] == pytest.approx(read_per_image(scores[20])["sad"].mean(), rel=1e-12)
+    # the same trimap files in another folder are the same set, labelled or not
+    assert "the same trimaps" in _refused(capsys, scores[5], f"7={bare[5]}", "--out", tmp_path / "r2.html")
+
+
+def test_sweep_api_refuses_the_same_table_twice_and_unrecorded_references(sweep):
+    from matbench.errors import MatbenchError
+    from matbench.scorefiles import read_per_image
+    from matbench.sweep import sweep_table
+
+    _, scores = sweep
+    a = read_per_image(scores[5])
+    with pytest.raises(MatbenchError, match="given twice"):
+        sweep_table([(None, a), (None, a)])
+    bare = read_per_image(scores[20]).copy()
+    bare.attrs = {}
+    with pytest.raises(MatbenchError, match="not recorded"):
+        sweep_table([(None, a), ("20", bare)])
 
 
 def test_run_and_score_refuse_a_trimap_folder_that_lacks_images(sweep, small_dataset, tmp_path, capsys):
