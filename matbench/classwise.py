@@ -36,9 +36,9 @@ import numpy as np
 
 from matbench.datasets.sim import SIM_CLASSES
 from matbench.errors import MatbenchError
-from matbench.leaderboard import (HEADERS, METRICS, UNITS_NOTE, _tex, check_input, check_units, metric_means, nanmean,
-                                  published, read_published_table)
-from matbench.scorefiles import file_column, metric_scales
+from matbench.leaderboard import (HEADERS, METRICS, UNITS_NOTE, _provenance, _provenance_lines, _tex, check_input,
+                                  check_units, metric_means, nanmean, published, read_published_table)
+from matbench.scorefiles import file_column, jsonable, metric_scales, reference_label, warning_lines
 
 __all__ = ["class_order", "paper_label", "class_means", "class_table", "published_classes", "format_classwise",
            "write_classwise", "ALL_IMAGES", "MEAN_OF_CLASSES", "PAPER_LABELS", "ASSUMED"]
@@ -85,7 +85,11 @@ def class_means(df, *, units: str = "paper", with_published=None):
     ``published_sim_classes.csv``). Returns a long DataFrame with columns ``model, class,
     label, mapping, n_images, sad, mse, grad, conn, units, kind, source``: per measured model its
     classes in order, then the ``all images`` and ``mean of classes`` rows; published rows
-    last. ``attrs``: ``units``, ``notes``. Raises MatbenchError without a class column.
+    last; ``dataset`` (measured rows: the reference set,
+    :func:`matbench.scorefiles.reference_label`; published rows: the SIM test set) and
+    ``note`` (measured rows: the warnings recorded while scoring). ``attrs``: ``units``,
+    ``notes``, ``provenance`` (as the leaderboard's: matbench version, date, reference set,
+    prediction folders, warnings). Raises MatbenchError without a class column.
     """
     import pandas as pd
 
@@ -115,8 +119,13 @@ def class_means(df, *, units: str = "paper", with_published=None):
         notes.append(ASSUMPTION_NOTE)
     cw["n_images"] = cw["n_images"].astype("Int64")
     cw["units"] = UNITS_NOTE[units].split(":", 1)[1].strip()  # so that the CSV states its units
-    cw = cw[["model", "class", "label", "mapping", "n_images", *METRICS, "units", "kind", "source"]]
-    cw.attrs.update({"units": units, "notes": notes})
+    # so that the CSV states what was measured on, and the warnings that affect its numbers
+    measured = cw["kind"] == "measured"
+    provenance = _provenance(df.attrs, units)
+    cw["dataset"] = np.where(measured, reference_label(provenance["reference"]), "SIM test set (SIMD)")
+    cw["note"] = np.where(measured, "; ".join(warning_lines(df.attrs)), "")
+    cw = cw[["model", "class", "label", "mapping", "n_images", *METRICS, "units", "kind", "source", "dataset", "note"]]
+    cw.attrs.update({"units": units, "notes": notes, "provenance": provenance})
     return cw
 
 
@@ -216,16 +225,19 @@ def format_classwise(cw, fmt: str = "md", *, title: str = "Class-wise results") 
         raise MatbenchError(f"--format {fmt}: class-wise tables come as {', '.join(FORMATS)}")
     units = cw.attrs.get("units", "paper")
     notes = cw.attrs.get("notes") or [UNITS_NOTE[units]]
+    prov = _provenance_lines(cw.attrs.get("provenance"))
     if fmt == "csv":  # unit-bearing headers (sad/1e3, mse*1e3), as every matbench CSV (matbench.scorefiles)
         return cw.rename(columns={c: file_column(c, units) for c in cw.columns}).to_csv(index=False,
                                                                                        lineterminator="\n")
     if fmt == "json":
         recs = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}
                 for r in cw.to_dict(orient="records")]
-        return json.dumps({"title": title, "units": units, "headers": HEADERS[units], "notes": notes,
-                           "rows": recs}, indent=2, ensure_ascii=False) + "\n"
+        prov_doc = cw.attrs.get("provenance") or {}
+        return json.dumps(jsonable({"title": title, "units": units, "headers": HEADERS[units], "notes": notes,
+                                    "warnings": list(prov_doc.get("warnings") or []), "provenance": prov_doc,
+                                    "rows": recs}), indent=2, ensure_ascii=False) + "\n"
     if fmt == "latex":
-        return _latex(cw, units, notes, title)
+        return _latex(cw, units, notes + prov, title)
     import pandas as pd
 
     n = cw[cw["kind"] == "measured"].groupby("class")["n_images"].max()
@@ -241,7 +253,7 @@ def format_classwise(cw, fmt: str = "md", *, title: str = "Class-wise results") 
             count = f"{int(n[k])}" if k in n.index and not pd.isna(n[k]) else ""
             out.append(f"| {_heading(k)} | {count} | " + " | ".join(cells) + " |")
         out.append("")
-    out += [f"- {note}" for note in notes]
+    out += [f"- {note}" for note in [*notes, *prov]]
     return "\n".join(out) + "\n"
 
 

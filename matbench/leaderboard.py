@@ -43,7 +43,7 @@ import numpy as np
 
 from matbench.errors import MatbenchError
 from matbench.scorefiles import (MSE_SCALE, column_units, comp1k_mismatch, describe_reference, file_column,
-                                 jsonable, metric_scales, sim_mismatch)
+                                 jsonable, metric_scales, reference_label, sim_mismatch, warning_lines)
 
 __all__ = ["leaderboard", "published", "average_ranks", "bootstrap_ci", "common_images", "format_leaderboard",
            "write_leaderboard", "run_summary", "run_speed", "METRICS", "FORMATS", "HEADERS", "UNITS_NOTE"]
@@ -166,7 +166,7 @@ def published(name_or_path="comp1k", *, units: str = "paper"):
     - ``dataset``: what the numbers were measured on (``Composition-1K``); names the published
       section and decides the comparability check. Empty when absent.
     - optional: ``venue``, ``year``, ``verified`` (``no`` prints the source as UNVERIFIED),
-      ``note`` (shown in the ``run`` column).
+      ``note`` (the leaderboard's ``note`` column; shown in the published section).
 
     The result has those columns, ``units`` set to ``units`` (the values are converted).
     Raises MatbenchError for a missing file, a missing column, a non-numeric metric or an
@@ -228,8 +228,9 @@ def _published_rows(name, units, by, reference, n_common):
         **{m: pub[m] for m in METRICS},
         "kind": "published",
         "source": pub["source"].astype(str) + _suffix(pub, "verified"),
-        "run": pub["note"].astype(str) if "note" in pub.columns else "",
+        "run": "",
         "dataset": pub["dataset"],
+        "note": pub["note"].astype(str) if "note" in pub.columns else "",
     })
     if by is not None:
         rows[by] = "(all)"
@@ -276,7 +277,11 @@ def leaderboard(df, *, units: str = "paper", by: str | None = None, with_publish
     reference set; NaN in a group when coverage is partial), ``<metric>_own`` (only when
     the models' image sets differ), ``kind`` (``measured``/``published``), ``source``,
     ``run`` (method, options and speed from ``run.json``), ``wall_images_per_second``,
-    ``worker_seconds_per_image``, and ``dataset`` on published rows. Measured rows come
+    ``worker_seconds_per_image``, ``dataset`` (measured rows: the reference set,
+    :func:`matbench.scorefiles.reference_label`, e.g. ``Composition-1K (D)`` only when it is
+    the official set; published rows: what the paper measured on) and ``note`` (measured rows:
+    the warnings recorded while scoring, ``df.attrs["warnings"]``; published rows: the
+    published table's note). Measured rows come
     first, ordered by group, ``avg_rank``, SAD and name. See the module docstring for the
     statistics. ``attrs``: ``units``, ``headers``, ``notes``, ``by``, ``ci``, ``provenance``,
     ``published``. Raises MatbenchError for a table without the metric columns or a ``by``
@@ -302,6 +307,8 @@ def leaderboard(df, *, units: str = "paper", by: str | None = None, with_publish
     runs = attrs.get("runs") or {}
     stats = dict(scale=scale, ci=ci, n_boot=n_boot, seed=seed, level=level, differ=differ)
 
+    label = reference_label(((attrs.get("provenance") or {}).get("reference")))
+    warned = "; ".join(warning_lines(attrs))
     rows = []
     for g, gdf in _groups(df, by):
         n_ref = n_reference if by is None else (gdf["image"].nunique() if complete else math.nan)
@@ -309,7 +316,7 @@ def leaderboard(df, *, units: str = "paper", by: str | None = None, with_publish
             row = {"model": model, **({by: g} if by is not None else {})}
             row.update(_model_row(mine, common, ranks, n_ref, **stats))
             row.update(kind="measured", source="measured here", run=run_summary(runs.get(model)),
-                       **run_speed(runs.get(model)))
+                       **run_speed(runs.get(model)), dataset=label, note=warned)
             rows.append(row)
     lb = pd.DataFrame(rows)
     sort_cols = ([by] if by else []) + ["avg_rank", "sad", "model"]
@@ -447,7 +454,7 @@ def _provenance(attrs, units) -> dict:
             "n_reference": attrs.get("n_reference"), "units": units, "mask_known": bool(attrs.get("mask_known")),
             "matte_channel": attrs.get("matte_channel"),
             "prediction_folders": {m: str(Path(p).resolve()) for m, p in (attrs.get("pred_dirs") or {}).items()},
-            "runs": attrs.get("runs") or {}}
+            "runs": attrs.get("runs") or {}, "warnings": list(attrs.get("warnings") or [])}
 
 
 def _provenance_lines(prov) -> list[str]:
@@ -458,7 +465,7 @@ def _provenance_lines(prov) -> list[str]:
     folders = prov.get("prediction_folders") or {}
     if folders:
         lines.append("predictions: " + "; ".join(f"{m} = {p}" for m, p in folders.items()))
-    return lines
+    return lines + warning_lines(prov)
 
 
 def run_speed(info) -> dict:
@@ -583,9 +590,10 @@ def _display_own(lb, units: str, by) -> tuple[list[str], list[list[str]]]:
 
 def _display_published(pub, units: str) -> tuple[list[str], list[list[str]]]:
     h = HEADERS[units]
-    cols = ["method"] + [h[m] for m in METRICS] + ["source"]
+    has_note = "note" in pub.columns and pub["note"].fillna("").astype(str).ne("").any()
+    cols = ["method"] + [h[m] for m in METRICS] + ["source"] + (["note"] if has_note else [])
     body = [[str(r["model"])] + [_fmt(r[m], m, units) for m in METRICS] + [str(r["source"])]
-            for _, r in pub.iterrows()]
+            + ([str(r["note"] or "")] if has_note else []) for _, r in pub.iterrows()]
     return cols, body
 
 
@@ -682,7 +690,9 @@ def _json(lb, title, units, notes) -> str:
     measured, pub = _split(lb)
     doc = {"title": title,
            "units": {"system": units, "summary": UNITS_NOTE[units], "columns": column_units(lb.columns, units)},
-           "headers": HEADERS[units], "notes": notes, "provenance": lb.attrs.get("provenance"),
+           "headers": HEADERS[units], "notes": notes,
+           "warnings": list((lb.attrs.get("provenance") or {}).get("warnings") or []),
+           "provenance": lb.attrs.get("provenance"),
            "by": lb.attrs.get("by"), "published_info": lb.attrs.get("published"),
            "measured": measured.to_dict(orient="records"), "published": pub.to_dict(orient="records")}
     return json.dumps(jsonable(doc), indent=2, ensure_ascii=False) + "\n"

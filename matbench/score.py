@@ -319,8 +319,29 @@ def score(pred_dirs, *, dataset=None, alpha_dir=None, trimap_dir=None, jobs: int
     count), ``coverage`` (model -> images scored), ``runs`` (model -> its ``run.json`` or
     None), ``trimap_other`` (image -> pixels not 0/128/255), ``pred_dirs`` (model -> folder)
     and ``provenance`` (matbench version, UTC date, reference set:
-    :func:`matbench.scorefiles.score_provenance`).
+    :func:`matbench.scorefiles.score_provenance`), ``warnings`` (every warning issued while
+    scoring, one line each: run.json made from other trimaps or another dataset, 0/1
+    predictions, lossy mattes, trimap values other than 0/128/255, a folder scored twice,
+    ignored files, partial coverage; they are also shown as usual). Every score file states
+    them (:mod:`matbench.leaderboard` notes, ``per_image.json``).
     """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            df = _score(pred_dirs, dataset=dataset, alpha_dir=alpha_dir, trimap_dir=trimap_dir, jobs=jobs,
+                        mask_known=mask_known, allow_missing=allow_missing, matte_channel=matte_channel,
+                        progress=progress, scheduler=scheduler)
+        finally:
+            caught_now = list(caught)
+    for w in caught_now:  # shown as usual (the caller's filters apply), and recorded with the scores
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    df.attrs["warnings"] = list(dict.fromkeys(str(w.message) for w in caught_now))
+    return df
+
+
+def _score(pred_dirs, *, dataset, alpha_dir, trimap_dir, jobs, mask_known, allow_missing, matte_channel, progress,
+           scheduler):
+    """:func:`score` without recording its warnings."""
     check = InputCheck(matte_channel)  # validates matte_channel first
     warm = _warm_up(progress)  # meanwhile: pairing, header checks, the first decodes
     models = parse_pred_dirs(pred_dirs)

@@ -27,6 +27,7 @@ from pathlib import Path
 from matbench.errors import MatbenchError, capped_list
 
 __all__ = ["file_column", "api_column", "column_units", "score_provenance", "describe_reference",
+           "official_status", "reference_label", "warning_lines",
            "comp1k_mismatch", "sim_mismatch", "write_per_image", "read_per_image", "read_leaderboard", "score_tables",
            "write_score_outputs", "check_score_out", "COMP1K_LISTS", "SIM_FILE_LIST_SHA256", "SCORE_FILES"]
 
@@ -49,7 +50,7 @@ SIM_FILE_LIST_SHA256 = "a5ed33058f7d50743f6bd37ee583955532b56dd11215b4c3d3d0c455
 SIM_IMAGES = 890
 SIM_TRIMAPS = "generated (SIM script"  # how build-sim's dataset.json "trimaps" begins: the script's own trimaps
 _THOUSANDS = ("sad", "grad", "conn")  # with every sad_* extra: stored ÷ 1000
-_TEXT = ("model", "image", "fg", "bg", "class", "kind", "source", "run", "dataset")
+_TEXT = ("model", "image", "fg", "bg", "class", "kind", "source", "run", "dataset", "note")
 _SINGLE = "single-precision sums in MATLAB's column order, as the reference prints them"
 _DOUBLE = "extra, not in the DIM MATLAB code: exact double-precision sum"
 _DESCRIBE = {
@@ -188,16 +189,82 @@ def _read_json(path: Path):
 
 
 def describe_reference(reference) -> str:
-    """The reference set of a score in words (for notes and headings)."""
+    """The reference set of a score in words (for notes and headings), saying whether it is the
+    official Composition-1K or SIM test set (:func:`official_status`)."""
     if not reference:
         return "reference set not recorded"
     trimaps = _describe_trimaps(reference)
     if "dataset" in reference:
         info = reference.get("dataset_json") or {}
         built = ", ".join(f"{k} {info[k]}" for k in ("kind", "composites", "trimaps") if info.get(k))
-        text = f"dataset {reference['dataset']}" + (f" ({built})" if built else " (no dataset.json)")
+        status = official_status(reference)
+        text = (f"dataset {reference['dataset']}" + (f" ({built})" if built else " (no dataset.json)")
+                + (f": {status}" if status else ""))
         return text + (f" with {trimaps}" if trimaps else "")
     return f"alphas {reference.get('alpha_dir')}, {trimaps}"
+
+
+def official_status(reference) -> str:
+    """Whether the dataset of ``reference`` (a score's ``provenance["reference"]``) is the official
+    Composition-1K (the exact check of :func:`comp1k_mismatch`: the release's test name lists by
+    sha256, 1000 composites, the official trimaps, scored with them) or SIM test set
+    (:func:`sim_mismatch`), in words: ``Composition-1K (official: checked)``, or ``built like
+    Composition-1K (not the official set: 50 composites, not 1000)``; '' for a dataset of
+    another kind, or folders."""
+    info = (reference or {}).get("dataset_json") or {}
+    if "dataset" not in (reference or {}) or not info:
+        return ""
+    kind = str(info.get("kind") or "")
+    if kind.startswith("composition-1k") or any(info.get(k) == v for k, v in COMP1K_LISTS.items()):
+        name, n, differ = "Composition-1K", COMP1K_IMAGES, []
+        if any(info.get(k) != v for k, v in COMP1K_LISTS.items()):
+            differ.append("test name lists differ from the Adobe release's")
+        if info.get("trimaps") != "official":
+            differ.append(f"{info.get('trimaps') or 'unrecorded'} trimaps, not the release's official ones")
+    elif kind == "sim-test":
+        name, n, differ = "SIM test set", SIM_IMAGES, []
+        if info.get("file_list_sha256") != SIM_FILE_LIST_SHA256:
+            differ.append("file list differs from the authors' SIMD_composition_test_filelist.txt")
+        if not str(info.get("trimaps") or "").startswith(SIM_TRIMAPS):
+            differ.append(f"{info.get('trimaps') or 'unrecorded'} trimaps, not the SIM script's")
+    else:
+        return ""
+    if info.get("composites") != n:
+        differ.insert(0, f"{info.get('composites')} composites, not {n}")
+    if reference.get("trimap_dir"):
+        differ.append(f"scored with the trimaps of {reference['trimap_dir']}")
+    if not differ:
+        return f"{name} (official: checked)"
+    return f"built like {name} (not the official set: {'; '.join(differ)})"
+
+
+def reference_label(reference) -> str:
+    """A short name of the reference set for a table's ``dataset`` column: ``Composition-1K``
+    (official, checked), ``D (built like Composition-1K, not official)``, ``D (kind K)``, or
+    ``alphas DIR`` for folders; ``(not recorded)``."""
+    if not reference:
+        return "(not recorded)"
+    if "dataset" not in reference:
+        return f"alphas {reference.get('alpha_dir')}" + (f", trimaps {reference['trimap_dir']}"
+                                                         if reference.get("trimap_dir") else "")
+    root, status = reference["dataset"], official_status(reference)
+    trimaps = f", trimaps {reference['trimap_dir']}" if reference.get("trimap_dir") else ""
+    if status.endswith("(official: checked)"):
+        return status.split(" (")[0] + f" ({root})"
+    if status:
+        return f"{root} ({status.split(' (')[0]}, not official{trimaps})"
+    kind = ((reference.get("dataset_json") or {}).get("kind"))
+    return f"{root} ({'kind ' + kind if kind else 'no dataset.json'}{trimaps})"
+
+
+WARNING_PREFIX = "warning while scoring: "
+
+
+def warning_lines(attrs) -> list[str]:
+    """The warnings recorded while scoring (``attrs["warnings"]`` of :func:`matbench.score`, or a
+    provenance dict's ``warnings``), one line each, prefixed ``warning while scoring:``: what
+    every score file shows in its notes, as they affect how to read the numbers."""
+    return [WARNING_PREFIX + str(w) for w in ((attrs or {}).get("warnings") or [])]
 
 
 def _describe_trimaps(reference) -> str:
@@ -317,7 +384,11 @@ def score_tables(df, *, units: str = "paper", by: str | None = None, with_publis
         from matbench.classwise import class_means
 
         classwise = class_means(df, units=units, with_published="sim" if with_published == "sim" else None)
-    comparison = compare(df, baseline=baseline, units=units) if df["model"].nunique() > 1 else None
+    several = df["model"].nunique() > 1
+    if baseline is not None and not several:
+        warnings.warn(f"--baseline {baseline}: ignored, a baseline needs at least two models (one scored: "
+                      f"{', '.join(map(str, df['model'].unique()))}); no comparison is written", stacklevel=2)
+    comparison = compare(df, baseline=baseline, units=units) if several else None
     return {"leaderboards": boards, "classwise": classwise, "comparison": comparison}
 
 
@@ -412,7 +483,17 @@ def write_score_outputs(df, out, *, units: str = "paper", by: str | None = None,
         if stale:
             warnings.warn(f"{out}: removed {capped_list(stale)}, written there by an earlier scoring with other options",
                           stacklevel=2)
+        _warn_stale_report(out, previous)
         return paths
+
+
+def _warn_stale_report(out: Path, previous) -> None:
+    """Warn (one line) when ``out`` held scores before this scoring (``previous``: their names)
+    and a ``report.html`` made from them: it no longer shows these numbers."""
+    report = out / "report.html"
+    if previous and report.is_file():
+        warnings.warn(f"{report}: made from the earlier scores in {out}, now stale; regenerate it with "
+                      f"matbench report {out} --out {report}", stacklevel=3)
 
 
 def read_per_image(path):

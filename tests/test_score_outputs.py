@@ -2,6 +2,7 @@
 how the data was given, coverage with --allow-missing, --by tables, the chosen format on
 stdout, and the reference set recorded as provenance."""
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -45,7 +46,9 @@ def test_leaderboard_same_for_dataset_and_folder_modes_and_any_jobs(tmp_path, go
     by_folders = score(models, alpha_dir=ds / "alpha", trimap_dir=ds / "trimaps", jobs=2, progress=False)
     assert list(by_manifest["image"]) != list(by_folders["image"])  # the same rows in another order
     one, two = leaderboard(by_manifest, n_boot=200), leaderboard(by_folders, n_boot=200)
-    pd.testing.assert_frame_equal(one, two)
+    assert one["dataset"].str.startswith(str(ds.resolve())).all()  # what each mode was scored on
+    assert (two["dataset"] == f"alphas {(ds / 'alpha').resolve()}, trimaps {(ds / 'trimaps').resolve()}").all()
+    pd.testing.assert_frame_equal(one.drop(columns="dataset"), two.drop(columns="dataset"))
     assert one.set_index("model").loc["a", "sad"] == pytest.approx(_expected(golden).loc[CASES, "sad"].mean(),
                                                                    rel=1e-5)
     assert by_manifest.attrs["provenance"]["reference"]["dataset_json"]["composites"] == len(CASES)
@@ -133,7 +136,8 @@ def test_rescoring_into_one_folder_removes_its_own_stale_outputs_only(tmp_path, 
     (out / "report.html").write_text("<!DOCTYPE html>")
     r = _cli("score", tmp_path / "a", "--dataset", ds, "--out", out, "-q")
     assert r.returncode == 0, r.stderr
-    assert "removed" in r.stderr and r.stderr.count("\n") == 1
+    assert "removed" in r.stderr and r.stderr.count("\n") == 2
+    assert f"{out / 'report.html'}: made from the earlier scores" in r.stderr and "matbench report" in r.stderr
     now = {p.name for p in out.iterdir()}
     assert now == {"per_image.csv", "per_image.json", "leaderboard.csv", "leaderboard.md", "notes.md",
                    "report.html"}
@@ -176,3 +180,76 @@ def test_a_count_of_one_is_singular():
     one = run_summary({"method": "trimap-mid", "images_per_second": 2.0, "seconds_per_image": 0.5, "jobs": 1})
     assert "2 img/s (1 job)," in one and "jobs" not in one
     assert "(4 jobs)" in run_summary({"method": "knn", "images_per_second": 2.0, "jobs": 4})
+
+
+def test_reading_warnings_recorded_and_shown_in_every_score_file(tmp_path, golden):
+    """A run.json made from other trimaps than the ones scored against: the warning is on the
+    terminal, in df.attrs and per_image.json, and in every leaderboard and class-wise file."""
+    ds = _dataset(tmp_path, golden)
+    (tmp_path / "a" / "run.json").write_text(json.dumps({"method": "x", "input": {
+        "dataset": str(ds), "trimaps": str(tmp_path / "w5")}}))
+    out = tmp_path / "out"
+    r = _cli("score", tmp_path / "a", "--dataset", ds, "--by", "class", "--out", out,
+             "--format", "md,latex,html,json", "-q")
+    assert r.returncode == 0, r.stderr
+    said = f"trimaps {tmp_path / 'w5'}, scored against the dataset trimaps"
+    assert said in r.stderr
+    assert any(said in w for w in json.loads((out / "per_image.json").read_text())["attrs"]["warnings"])
+    assert any(said in w for w in read_per_image(out).attrs["warnings"])
+    for name in ("leaderboard.md", "leaderboard.tex", "leaderboard.html", "leaderboard.json", "classwise.md",
+                 "classwise.tex", "classwise.json", "leaderboard_by_class.md"):
+        text = (out / name).read_text()
+        assert "warning while scoring" in text and (said in text or said.replace("_", r"\_") in text), name
+    assert any(said in w for w in json.loads((out / "leaderboard.json").read_text())["warnings"])
+    for name in ("leaderboard.csv", "classwise.csv"):
+        table = pd.read_csv(out / name, keep_default_na=False)
+        measured = table[table["kind"] == "measured"]
+        assert measured["note"].str.contains(said, regex=False).all(), name
+
+
+def test_csv_files_say_what_was_measured_and_on_what(tmp_path, golden):
+    """leaderboard.csv and classwise.csv read alone: the measured rows name the reference set
+    (not the official Composition-1K: 6 composites, other name lists), the published rows
+    keep their notes in ``note``, not in ``run``; the Markdown says the set is not official."""
+    ds = _dataset(tmp_path, golden)
+    out = tmp_path / "out"
+    r = _cli("score", tmp_path / "a", "--dataset", ds, "--by", "class", "--with-published", "comp1k",
+             "--out", out, "-q")
+    assert r.returncode == 0, r.stderr
+    board = pd.read_csv(out / "leaderboard.csv", keep_default_na=False)
+    measured, pub = board[board["kind"] == "measured"], board[board["kind"] == "published"]
+    assert measured["dataset"].str.contains(str(ds.resolve()), regex=False).all()
+    assert measured["dataset"].str.contains("not official").all()
+    assert (pub["dataset"] == "Composition-1K").all() and (pub["run"] == "").all()
+    shipped = [line for line in (Path(__file__).parents[1] / "manifests" / "published_comp1k.csv")
+               .read_text().splitlines() if not line.startswith("#")]
+    assert "note" in shipped[0].split(",") and pub["note"].ne("").any()
+    classwise = pd.read_csv(out / "classwise.csv", keep_default_na=False)
+    assert classwise["dataset"].str.contains(str(ds.resolve()), regex=False).all()
+    md = (out / "leaderboard.md").read_text()
+    assert ("built like Composition-1K (not the official set: 6 composites, not 1000; test name lists differ"
+            in md)
+    assert "provenance: matbench" in (out / "classwise.md").read_text()
+
+
+def test_official_status_is_the_exact_composition_1k_check():
+    """Only the release's name lists (sha256), 1000 composites and the official trimaps, scored
+    with them, are called the official Composition-1K."""
+    from matbench.scorefiles import COMP1K_LISTS, official_status, reference_label
+
+    info = {"kind": "composition-1k", "composites": 1000, "trimaps": "official", **COMP1K_LISTS}
+    ref = {"dataset": "/d", "dataset_json": info}
+    assert official_status(ref) == "Composition-1K (official: checked)"
+    assert reference_label(ref) == "Composition-1K (/d)"
+    assert official_status({**ref, "trimap_dir": "/t"}).startswith("built like Composition-1K (not the official")
+    assert "50 composites, not 1000" in official_status({**ref, "dataset_json": {**info, "composites": 50}})
+    other = official_status({**ref, "dataset_json": {**info, "fg_list_sha256": "0" * 64}})
+    assert "test name lists differ" in other
+    assert official_status({"dataset": "/d", "dataset_json": {"kind": "training"}}) == ""
+
+
+def test_baseline_with_one_model_is_warned_about(tmp_path, golden):
+    ds = _dataset(tmp_path, golden)
+    r = _cli("score", tmp_path / "a", "--dataset", ds, "--baseline", "a", "-q")
+    assert r.returncode == 0, r.stderr
+    assert "--baseline a: ignored, a baseline needs at least two models" in r.stderr
