@@ -132,3 +132,26 @@ def test_same_folder_under_two_names_is_warned(tmp_path, small_dataset):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         parse_pred_dirs([f"a={preds}", f"b={_perfect(small_dataset, tmp_path / 'other')}"])
+
+
+def test_a_file_found_intact_is_checked_again_once_rewritten(tmp_path):
+    """changed_since_build remembers files found intact (an alpha serves 20 composites) only while
+    they are unchanged on disk: a rewrite with other pixels is caught in the same process."""
+    import hashlib
+    import os
+
+    from matbench.io import write_png_atomic
+    from matbench.manifest import changed_since_build
+
+    a = np.zeros((4, 5), np.uint8)
+    path = tmp_path / "alpha.png"
+    write_png_atomic(path, a)
+    expected = {str(path): hashlib.sha256(a.tobytes()).hexdigest()}
+    assert not changed_since_build(path, a, expected)
+    assert not changed_since_build(path, a, expected)
+    b = a.copy()
+    b[0, 0] = 255
+    write_png_atomic(path, b)
+    st = os.stat(path)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))  # a rewrite within the clock's tick
+    assert changed_since_build(path, b, expected)
