@@ -277,19 +277,26 @@ def _describe_trimaps(reference) -> str:
     return f"trimaps {reference['trimap_dir']}" + (f" ({how})" if how else "")
 
 
+def _recorded_build(reference, rows: str):
+    """``(dataset root, its dataset.json, None)`` of a score's ``reference``, or a reason why its
+    comparability with the published ``rows`` cannot be checked in the third place."""
+    cannot = f"comparability with {rows} cannot be checked: "
+    if not reference or "dataset" not in reference:
+        return None, None, cannot + ("the scores were not computed on a dataset built by matbench "
+                                     "(--alpha-dir/--trimap-dir, or the reference was not recorded)")
+    root, info = reference["dataset"], reference.get("dataset_json")
+    return root, info, None if info else cannot + f"{root} has no readable dataset.json"
+
+
 def comp1k_mismatch(reference, n_images) -> str | None:
     """Why measured rows on ``reference`` (a score's ``provenance["reference"]``; ``n_images``
     images in the means) are not comparable with published Composition-1K rows, or why that
     cannot be checked; None when they are on the full Composition-1K: a matbench build
     (``dataset.json``) of the Adobe release's test name lists (sha256 in ``COMP1K_LISTS``),
     1000 composites, the release's official trimaps, all 1000 images in the means."""
-    cannot = "comparability with the published Composition-1K rows cannot be checked: "
-    if not reference or "dataset" not in reference:
-        return cannot + ("the scores were not computed on a dataset built by matbench (--alpha-dir/--trimap-dir, "
-                         "or the reference was not recorded)")
-    root, info = reference["dataset"], reference.get("dataset_json")
-    if not info:
-        return cannot + f"{root} has no readable dataset.json"
+    root, info, unchecked = _recorded_build(reference, "the published Composition-1K rows")
+    if unchecked:
+        return unchecked
     not_comparable = "the measured rows are not comparable with the published Composition-1K rows: "
     if any(info.get(k) != v for k, v in COMP1K_LISTS.items()):
         return not_comparable + (f"{root} is not Composition-1K (built from other name lists than the Adobe "
@@ -311,13 +318,9 @@ def sim_mismatch(reference, n_images) -> str | None:
     full SIM test set: a ``build-sim`` build (``dataset.json`` kind ``sim-test``) of the authors'
     ``SIMD_composition_test_filelist.txt`` (sha256 ``SIM_FILE_LIST_SHA256``), 890 composites,
     its own trimaps (the SIM script's), all 890 images in the means. Names every one that differs."""
-    cannot = "comparability with the published SIM test set rows cannot be checked: "
-    if not reference or "dataset" not in reference:
-        return cannot + ("the scores were not computed on a dataset built by matbench (--alpha-dir/--trimap-dir, "
-                         "or the reference was not recorded)")
-    root, info = reference["dataset"], reference.get("dataset_json")
-    if not info:
-        return cannot + f"{root} has no readable dataset.json"
+    root, info, unchecked = _recorded_build(reference, "the published SIM test set rows")
+    if unchecked:
+        return unchecked
     differ = []
     if info.get("kind") != "sim-test" or info.get("file_list_sha256") != SIM_FILE_LIST_SHA256:
         differ.append(f"{root} is not the SIM test set (not built by build-sim from the authors' "
