@@ -452,6 +452,9 @@ def render_report(per_image, *, dataset=None, predictions=None, units: str = "pa
     if published_label and (board["kind"] == "published").any():
         lb_html += f'<p class="note">{_e(published_label)}</p>'
     parts.append(f'<section id="leaderboard" class="wide">{lb_html}</section>\n')
+    if baseline is not None and len(models) < 2:
+        warnings.warn(f"--baseline {baseline}: ignored, a baseline needs at least two models (the scores hold "
+                      f"{', '.join(map(str, models)) or 'none'}); no paired comparison is shown", stacklevel=2)
     if len(models) > 1:
         cmp = compare(per_image[per_image["model"].isin(models)], baseline=baseline, units=units)
         parts.append(_section("Paired comparison", _comparison_html(cmp, units), "comparison"))

@@ -344,3 +344,18 @@ def test_a_foreground_in_two_classes_is_said_next_to_the_foreground_table():
     assert "1 foreground is in several classes (a.jpg: defocus, plant_flower)" in note
     assert _shared_foregrounds_note(per_image.assign(**{"class": ["defocus", "defocus", "fur"]})) == ""
     assert _shared_foregrounds_note(per_image.drop(columns="class")) == ""
+
+
+def test_baseline_with_one_model_is_warned_about(scored, small_dataset, tmp_path):
+    """A paired comparison needs two models: with one, --baseline is ignored with a warning (as
+    score does), not silently."""
+    from matbench.report import write_report
+    from matbench.score import score
+    from matbench.scorefiles import write_score_outputs
+
+    root, _ = scored
+    write_score_outputs(score([root / "preds" / "trimap-mid"], dataset=small_dataset, progress=False),
+                        tmp_path / "one")
+    with pytest.warns(UserWarning, match="--baseline trimap-mid: ignored, a baseline needs at least two models"):
+        text = write_report(tmp_path / "r.html", tmp_path / "one", baseline="trimap-mid", worst=0).read_text()
+    assert "Paired comparison" not in text
