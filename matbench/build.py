@@ -58,12 +58,6 @@ OUTPUT_DIRS = ("merged", "alpha", "fg", "bg", "trimaps")
 
 # ----------------------------------------------------------------------------- helpers
 
-def _is_within(path: Path, folder: Path) -> bool:
-    from matbench.io import is_within
-
-    return is_within(path, folder)
-
-
 def check_out_folder(out, sources, subdirs=OUTPUT_DIRS) -> Path:
     """Refuse an output folder inside (or equal to) a source folder, one that contains a source
     folder, or one inside a matbench-built dataset (:func:`matbench.io.check_out_dir`); one
@@ -71,13 +65,13 @@ def check_out_folder(out, sources, subdirs=OUTPUT_DIRS) -> Path:
     and a non-empty folder that is not a matbench build (no ``dataset.json``, which a build
     writes before anything else, so an interrupted build resumes): its files would be
     overwritten. Hidden files (``.DS_Store``, stray ``.tmp``) do not count."""
-    from matbench.io import check_out_dir
+    from matbench.io import check_out_dir, is_within
 
     out = check_out_dir(out, [("source folder", src) for src in sources], contain=True, own_dataset=True)
     for src in sources:
         src = Path(src).resolve()
         for sub in subdirs:
-            if _is_within(src, out / sub):
+            if is_within(src, out / sub):
                 raise MatbenchError(f"{out}: output subfolder {sub}/ would hold the source folder {src}")
     if out.exists() and not out.is_dir():
         raise MatbenchError(f"{out}: exists and is not a folder; choose another --out")

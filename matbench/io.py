@@ -204,6 +204,13 @@ def file_sha256(path) -> str:
     return h.hexdigest()
 
 
+def utc_now() -> str:
+    """The UTC date and time to the second, ISO 8601 with ``Z``: ``2026-11-30T12:00:00Z``."""
+    import datetime as dt
+
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
 def is_within(path, folder) -> bool:
     """Whether ``path`` is ``folder`` or lies inside it (both resolved: links and ``..`` followed)."""
     path, folder = Path(path).resolve(), Path(folder).resolve()
@@ -282,7 +289,6 @@ def out_lock(out, command: str | None = None):
     import json
     import sys
     import warnings
-    from datetime import datetime, timezone
 
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -299,7 +305,7 @@ def out_lock(out, command: str | None = None):
         return
     record = {"pid": os.getpid(), "host": socket.gethostname(),
               "command": command or _command_line(sys.argv),
-              "since": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+              "since": utc_now()}
     mine = (json.dumps(record) + "\n").encode("utf-8")
     for _ in range(3):
         if _create_lock(path, mine):

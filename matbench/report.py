@@ -387,7 +387,8 @@ def _gallery_html(per_image, models, items, preds, n: int, units: str, matte_cha
 def _footer(per_image, dataset) -> str:
     """matbench version, dates, reference and manifest hash, each model's run.json."""
     from matbench import __version__
-    from matbench.scorefiles import describe_reference, sha256_or_none, utc_now
+    from matbench.io import utc_now
+    from matbench.scorefiles import describe_reference, sha256_or_none
 
     prov = per_image.attrs.get("provenance") or {}
     reference = prov.get("reference") or {}

@@ -18,13 +18,13 @@ version, date, reference set, options, coverage, run.json of every model) goes i
 """
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import math
 import warnings
 from pathlib import Path
 
 from matbench.errors import MatbenchError, capped_list
+from matbench.io import utc_now
 
 __all__ = ["file_column", "api_column", "column_units", "score_provenance", "describe_reference",
            "official_status", "reference_label", "warning_lines",
@@ -143,11 +143,6 @@ def column_units(columns, units: str = "raw") -> dict:
 
 
 # --------------------------------------------------------------------------- provenance
-
-def utc_now() -> str:
-    """The UTC date and time to the second, ISO 8601 with ``Z``: ``2026-11-30T12:00:00Z``."""
-    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
 
 def score_provenance(*, dataset=None, alpha_dir=None, trimap_dir=None) -> dict:
     """What a score was computed on: matbench version, UTC date, the reference set (absolute

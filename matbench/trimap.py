@@ -441,17 +441,15 @@ def _dataset_trimaps(dataset: Path, sets, folders, *, jobs: int, progress: bool,
 def _check_outside(dataset: Path, rows, folders) -> None:
     """Refuse (one line) an output folder inside the dataset folder, or inside a folder holding
     any file the manifest lists (every row: a SIM dataset has one ``<class>/trimap`` per class)."""
-    from matbench.io import is_within as _is_within
+    from matbench.io import check_out_dir, is_within
 
     sources = {dataset.resolve()} | {(dataset / r[c]).parent.resolve() for r in rows
                                      for c in ("merged", "alpha", "trimap") if r.get(c)}
     for folder in folders:
-        inside = next((src for src in sorted(sources) if _is_within(folder.resolve(), src)), None)
+        inside = next((src for src in sorted(sources) if is_within(folder, src)), None)
         if inside is not None:
             where = "" if inside == dataset.resolve() else f" (inside {inside})"
             raise MatbenchError(f"{folder}: a folder of the dataset {dataset}{where}; write the trimaps elsewhere")
-    from matbench.io import check_out_dir
-
     for folder in folders:  # nor around the dataset, nor inside another built dataset
         check_out_dir(folder, [("dataset", dataset)], contain=True)
 
