@@ -353,6 +353,7 @@ def _score(pred_dirs, *, dataset, alpha_dir, trimap_dir, jobs, mask_known, allow
     duplicates, missing_msgs, no_trimap = [], [], []
     coverage = {}
     runs = {model: read_run_info(folder) for model, folder in models}
+    reference_ids = _reference_ids(runs.values(), dataset, trimap_dir)
     alphas = set(index_images(alpha_dir, "alpha")) if alpha_dir is not None and dataset is None else set()
     trimap_names = {Path(it["trimap"]).stem for it in items}
     for model, folder in models:
@@ -368,7 +369,7 @@ def _score(pred_dirs, *, dataset, alpha_dir, trimap_dir, jobs, mask_known, allow
         if extra:
             warnings.warn(f"{folder}: {len(extra)} file(s) not in the reference set ignored: "
                           f"{capped_list(extra)}", stacklevel=2)
-        _warn_other_reference(model, folder, runs[model], dataset=dataset, trimap_dir=trimap_dir)
+        _warn_other_reference(model, folder, runs[model], reference_ids, dataset=dataset, trimap_dir=trimap_dir)
         missing = [n for n in names if n not in preds]
         if missing:
             missing_msgs.append(f"missing predictions: {folder} ({model}): {len(missing)} of {len(names)} missing: "
@@ -548,13 +549,32 @@ def _run_command(folder: Path, run: dict) -> str:
     return " ".join(parts + ["--out", shlex.quote(str(folder))])
 
 
-def _warn_other_reference(model: str, folder: Path, run: dict | None, *, dataset=None, trimap_dir=None) -> None:
+def _reference_ids(runs, dataset, trimap_dir) -> dict:
+    """What identifies the scoring reference, as a ``run.json`` ``input`` records it
+    (``dataset_manifest_sha256``, ``trimaps_sha256``), computed once for all models and only
+    when some model's ``run.json`` records that hash to compare with."""
+    recorded = {k for run in runs if isinstance((run or {}).get("input"), dict) for k in run["input"]}
+    ids = {}
+    if dataset is not None and "dataset_manifest_sha256" in recorded:
+        from matbench.manifest import manifest_sha256
+
+        ids["dataset_manifest_sha256"] = manifest_sha256(dataset)
+    if trimap_dir is not None and "trimaps_sha256" in recorded:
+        from matbench.trimap import trimaps_sha256
+
+        ids["trimaps_sha256"] = trimaps_sha256(trimap_dir)
+    return ids
+
+
+def _warn_other_reference(model: str, folder: Path, run: dict | None, reference_ids: dict, *, dataset=None,
+                          trimap_dir=None) -> None:
     """Warn (one line) when ``folder``'s ``run.json`` records predictions made from another
     dataset, or with other trimaps, than the reference they are scored against (e.g. ``run
     --trimaps T/w12`` scored against the dataset's official trimaps), or with trimaps that have
     changed since (``matbench trimap`` rewrote the folder with another seed). A dataset counts
     by its ``manifest.csv`` sha256 and a trimap folder by :func:`matbench.trimap.trimaps_sha256`
-    when the run.json records them (a copy is the same; a path is only informative), else by path."""
+    when the run.json records them (a copy is the same; a path is only informative), else by path;
+    ``reference_ids``: those hashes of the reference (:func:`_reference_ids`)."""
     given = (run or {}).get("input")
     if not isinstance(given, dict):
         return
@@ -562,20 +582,16 @@ def _warn_other_reference(model: str, folder: Path, run: dict | None, *, dataset
     what = []
     run_trimaps = given.get("trimaps")  # None: the dataset's own trimaps
     if dataset is not None and given.get("dataset"):
-        from matbench.manifest import manifest_sha256
-
         recorded = given.get("dataset_manifest_sha256")
-        if (recorded and recorded != manifest_sha256(dataset)) or (not recorded and not same(given["dataset"], dataset)):
+        if (recorded and recorded != reference_ids["dataset_manifest_sha256"]) or (not recorded and not same(given["dataset"], dataset)):
             what.append(f"dataset {given['dataset']}, scored against {dataset}"
                         + (" (another manifest.csv)" if recorded else ""))
         if (run_trimaps is None) != (trimap_dir is None):
             what.append(f"{'trimaps ' + run_trimaps if run_trimaps else 'the dataset trimaps'}, scored against "
                         f"{'trimaps ' + str(trimap_dir) if trimap_dir else 'the dataset trimaps'}")
     if run_trimaps and trimap_dir is not None:
-        from matbench.trimap import trimaps_sha256
-
         recorded = given.get("trimaps_sha256")
-        if recorded and recorded != trimaps_sha256(trimap_dir):
+        if recorded and recorded != reference_ids["trimaps_sha256"]:
             what.append(f"trimaps {run_trimaps}, " + ("which have changed since (other trimap files)"
                                                       if same(run_trimaps, trimap_dir) else
                                                       f"scored against other trimaps, {trimap_dir}"))
