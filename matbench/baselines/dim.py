@@ -238,6 +238,12 @@ def torch_load(path, expected: str = CHECKPOINT):
         raise MatbenchError(f"{path}: {describe_unloadable(path, e)}; expected {expected}") from None
 
 
+def is_state_dict(obj) -> bool:
+    """Whether ``obj`` is a non-empty dict of tensors under text keys (what a state dict is)."""
+    return (isinstance(obj, dict) and bool(obj)
+            and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items()))
+
+
 def read_state_dict(path, expected: str = CHECKPOINT) -> dict:
     """The ``state_dict`` of an mmediting/mmagic checkpoint (or a bare state dict), on CPU.
 
@@ -247,8 +253,7 @@ def read_state_dict(path, expected: str = CHECKPOINT) -> dict:
     ckpt = torch_load(path, expected)
     if isinstance(ckpt, dict) and isinstance(ckpt.get("state_dict"), dict):
         ckpt = ckpt["state_dict"]
-    if not isinstance(ckpt, dict) or not ckpt or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
-                                                         for k, v in ckpt.items()):
+    if not is_state_dict(ckpt):
         found = (f"a {type(ckpt).__name__}" if not isinstance(ckpt, dict) else
                  "an empty dict" if not ckpt else f"a dict with keys {', '.join(map(str, list(ckpt)[:5]))}")
         raise MatbenchError(f"{path}: a PyTorch file holding {found}, not a state dict of tensors; expected {expected}")

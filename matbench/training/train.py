@@ -184,9 +184,7 @@ def _read_last(out: Path, stage: int) -> dict | None:
     if missing:
         raise MatbenchError(f"{path}: a PyTorch file without {', '.join(missing)}; expected {RESUME_EXPECTED}")
     sd = ckpt["state_dict"]
-    problems = (dim.state_dict_mismatch(sd, dim.DIM(stage).state_dict())
-                if isinstance(sd, dict) and all(isinstance(k, str) and isinstance(v, torch.Tensor)
-                                                for k, v in sd.items())
+    problems = (dim.state_dict_mismatch(sd, dim.DIM(stage).state_dict()) if dim.is_state_dict(sd)
                 else "its state_dict is not a dict of tensors")
     if problems:
         raise MatbenchError(f"{path}: not a DIM stage {stage} training checkpoint; {problems}; "
