@@ -104,14 +104,13 @@ def check_dataset(per_image, dataset) -> None:
     image is not in its manifest. Nothing to check without ``dataset``."""
     if dataset is None:
         return
-    from matbench.manifest import read_manifest
-    from matbench.scorefiles import sha256_or_none
+    from matbench.manifest import manifest_sha256, read_manifest
 
     reference = (per_image.attrs.get("provenance") or {}).get("reference") or {}
     source = per_image.attrs.get("source") or "the scores"
     recorded = reference.get("manifest_sha256")
     if recorded:
-        if sha256_or_none(Path(dataset) / "manifest.csv") != recorded:
+        if manifest_sha256(dataset) != recorded:
             raise MatbenchError(f"--dataset {dataset}: not the dataset {source} were scored against "
                                 f"({reference.get('dataset')}: its manifest.csv differs); give that dataset, "
                                 f"or leave out --dataset")
@@ -388,7 +387,8 @@ def _footer(per_image, dataset) -> str:
     """matbench version, dates, reference and manifest hash, each model's run.json."""
     from matbench import __version__
     from matbench.io import utc_now
-    from matbench.scorefiles import describe_reference, sha256_or_none
+    from matbench.manifest import manifest_sha256
+    from matbench.scorefiles import describe_reference
 
     prov = per_image.attrs.get("provenance") or {}
     reference = prov.get("reference") or {}
@@ -397,7 +397,7 @@ def _footer(per_image, dataset) -> str:
              f"Reference: {_e(describe_reference(reference))}."]
     recorded = reference.get("manifest_sha256")
     root = dataset or reference.get("dataset")
-    current = sha256_or_none(Path(root) / "manifest.csv") if root else None
+    current = manifest_sha256(root) if root else None
     if recorded or current:
         lines.append(f"Dataset manifest.csv sha256: <code>{_e(recorded or current)}</code>"
                      + ("" if recorded else " (now; not recorded by the scoring)"))

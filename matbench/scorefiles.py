@@ -150,29 +150,19 @@ def score_provenance(*, dataset=None, alpha_dir=None, trimap_dir=None) -> dict:
     a trimap folder's ``trimaps.json`` when ``matbench trimap`` made it)."""
     from matbench import __version__
 
-    from matbench.manifest import read_dataset_json
+    from matbench.manifest import manifest_sha256, read_dataset_json
 
     reference = {}
     if dataset is not None:
         root = Path(dataset).resolve()
         reference = {"dataset": str(root), "dataset_json": read_dataset_json(root),
-                     "manifest_sha256": sha256_or_none(root / "manifest.csv")}
+                     "manifest_sha256": manifest_sha256(root)}
     else:
         reference["alpha_dir"] = str(Path(alpha_dir).resolve())
     if trimap_dir is not None:
         reference["trimap_dir"] = str(Path(trimap_dir).resolve())
         reference["trimaps_json"] = _read_json(Path(trimap_dir) / "trimaps.json")
     return {"matbench": __version__, "scored": utc_now(), "reference": reference}
-
-
-def sha256_or_none(path) -> str | None:
-    """The sha256 of the file ``path`` (:func:`matbench.io.file_sha256`), None when unreadable."""
-    from matbench.io import file_sha256
-
-    try:
-        return file_sha256(path)
-    except OSError:
-        return None
 
 
 def _read_json(path: Path):
